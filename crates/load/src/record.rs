@@ -1,0 +1,73 @@
+//! What the engine measures of one request.
+//!
+//! Times are whole microseconds, as ab keeps them, so that ab's formulas
+//! can be applied to exactly the numbers ab would have seen.
+
+/// The timing of one request, in microseconds, as ab measures it.
+///
+/// `start_us` is when the request began (the connect for a new connection,
+/// the write for a request on a reused keep-alive connection), counted from
+/// the start of the run. The other fields are durations from there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sample {
+    /// When the request began, µs since the run started.
+    pub start_us: u64,
+    /// Time to establish the connection; 0 on a reused keep-alive connection.
+    pub connect_us: u32,
+    /// Time from the end of writing the request to the first byte of the
+    /// response (ab's "Waiting").
+    pub wait_us: u32,
+    /// Time from `start_us` to the last byte of the response (ab's "Total").
+    pub total_us: u32,
+}
+
+impl Sample {
+    /// ab's "Processing" time: total minus connect.
+    pub fn processing_us(&self) -> u32 {
+        self.total_us.saturating_sub(self.connect_us)
+    }
+}
+
+/// Why a request failed. Counted by kind, never by message text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The TCP connection could not be established.
+    Connect,
+    /// Reading the response failed (reset, or closed before a full response).
+    Read,
+    /// Writing the request failed.
+    Write,
+    /// The per-request timeout passed.
+    Timeout,
+    /// The response was not valid HTTP/1.x.
+    Malformed,
+    /// The body length differed from the expected document length.
+    Length,
+}
+
+/// How a request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A complete response arrived.
+    Response {
+        /// HTTP status code.
+        status: u16,
+        /// Bytes of the status line and headers, including the blank line.
+        header_bytes: u32,
+        /// Bytes of the body (after de-chunking, the payload length).
+        body_bytes: u32,
+        /// The connection stays open for another request.
+        keep_alive: bool,
+    },
+    /// The request failed.
+    Error(ErrorKind),
+}
+
+/// One request as the engine saw it: its timing and how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When it started and how long each phase took.
+    pub sample: Sample,
+    /// Its status or its error.
+    pub outcome: Outcome,
+}
