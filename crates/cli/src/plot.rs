@@ -1,12 +1,112 @@
-//! `speedup plot`: (stub, to be written).
+//! `speedup plot`: draws the article's figure, the response-time CDF of one
+//! or more ab `-e` CSVs, as SVG or (for a `.png` output) PNG.
+//!
+//! This module only turns flags into a [`ChartSpec`]; reading the CSVs and
+//! drawing live in `speedup-report`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use speedup_report::cdf_csv::Cdf;
+use speedup_report::plot::{render_svg, write_png, ChartSpec};
 
 /// Flags of `speedup plot`.
 #[derive(Debug, clap::Args)]
-pub struct PlotArgs {}
+#[command(
+    after_help = "Example:\n  speedup ab -n 1000 -c 100 -e baseline.csv http://127.0.0.1:8000/baseline/sleep/0.1\n  \
+                  speedup ab -n 1000 -c 100 -e async.csv http://127.0.0.1:8000/async/sleep/0.1\n  \
+                  speedup plot --ideal 100 -o chart.svg baseline.csv async.csv"
+)]
+pub struct PlotArgs {
+    /// Output file: PNG if it ends in `.png`, SVG otherwise.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// ab CSVs written with `ab -e FILE`; the legend shows each file's stem,
+    /// or NAME when given as NAME=FILE.
+    #[arg(value_name = "[NAME=]CSV", required = true)]
+    pub inputs: Vec<String>,
+
+    /// Draw a dashed vertical line at this response time in ms (e.g. the
+    /// endpoint's sleep).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub ideal: Option<f64>,
+
+    /// Use a logarithmic time axis.
+    #[arg(long = "log-x")]
+    pub log_x: bool,
+
+    /// Chart title.
+    #[arg(long, default_value = "Response time distribution")]
+    pub title: String,
+
+    /// Picture width in pixels.
+    #[arg(long, default_value_t = 960, value_name = "PX")]
+    pub width: u32,
+
+    /// Picture height in pixels.
+    #[arg(long, default_value_t = 600, value_name = "PX")]
+    pub height: u32,
+}
 
 /// Runs `speedup plot`.
-pub fn run(_args: PlotArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`speedup plot` is not written yet")
+pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ideal) = args.ideal {
+        if !(ideal.is_finite() && ideal > 0.0) {
+            bail!("--ideal must be a positive number of ms (e.g. --ideal 100), got {ideal}");
+        }
+    }
+    let series = args
+        .inputs
+        .iter()
+        .map(|input| read_series(input))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let spec = ChartSpec {
+        title: args.title,
+        series,
+        ideal_ms: args.ideal,
+        log_x: args.log_x,
+        width: args.width,
+        height: args.height,
+    };
+    let out = &args.output;
+    if is_png(out) {
+        write_png(&spec, out)?;
+    } else {
+        let svg = render_svg(&spec)?;
+        std::fs::write(out, svg).with_context(|| {
+            format!(
+                "cannot write -o {}: check the directory exists",
+                out.display()
+            )
+        })?;
+    }
+    eprintln!("wrote {} ({} series)", out.display(), spec.series.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads one `[NAME=]CSV` argument. An argument that names an existing file
+/// is a path even if it contains `=`, so odd file names still work.
+fn read_series(input: &str) -> anyhow::Result<Cdf> {
+    let (name, path) = match input.split_once('=') {
+        Some((name, path)) if !Path::new(input).exists() => {
+            if name.is_empty() || path.is_empty() {
+                bail!("bad input `{input}`: write NAME=FILE.csv or just FILE.csv");
+            }
+            (Some(name), Path::new(path))
+        }
+        _ => (None, Path::new(input)),
+    };
+    let mut cdf = Cdf::from_path(path)?;
+    if let Some(name) = name {
+        cdf.name = name.to_owned();
+    }
+    Ok(cdf)
+}
+
+/// Whether the output should be PNG: a `.png` extension in any case.
+fn is_png(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("png"))
 }

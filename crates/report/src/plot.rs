@@ -1,1 +1,328 @@
-//! (stub, to be written).
+//! The article's figure: response-time CDFs drawn with `plotters`, one line
+//! per series, a legend, and a dashed vertical line at the ideal time.
+//!
+//! Rendering is backend-generic (one `draw` function) so SVG and PNG are the same
+//! picture. Text is measured and rasterised with DejaVu Sans embedded in the
+//! binary (plotters' `ab_glyph` feature), so charts come out the same on a
+//! machine with no system fonts; SVG output only names the family in its
+//! `<text>` elements and lets the viewer draw it.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::cdf_csv::Cdf;
+
+/// The embedded font; see `assets/DejaVuSans-LICENSE.txt`.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// The family name every text style below asks for.
+const FAMILY: &str = "sans-serif";
+/// Smallest and largest picture side accepted, in pixels: below the minimum
+/// the labels collide, above the maximum a PNG needs an absurd buffer.
+const SIDE_PX: Range<u32> = 200..8001;
+
+/// Okabe–Ito colours: distinct for colour-blind readers and on white.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x00, 0x00, 0x00),
+];
+/// Colour of the ideal line and its label.
+const IDEAL_COLOUR: RGBColor = RGBColor(0x55, 0x55, 0x55);
+
+/// What to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartSpec {
+    /// Caption above the chart.
+    pub title: String,
+    /// One line each, coloured in order, named in the legend.
+    pub series: Vec<Cdf>,
+    /// Where to draw the dashed "ideal" line, in ms (e.g. the sleep time).
+    pub ideal_ms: Option<f64>,
+    /// Logarithmic time axis, for series whose times differ by decades.
+    pub log_x: bool,
+    /// Picture width in pixels.
+    pub width: u32,
+    /// Picture height in pixels.
+    pub height: u32,
+}
+
+impl ChartSpec {
+    /// A linear-axis chart of `series` at the default size, 960×600.
+    pub fn new(title: impl Into<String>, series: Vec<Cdf>) -> ChartSpec {
+        ChartSpec {
+            title: title.into(),
+            series,
+            ideal_ms: None,
+            log_x: false,
+            width: 960,
+            height: 600,
+        }
+    }
+}
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// Nothing to draw.
+    #[error("no series to plot: pass at least one ab CSV")]
+    NoSeries,
+    /// A series has no points.
+    #[error("series `{0}` has no points")]
+    EmptySeries(String),
+    /// A point is NaN or infinite.
+    #[error("series `{0}` has a time or percentage that is not a finite number")]
+    NotFinite(String),
+    /// The ideal time is not a positive number.
+    #[error("the ideal time must be a positive number of ms, got {0}")]
+    BadIdeal(f64),
+    /// A log axis needs times above zero.
+    #[error("a log time axis needs times above 0 ms, but every time is 0: drop --log-x")]
+    NothingPositive,
+    /// The picture size is out of range.
+    #[error("chart size {width}x{height} is out of range: each side must be 200 to 8000 pixels")]
+    BadSize {
+        /// Requested width.
+        width: u32,
+        /// Requested height.
+        height: u32,
+    },
+    /// The embedded font could not be loaded (a broken build).
+    #[error("the embedded chart font could not be loaded")]
+    Font,
+    /// plotters failed while drawing or writing.
+    #[error("cannot draw the chart{}: {message}", target.as_deref().map(|t| format!(" to {t}")).unwrap_or_default())]
+    Draw {
+        /// The output file, if writing one.
+        target: Option<String>,
+        /// plotters' own description.
+        message: String,
+    },
+}
+
+/// Renders the chart as an SVG document.
+pub fn render_svg(spec: &ChartSpec) -> Result<String, PlotError> {
+    let range = prepare(spec)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (spec.width, spec.height)).into_drawing_area();
+        draw(&root, spec, range).map_err(|message| PlotError::Draw {
+            target: None,
+            message,
+        })?;
+    }
+    Ok(svg)
+}
+
+/// Renders the chart as a PNG file at `path`.
+pub fn write_png(spec: &ChartSpec, path: &Path) -> Result<(), PlotError> {
+    let range = prepare(spec)?;
+    let root = BitMapBackend::new(path, (spec.width, spec.height)).into_drawing_area();
+    draw(&root, spec, range).map_err(|message| PlotError::Draw {
+        target: Some(path.display().to_string()),
+        message,
+    })
+}
+
+/// Everything checkable before drawing: the spec's values and the font.
+/// Returns the time axis range.
+fn prepare(spec: &ChartSpec) -> Result<Range<f64>, PlotError> {
+    let range = x_range(spec)?;
+    register_font()?;
+    Ok(range)
+}
+
+/// Draws a validated `spec` on `root` over time `range` and presents
+/// (saves) it; plotters' errors are backend-specific types, so they come
+/// back as text.
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &ChartSpec,
+    range: Range<f64>,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    if spec.log_x {
+        draw_chart(root, spec, range.log_scale())
+    } else {
+        draw_chart(root, spec, range)
+    }
+    .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Draws axes, series, ideal line and legend over the given time axis.
+fn draw_chart<DB, X>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &ChartSpec,
+    x_axis: X,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(clean(&spec.title), (FAMILY, 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_axis, 0f64..100f64)?;
+    chart
+        .configure_mesh()
+        .x_desc("Response time (ms)")
+        .y_desc("Requests served (%)")
+        .axis_desc_style((FAMILY, 16))
+        .label_style((FAMILY, 13))
+        .x_label_formatter(&|ms| tick_label(*ms))
+        .y_label_formatter(&|pct| format!("{pct:.0}"))
+        .light_line_style(RGBColor(0xF0, 0xF0, 0xF0))
+        .max_light_lines(4)
+        .draw()?;
+
+    // Log axes cannot place 0 ms; those points are dropped rather than
+    // clamped so the line does not pretend a request took the axis minimum.
+    let floor = if spec.log_x { f64::MIN_POSITIVE } else { 0.0 };
+    for (i, series) in spec.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let points: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .filter(|(_, ms)| *ms >= floor)
+            .map(|&(pct, ms)| (ms, pct))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+            .label(clean(&series.name))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(2)));
+    }
+
+    if let Some(ideal) = spec.ideal_ms {
+        let style = IDEAL_COLOUR.stroke_width(2);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(ideal, 0.0), (ideal, 100.0)],
+                8,
+                6,
+                style,
+            ))?
+            .label(format!("ideal ({} ms)", tick_label(ideal)))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], style));
+        // Every request takes at least the ideal time, so the area left of
+        // the line is empty: the label goes there, clear of the curves.
+        let label_style = TextStyle::from((FAMILY, 14).into_font())
+            .color(&IDEAL_COLOUR)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((ideal, 50.0)) + Text::new("ideal", (-6, 0), label_style),
+        ))?;
+    }
+
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FAMILY, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(0xAA, 0xAA, 0xAA))
+        .draw()
+}
+
+/// Checks the spec and returns the time axis range: `0..max·1.05` on a
+/// linear axis, `min·0.9..max·1.1` over positive times on a log axis; the
+/// ideal line is always inside.
+fn x_range(spec: &ChartSpec) -> Result<Range<f64>, PlotError> {
+    if !SIDE_PX.contains(&spec.width) || !SIDE_PX.contains(&spec.height) {
+        return Err(PlotError::BadSize {
+            width: spec.width,
+            height: spec.height,
+        });
+    }
+    if spec.series.is_empty() {
+        return Err(PlotError::NoSeries);
+    }
+    let mut times = Vec::new();
+    for series in &spec.series {
+        if series.points.is_empty() {
+            return Err(PlotError::EmptySeries(series.name.clone()));
+        }
+        if series
+            .points
+            .iter()
+            .any(|(p, ms)| !p.is_finite() || !ms.is_finite())
+        {
+            return Err(PlotError::NotFinite(series.name.clone()));
+        }
+        times.extend(series.points.iter().map(|&(_, ms)| ms));
+    }
+    if let Some(ideal) = spec.ideal_ms {
+        if !(ideal.is_finite() && ideal > 0.0) {
+            return Err(PlotError::BadIdeal(ideal));
+        }
+        times.push(ideal);
+    }
+    let max = times.iter().copied().fold(0.0, f64::max);
+    if spec.log_x {
+        let min = times
+            .iter()
+            .copied()
+            .filter(|ms| *ms > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        if !min.is_finite() {
+            return Err(PlotError::NothingPositive);
+        }
+        Ok(min * 0.9..max * 1.1)
+    } else if max > 0.0 {
+        Ok(0.0..max * 1.05)
+    } else {
+        Ok(0.0..1.0)
+    }
+}
+
+/// Registers the embedded font once per process; later calls reuse the
+/// outcome.
+fn register_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(PlotError::Font)
+    }
+}
+
+/// A compact tick label: whole ms from 10 up, fewer decimals as times grow.
+fn tick_label(ms: f64) -> String {
+    trim_zeros(if ms.abs() >= 10.0 {
+        format!("{ms:.0}")
+    } else if ms.abs() >= 1.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.3}")
+    })
+}
+
+/// Drops a decimal's trailing zeros (and a bare point): `100.500` → `100.5`.
+pub(crate) fn trim_zeros(text: String) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+/// Replaces control characters, which XML forbids even escaped, so any file
+/// name or title still yields a well-formed SVG.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}

@@ -1,0 +1,246 @@
+//! The lab report page: one self-contained HTML file (inline CSS, inline SVG
+//! chart, no scripts, nothing fetched) that explains the experiment, shows
+//! the CDF chart and a table of figures beside the ideal and the article's.
+//!
+//! The page only lays out numbers it is given; they come from `stats` via
+//! whoever builds the [`LabPage`]. Every string from outside is escaped
+//! except the chart, which must be an SVG from [`crate::plot::render_svg`].
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Everything the page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabPage {
+    /// Page title and heading.
+    pub title: String,
+    /// A few sentences on the experiment; blank lines separate paragraphs.
+    pub intro: String,
+    /// The CDF chart as an SVG document, inlined as is (trusted markup).
+    pub chart_svg: String,
+    /// The ideal response time (the sleep), shown as the table's first row.
+    pub ideal_ms: f64,
+    /// One table row per scenario, in run order.
+    pub rows: Vec<ScenarioRow>,
+    /// Footnotes: machine, command line, caveats.
+    pub notes: Vec<String>,
+}
+
+/// One scenario's figures, as shown in the table and written to
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScenarioRow {
+    /// Scenario name, e.g. `baseline`.
+    pub name: String,
+    /// The URL that was loaded.
+    pub url: String,
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests kept in flight.
+    pub concurrency: u64,
+    /// Mean requests per second over the run.
+    pub rps: f64,
+    /// Median response time, ms.
+    pub p50_ms: f64,
+    /// 90th percentile response time, ms.
+    pub p90_ms: f64,
+    /// 95th percentile response time, ms.
+    pub p95_ms: f64,
+    /// 99th percentile response time, ms.
+    pub p99_ms: f64,
+    /// Slowest response, ms.
+    pub max_ms: f64,
+    /// Requests that failed (connect, read, length errors).
+    pub failures: u64,
+    /// Responses with a status outside 2xx.
+    pub non_2xx: u64,
+    /// The article's own figure for this scenario, e.g. `p95 > 300 ms`.
+    pub article: Option<String>,
+    /// One sentence on why it came out this way.
+    pub why: String,
+}
+
+/// The article's experiment in a few sentences, for [`LabPage::intro`].
+///
+/// `threads` is the blocking pool size the baseline ran with.
+pub fn article_intro(requests: u64, concurrency: u64, sleep_ms: f64, threads: u64) -> String {
+    let rounds = if threads == 0 {
+        0
+    } else {
+        concurrency.div_ceil(threads)
+    };
+    format!(
+        "The article compares two FastAPI endpoints that each sleep {sleep} ms: a blocking \
+         def endpoint, which FastAPI runs on a pool of {threads} threads, and an async def \
+         endpoint, which waits on a timer and holds no thread while it sleeps. Apache Bench \
+         sends {requests} requests, {concurrency} at a time, to each.\n\n\
+         Ideally every request takes {sleep} ms. With {concurrency} clients and {threads} \
+         threads the blocking endpoint serves them in up to {rounds} rounds, so its tail \
+         grows to a few times the ideal; the async endpoint serves all of them in one round.",
+        sleep = trim_ms(sleep_ms),
+    )
+}
+
+/// Writes `page` as one self-contained HTML document.
+pub fn render_lab_page(page: &LabPage, w: &mut impl Write) -> io::Result<()> {
+    let mut out = String::with_capacity(page.chart_svg.len() + 8192);
+    render(page, &mut out).map_err(|_| io::Error::other("formatting the lab page failed"))?;
+    w.write_all(out.as_bytes())
+}
+
+/// Builds the document in memory so a write error cannot leave half a page
+/// behind a successful-looking return.
+fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
+    let title = escape(&page.title);
+    write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
+         <h1>{title}</h1>\n"
+    )?;
+    for paragraph in page.intro.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        writeln!(out, "<p>{}</p>", escape(paragraph.trim()))?;
+    }
+    writeln!(
+        out,
+        "<figure id=\"cdf-chart\">\n{}\n<figcaption>Cumulative distribution of response \
+         times: how many requests (y) were served within a time (x). The dashed line is the \
+         ideal, {} ms.</figcaption>\n</figure>",
+        strip_prolog(&page.chart_svg),
+        trim_ms(page.ideal_ms)
+    )?;
+    table(page, out)?;
+    if page.rows.iter().any(|r| !r.why.trim().is_empty()) {
+        writeln!(out, "<h2>Why</h2>\n<ul id=\"why\">")?;
+        for row in &page.rows {
+            writeln!(
+                out,
+                "<li><strong>{}</strong>: {}</li>",
+                escape(&row.name),
+                escape(&row.why)
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    if !page.notes.is_empty() {
+        writeln!(out, "<h2>Notes</h2>\n<ul id=\"notes\">")?;
+        for note in &page.notes {
+            writeln!(out, "<li>{}</li>", escape(note))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    writeln!(out, "</main>\n</body>\n</html>")
+}
+
+/// The figures table: an ideal row, then one row per scenario.
+fn table(page: &LabPage, out: &mut String) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<div class=\"scroll\">\n<table id=\"summary-table\">\n<caption>Times in ms; \
+         p95 ÷ ideal is how many sleeps the 95th-percentile request waited.</caption>\n\
+         <thead><tr><th>scenario</th><th>requests</th><th>concurrency</th><th>req/s</th>\
+         <th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>p95 ÷ ideal</th>\
+         <th>failures</th><th>non-2xx</th><th>article</th></tr></thead>\n<tbody>"
+    )?;
+    let ideal = fmt_ms(page.ideal_ms);
+    writeln!(
+        out,
+        "<tr class=\"ideal\"><td>ideal (the sleep)</td><td></td><td></td><td></td>\
+         <td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td>\
+         <td>1.0×</td><td></td><td></td><td></td></tr>"
+    )?;
+    for row in &page.rows {
+        let ratio = if page.ideal_ms > 0.0 {
+            format!("{:.1}×", row.p95_ms / page.ideal_ms)
+        } else {
+            "–".to_owned()
+        };
+        write!(
+            out,
+            "<tr><td>{}<br><span class=\"url\">{}</span></td><td>{}</td><td>{}</td>\
+             <td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{ratio}</td>",
+            escape(&row.name),
+            escape(&row.url),
+            row.requests,
+            row.concurrency,
+            row.rps,
+            fmt_ms(row.p50_ms),
+            fmt_ms(row.p90_ms),
+            fmt_ms(row.p95_ms),
+            fmt_ms(row.p99_ms),
+            fmt_ms(row.max_ms),
+        )?;
+        for count in [row.failures, row.non_2xx] {
+            let class = if count > 0 { " class=\"bad\"" } else { "" };
+            write!(out, "<td{class}>{count}</td>")?;
+        }
+        writeln!(
+            out,
+            "<td>{}</td></tr>",
+            escape(row.article.as_deref().unwrap_or(""))
+        )?;
+    }
+    writeln!(out, "</tbody>\n</table>\n</div>")
+}
+
+/// Milliseconds to one decimal, the precision the comparison needs.
+fn fmt_ms(ms: f64) -> String {
+    format!("{ms:.1}")
+}
+
+/// Milliseconds for prose: `100`, `12.5`, no trailing zeros.
+fn trim_ms(ms: f64) -> String {
+    crate::plot::trim_zeros(format!("{ms:.3}"))
+}
+
+/// Drops an `<?xml …?>` prolog, which is not allowed inside HTML.
+fn strip_prolog(svg: &str) -> &str {
+    let trimmed = svg.trim_start();
+    match trimmed
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>"))
+    {
+        Some((_, body)) => body.trim_start(),
+        None => trimmed,
+    }
+}
+
+/// Escapes text for HTML element content and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Plain, print-friendly styling; system fonts only, so nothing is fetched.
+const STYLE: &str = "
+body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif;
+       color: #222; background: #fff; margin: 0; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; line-height: 1.5; }
+h1 { font-size: 1.7rem; margin-bottom: 0.5rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; }
+figure { margin: 1.5rem 0; }
+figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { color: #555; font-size: 0.9rem; margin-top: 0.4rem; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.85rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.35rem 0.5rem; text-align: right; }
+th { white-space: nowrap; }
+th:first-child, td:first-child, td:last-child, th:last-child { text-align: left; }
+thead th { border-bottom: 2px solid #999; }
+tr.ideal td { color: #555; font-style: italic; }
+td.bad { color: #b00020; font-weight: bold; }
+.url { color: #666; font-size: 0.8rem; word-break: break-all; }
+.scroll { overflow-x: auto; }
+caption { caption-side: bottom; text-align: left; color: #555; font-size: 0.85rem; padding-top: 0.4rem; }
+td:last-child { min-width: 7rem; }
+";
