@@ -1,0 +1,223 @@
+//! Test helpers: start the server on `127.0.0.1:0`, and a tiny raw-TCP
+//! HTTP/1.1 client (no client crate, so we see exactly the bytes sent).
+//!
+//! Every wait is bounded by [`IO_TIMEOUT`] so a broken server fails a test
+//! instead of hanging it.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use speedup_server::{Config, ServerError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Upper bound on any single wait in the tests.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server running in the test's runtime until [`TestServer::stop`].
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl TestServer {
+    /// Serves the article's app with `config` on a free loopback port.
+    pub async fn start(config: Config) -> Self {
+        Self::spawn(|listener, stopped| speedup_server::serve(listener, config, stopped)).await
+    }
+
+    /// Serves `router` with `config`'s connection handling.
+    pub async fn start_router(router: Router, config: Config) -> Self {
+        Self::spawn(|listener, stopped| {
+            speedup_server::serve_router(listener, router, config, stopped)
+        })
+        .await
+    }
+
+    async fn spawn<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(
+            tokio::net::TcpListener,
+            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+        ) -> Fut,
+        Fut: Future<Output = Result<(), ServerError>> + Send + 'static,
+    {
+        let listener = speedup_server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, stopped));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Starts graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Shuts down and waits (bounded) for `serve` to return.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        self.begin_shutdown();
+        tokio::time::timeout(IO_TIMEOUT, self.task)
+            .await
+            .expect("server did not stop in time")
+            .expect("server task panicked")
+    }
+}
+
+/// A parsed response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Raw bytes of a request with a `host` header and `connection: close`.
+pub fn request_bytes(method: &str, target: &str, addr: SocketAddr) -> Vec<u8> {
+    format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// Raw bytes of a keep-alive request.
+pub fn keep_alive_request(target: &str, addr: SocketAddr) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes()
+}
+
+/// Connects (bounded).
+pub async fn connect(addr: SocketAddr) -> TcpStream {
+    tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .expect("connect timed out")
+        .expect("connect failed")
+}
+
+/// One request on a fresh connection; panics on any I/O failure or timeout.
+pub async fn request(addr: SocketAddr, method: &str, target: &str) -> Response {
+    let mut stream = connect(addr).await;
+    send(&mut stream, &request_bytes(method, target, addr)).await;
+    read_response(&mut stream, method == "HEAD")
+        .await
+        .unwrap_or_else(|error| panic!("{method} {target}: {error}"))
+}
+
+/// `GET target` on a fresh connection.
+pub async fn get(addr: SocketAddr, target: &str) -> Response {
+    request(addr, "GET", target).await
+}
+
+/// Writes all of `bytes` (bounded).
+pub async fn send(stream: &mut TcpStream, bytes: &[u8]) {
+    tokio::time::timeout(IO_TIMEOUT, stream.write_all(bytes))
+        .await
+        .expect("write timed out")
+        .expect("write failed");
+}
+
+/// Reads one response framed by `content-length` (no body for HEAD).
+pub async fn read_response(stream: &mut TcpStream, head_only: bool) -> Result<Response, String> {
+    tokio::time::timeout(IO_TIMEOUT, read_response_unbounded(stream, head_only))
+        .await
+        .map_err(|_| "timed out reading the response".to_owned())?
+}
+
+async fn read_response_unbounded(
+    stream: &mut TcpStream,
+    head_only: bool,
+) -> Result<Response, String> {
+    let mut buffer = Vec::new();
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let mut chunk = [0u8; 4096];
+        let read = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if read == 0 {
+            return Err(format!(
+                "connection closed before a full head ({} bytes)",
+                buffer.len()
+            ));
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    let response = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    let length: usize = match response.header("content-length") {
+        Some(length) if !head_only => length.parse().map_err(|_| "bad content-length")?,
+        _ => 0,
+    };
+    let mut body = buffer[head_end + 4..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 4096];
+        let read = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if read == 0 {
+            return Err("connection closed inside the body".to_owned());
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
+    Ok(Response { body, ..response })
+}
+
+/// Waits (bounded by `limit`) until the peer closes the connection; returns
+/// whatever it sent first. `Err` if it stayed open.
+pub async fn wait_for_close(stream: &mut TcpStream, limit: Duration) -> Result<Vec<u8>, String> {
+    let mut received = Vec::new();
+    let read_all = async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => received.extend_from_slice(&chunk[..read]),
+            }
+        }
+    };
+    match tokio::time::timeout(limit, read_all).await {
+        Ok(()) => Ok(received),
+        Err(_) => Err(format!("connection still open after {limit:?}")),
+    }
+}

@@ -1,0 +1,184 @@
+//! Behaving as a real server: graceful shutdown, the grace deadline, the
+//! keep-alive idle timeout, the header-read timeout and the connection cap.
+//!
+//! To know a request is *in flight* (not just written to a socket) the app is
+//! wrapped in a middleware that reports each request reaching it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use common::{
+    connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, TestServer,
+    IO_TIMEOUT,
+};
+use speedup_server::Config;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Starts the app with a hook that sends each request's path on arrival.
+async fn start_observed(config: Config) -> (TestServer, mpsc::UnboundedReceiver<String>) {
+    let (arrived, arrivals) = mpsc::unbounded_channel();
+    let router = speedup_server::app(&config).layer(middleware::from_fn(
+        move |request: Request, next: Next| {
+            let _ = arrived.send(request.uri().path().to_owned());
+            next.run(request)
+        },
+    ));
+    (TestServer::start_router(router, config).await, arrivals)
+}
+
+/// Waits (bounded) until `count` requests have reached the app.
+async fn wait_arrivals(arrivals: &mut mpsc::UnboundedReceiver<String>, count: usize) {
+    for _ in 0..count {
+        tokio::time::timeout(IO_TIMEOUT, arrivals.recv())
+            .await
+            .expect("request never reached the app")
+            .expect("server gone");
+    }
+}
+
+/// Sends a `connection: close` GET on a new connection.
+async fn start_request(server: &TestServer, target: &str) -> TcpStream {
+    let mut stream = connect(server.addr).await;
+    send(&mut stream, &request_bytes("GET", target, server.addr)).await;
+    stream
+}
+
+/// A keep-alive connection that has completed one request and is now idle.
+async fn idle_keep_alive(server: &TestServer) -> TcpStream {
+    let mut stream = connect(server.addr).await;
+    send(
+        &mut stream,
+        &keep_alive_request("/async/sleep/0", server.addr),
+    )
+    .await;
+    let response = read_response(&mut stream, false).await.expect("response");
+    assert_eq!(response.status, 200);
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_in_flight_requests_and_closes_idle_connections() {
+    let (mut server, mut arrivals) = start_observed(Config::default()).await;
+    let mut idle = idle_keep_alive(&server).await;
+    wait_arrivals(&mut arrivals, 1).await;
+    let mut blocking = start_request(&server, "/baseline/sleep/0.5").await;
+    let mut timer = start_request(&server, "/async/sleep/0.5").await;
+    wait_arrivals(&mut arrivals, 2).await;
+
+    server.begin_shutdown();
+
+    // The idle keep-alive connection is closed promptly, long before the
+    // in-flight sleeps end.
+    let leftover = wait_for_close(&mut idle, Duration::from_secs(3)).await;
+    assert_eq!(
+        leftover,
+        Ok(Vec::new()),
+        "idle connection not closed cleanly"
+    );
+    // The listener is gone: new connections are refused.
+    let refused = TcpStream::connect(server.addr).await;
+    assert!(refused.is_err(), "connection accepted during shutdown");
+    // Both in-flight requests get their full answers.
+    for (stream, n) in [(&mut blocking, "0.5"), (&mut timer, "0.5")] {
+        let response = read_response(stream, false)
+            .await
+            .expect("in-flight response");
+        assert_eq!(response.status, 200);
+        assert_eq!(
+            response.body_text(),
+            format!("\"hello world after {n}s of sleep\"")
+        );
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_deadline_bounds_shutdown() {
+    let config = Config {
+        grace: Duration::from_millis(300),
+        ..Config::default()
+    };
+    let (mut server, mut arrivals) = start_observed(config).await;
+    // An async sleep: a blocking one would outlive the test runtime (the
+    // binary test covers that case through `Runtime::shutdown_timeout`).
+    let mut stuck = start_request(&server, "/async/sleep/30").await;
+    wait_arrivals(&mut arrivals, 1).await;
+    let started = Instant::now();
+    server.begin_shutdown();
+    server.stop().await.expect("clean stop");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(5),
+        "shutdown took {took:?} with a 300 ms grace period"
+    );
+    // The abandoned request's connection is closed without an answer.
+    let leftover = wait_for_close(&mut stuck, Duration::from_secs(3)).await;
+    assert_eq!(leftover, Ok(Vec::new()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_time_out() {
+    let config = Config {
+        keep_alive: Duration::from_millis(300),
+        header_timeout: Duration::from_secs(10),
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut idle = idle_keep_alive(&server).await;
+    let started = Instant::now();
+    let leftover = wait_for_close(&mut idle, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert_eq!(leftover, Ok(Vec::new()));
+    assert!(
+        took >= Duration::from_millis(250),
+        "closed after {took:?}, before the 300 ms keep-alive"
+    );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_a_request_line_times_out() {
+    let config = Config {
+        keep_alive: Duration::from_secs(10),
+        header_timeout: Duration::from_millis(300),
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut slow = connect(server.addr).await;
+    send(&mut slow, b"GET /async/sl").await;
+    let started = Instant::now();
+    let closed = wait_for_close(&mut slow, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert!(closed.is_ok(), "slow client still connected: {closed:?}");
+    assert!(took >= Duration::from_millis(250), "closed after {took:?}");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_in_the_backlog() {
+    let config = Config {
+        max_connections: 1,
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let holder = idle_keep_alive(&server).await;
+    // The kernel completes the handshake, but the server does not accept.
+    let mut waiting = start_request(&server, "/async/sleep/0").await;
+    let early = tokio::time::timeout(
+        Duration::from_millis(300),
+        read_response(&mut waiting, false),
+    )
+    .await;
+    assert!(early.is_err(), "served beyond --max-connections: {early:?}");
+    // Freeing the slot lets it through.
+    drop(holder);
+    let response = read_response(&mut waiting, false)
+        .await
+        .expect("served later");
+    assert_eq!(response.status, 200);
+    server.stop().await.expect("clean stop");
+}
