@@ -54,7 +54,8 @@ pub enum Outcome {
         status: u16,
         /// Bytes of the status line and headers, including the blank line.
         header_bytes: u32,
-        /// Bytes of the body (after de-chunking, the payload length).
+        /// Bytes of the body as read from the wire; a chunked body counts its
+        /// chunk framing too, as ab (which does not decode chunks) does.
         body_bytes: u32,
         /// The connection stays open for another request.
         keep_alive: bool,

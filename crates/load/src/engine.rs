@@ -1,0 +1,232 @@
+//! Running a plan: worker threads, the shared request budget, the stop
+//! switch, and what a run hands back.
+//!
+//! Each worker thread owns a current-thread tokio runtime and a share of the
+//! connections, and records into its own [`Recorder`], so the hot path takes
+//! no lock; the front end merges the recorders after the run.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::conn::SPREAD_ABOVE;
+use crate::limits::{default_threads, descriptors_needed, ensure_open_files};
+use crate::plan::{Plan, PlanError};
+use crate::record::Record;
+use crate::request::build_request;
+use crate::worker::{run_worker, RunState};
+
+/// Receives the records of one worker thread. One recorder per worker,
+/// made by the factory given to [`run`]; merged by the front end.
+pub trait Recorder: Send + 'static {
+    /// Called once per finished request (success or error).
+    fn record(&mut self, record: &Record);
+}
+
+/// Live state shared with the front end: a progress counter and a stop
+/// switch (ab giving up after too many errors, or Ctrl-C). Cheap atomics.
+#[derive(Debug, Default)]
+pub struct Control {
+    state: Arc<ControlState>,
+}
+
+/// The atomics behind [`Control`], shared with the worker threads.
+#[derive(Debug, Default)]
+pub(crate) struct ControlState {
+    completed: AtomicU64,
+    stop: AtomicBool,
+    abort: AtomicBool,
+}
+
+impl ControlState {
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_completed(&self) {
+        self.completed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Control {
+    /// A fresh control: nothing completed, not stopped.
+    pub fn new() -> Control {
+        Control::default()
+    }
+
+    /// Records delivered so far, all outcomes.
+    pub fn completed(&self) -> u64 {
+        self.state.completed.load(Ordering::Relaxed)
+    }
+
+    /// Stops starting new requests; in-flight ones finish (bounded by the
+    /// plan's timeout).
+    pub fn stop(&self) {
+        self.state.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops starting new requests and abandons the in-flight ones within
+    /// a few milliseconds, without records for them (ab exiting on an error,
+    /// or Ctrl-C).
+    pub fn abort(&self) {
+        self.stop();
+        self.state.abort.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Control::stop`] or [`Control::abort`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.state.is_stopped()
+    }
+}
+
+/// What a run hands back.
+#[derive(Debug)]
+pub struct RunOutput<R> {
+    /// One recorder per worker thread, in thread order.
+    pub recorders: Vec<R>,
+    /// From the start of the run to the last record.
+    pub elapsed: Duration,
+    /// The Server header of the first complete response, if any.
+    pub server_header: Option<String>,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The plan failed validation.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The open-files limit cannot hold the connections.
+    #[error("concurrency needs about {wanted} open files but the limit is {limit}: raise it with `ulimit -n {wanted}` (or lower the concurrency)")]
+    OpenFiles {
+        /// File descriptors the run needs.
+        wanted: u64,
+        /// The highest limit this process may set.
+        limit: u64,
+    },
+    /// The host name did not resolve.
+    #[error("cannot resolve host {host:?}: {source}")]
+    Resolve {
+        /// The host that failed, with its port.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// A worker thread or its runtime could not be created.
+    #[error("cannot start the client runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Runs the plan to the end: request count reached, duration passed, or
+/// [`Control::stop`]. Blocks the calling thread; spawns its own worker
+/// threads, each with a current-thread tokio runtime.
+pub fn run<R: Recorder, F: Fn() -> R + Sync>(
+    plan: &Plan,
+    make_recorder: F,
+    control: &Control,
+) -> Result<RunOutput<R>, RunError> {
+    plan.validate()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = plan
+        .threads
+        .unwrap_or_else(|| default_threads(plan.concurrency, cores))
+        .min(plan.concurrency as usize);
+    ensure_open_files(descriptors_needed(plan.concurrency, threads))?;
+    let (host, port) = match &plan.proxy {
+        Some(proxy) => (proxy.host.as_str(), proxy.port),
+        None => (plan.target.host.as_str(), plan.target.port),
+    };
+    let addr = resolve(host, port)?;
+    let base = Instant::now();
+    let run = Arc::new(RunState {
+        addr,
+        spread_sources: addr.ip().is_loopback()
+            && addr.is_ipv4()
+            && plan.concurrency > SPREAD_ABOVE,
+        request: build_request(plan).into_boxed_slice(),
+        head_request: plan.method.eq_ignore_ascii_case("HEAD"),
+        keep_alive: plan.keep_alive,
+        timeout: plan.timeout,
+        limit: plan.requests,
+        claimed: AtomicU64::new(0),
+        deadline: plan.duration.map(|d| base + d),
+        base,
+        control: Arc::clone(&control.state),
+        server: OnceLock::new(),
+    });
+    let outputs = std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let worker_run = Arc::clone(&run);
+            let make_recorder = &make_recorder;
+            let connections = share(plan.concurrency, threads, i);
+            let handle = std::thread::Builder::new()
+                .name(format!("speedup-load-{i}"))
+                .spawn_scoped(scope, move || {
+                    run_worker(worker_run, connections, make_recorder())
+                });
+            match handle {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // Let the started workers finish quickly, then report.
+                    run.control.stop.store(true, Ordering::Relaxed);
+                    return Err(RunError::Runtime(e));
+                }
+            }
+        }
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(out) => out.map_err(RunError::Runtime),
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let last = outputs.iter().filter_map(|o| o.last_done).max();
+    let elapsed = last.map_or_else(|| base.elapsed(), |t| t.saturating_duration_since(base));
+    let server_header = run.server.get().cloned();
+    Ok(RunOutput {
+        recorders: outputs.into_iter().map(|o| o.recorder).collect(),
+        elapsed,
+        server_header,
+    })
+}
+
+/// Connections of worker `i` when `total` are spread evenly over `threads`.
+fn share(total: u32, threads: usize, i: usize) -> u32 {
+    let threads = threads as u32;
+    total / threads + u32::from((i as u32) < total % threads)
+}
+
+/// Resolves once per run, preferring IPv4: "localhost" often lists ::1
+/// first while test servers listen on 127.0.0.1 only.
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
+    let error = |source| RunError::Resolve {
+        host: format!("{host}:{port}"),
+        source,
+    };
+    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs().map_err(error)?.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| error(std::io::Error::other("no addresses found")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_spread_evenly() {
+        let shares: Vec<u32> = (0..3).map(|i| share(10, 3, i)).collect();
+        assert_eq!(shares, [4, 3, 3]);
+        assert_eq!(share(1, 1, 0), 1);
+    }
+}

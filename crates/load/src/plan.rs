@@ -1,0 +1,440 @@
+//! What to run: the target URL and a validated [`Plan`].
+//!
+//! Front ends turn their flags into a plan; the engine trusts a plan that
+//! passed [`Plan::validate`], so every check on user input lives here, with
+//! a message that names the problem and its fix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A plan or URL the engine cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// `https://` URLs need TLS, which the engine does not speak yet.
+    #[error("https is not supported yet: {url:?} (use an http:// url)")]
+    HttpsUnsupported {
+        /// The URL as given.
+        url: String,
+    },
+    /// The URL has no path after the host (ab requires one).
+    #[error(
+        "invalid url {url:?}: no path after the host (add a trailing '/', e.g. http://host:port/)"
+    )]
+    NoPath {
+        /// The URL as given.
+        url: String,
+    },
+    /// The URL could not be parsed.
+    #[error("invalid url {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Concurrency was 0.
+    #[error("concurrency must be at least 1")]
+    ZeroConcurrency,
+    /// Neither a request count nor a duration bounds the run.
+    #[error("the run needs a limit: a number of requests or a duration")]
+    NoLimit,
+    /// A request count of 0.
+    #[error("the number of requests must be at least 1")]
+    ZeroRequests,
+    /// A zero duration.
+    #[error("the time limit must be greater than 0")]
+    ZeroDuration,
+    /// More connections than requests would leave connections idle.
+    #[error(
+        "concurrency ({concurrency}) cannot be greater than the number of requests ({requests})"
+    )]
+    ConcurrencyAboveRequests {
+        /// Requested concurrency.
+        concurrency: u32,
+        /// Requested number of requests.
+        requests: u64,
+    },
+    /// A zero per-request timeout.
+    #[error("the request timeout must be greater than 0")]
+    ZeroTimeout,
+    /// The method is empty or contains characters not allowed in a token.
+    #[error("invalid http method {method:?}: use a token such as GET, HEAD or POST")]
+    InvalidMethod {
+        /// The method as given.
+        method: String,
+    },
+    /// A header name or value would break the request framing.
+    #[error("invalid header {name:?}: names must be tokens and values must not contain CR or LF")]
+    InvalidHeader {
+        /// The header name as given.
+        name: String,
+    },
+    /// The worker thread count was 0.
+    #[error("the number of client threads must be at least 1")]
+    ZeroThreads,
+}
+
+/// Where to send requests, parsed from `http://host[:port]/path?query`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or IP address; IPv6 addresses without the brackets.
+    pub host: String,
+    /// TCP port (80 when the URL gives none).
+    pub port: u16,
+    /// The path including any query; always starts with '/'.
+    pub path: String,
+}
+
+impl Target {
+    /// Parses a URL the way ab does: an optional `http://` scheme, a host
+    /// (IPv6 in brackets), an optional port, and a path that is required.
+    pub fn parse(url: &str) -> Result<Target, PlanError> {
+        let invalid = |reason: &str| PlanError::InvalidUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let rest = match url.find("://") {
+            Some(i) => {
+                let scheme = &url[..i];
+                if scheme.eq_ignore_ascii_case("https") {
+                    return Err(PlanError::HttpsUnsupported {
+                        url: url.to_string(),
+                    });
+                }
+                if !scheme.eq_ignore_ascii_case("http") {
+                    return Err(invalid("only http:// urls are supported"));
+                }
+                &url[i + 3..]
+            }
+            None => url,
+        };
+        let Some(slash) = rest.find('/') else {
+            return Err(PlanError::NoPath {
+                url: url.to_string(),
+            });
+        };
+        let (authority, path) = rest.split_at(slash);
+        if authority.contains('@') {
+            return Err(invalid(
+                "user info in the url is not supported (use a header)",
+            ));
+        }
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            let Some(end) = bracketed.find(']') else {
+                return Err(invalid("missing ']' after the IPv6 address"));
+            };
+            let host = &bracketed[..end];
+            if host.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(invalid("not a valid IPv6 address in brackets"));
+            }
+            match &bracketed[end + 1..] {
+                "" => (host, None),
+                p => match p.strip_prefix(':') {
+                    Some(p) => (host, Some(p)),
+                    None => return Err(invalid("unexpected text after ']'")),
+                },
+            }
+        } else {
+            match authority.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid("no host name"));
+        }
+        let port = match port {
+            None => 80,
+            Some(p) => match p.parse::<u16>() {
+                Ok(p) if p > 0 => p,
+                _ => return Err(invalid("the port must be a number from 1 to 65535")),
+            },
+        };
+        if path
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(invalid(
+                "the path contains spaces or control characters (percent-encode them)",
+            ));
+        }
+        Ok(Target {
+            host: host.to_string(),
+            port,
+            path: path.to_string(),
+        })
+    }
+
+    /// The host as it appears in a URL: IPv6 addresses in brackets.
+    pub fn url_host(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// The value of a `Host` header: the host, plus `:port` unless it is 80
+    /// (as ab writes it).
+    pub fn host_header(&self) -> String {
+        if self.port == 80 {
+            self.url_host()
+        } else {
+            format!("{}:{}", self.url_host(), self.port)
+        }
+    }
+
+    /// The absolute-form URL (`http://host:port/path`), sent as the request
+    /// target through a proxy.
+    pub fn absolute_url(&self) -> String {
+        format!("http://{}{}", self.host_header(), self.path)
+    }
+}
+
+/// The HTTP version written in the request line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HttpVersion {
+    /// `HTTP/1.0`, what ab sends.
+    Http10,
+    /// `HTTP/1.1`.
+    #[default]
+    Http11,
+}
+
+impl HttpVersion {
+    /// The version as written on the wire, e.g. `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http10 => "HTTP/1.0",
+            HttpVersion::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// An HTTP proxy: the engine connects here and sends the absolute URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    /// Proxy host name or IP address (IPv6 without brackets).
+    pub host: String,
+    /// Proxy TCP port.
+    pub port: u16,
+}
+
+/// A load test to run. Build with [`Plan::new`], set the fields, then
+/// [`Plan::validate`] (which [`crate::run`] also calls).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where requests go.
+    pub target: Target,
+    /// The request method, e.g. `GET`, `HEAD`, `POST`.
+    pub method: String,
+    /// The version in the request line.
+    pub version: HttpVersion,
+    /// Headers written verbatim, in this order, after the request line.
+    /// The front end decides Host, User-Agent, Accept and Connection.
+    pub headers: Vec<(String, String)>,
+    /// Body sent after the headers; the front end adds Content-Length.
+    pub body: Option<Arc<[u8]>>,
+    /// Stop after this many started requests; `None` = until the duration.
+    pub requests: Option<u64>,
+    /// Stop starting new requests after this; in-flight ones finish.
+    pub duration: Option<Duration>,
+    /// Number of connections, each with at most one request in flight.
+    pub concurrency: u32,
+    /// Reuse connections when the server allows it.
+    pub keep_alive: bool,
+    /// Limit on each request, from its start to its last byte.
+    pub timeout: Duration,
+    /// Client worker threads; `None` lets the engine choose.
+    pub threads: Option<usize>,
+    /// Send through this HTTP proxy.
+    pub proxy: Option<Proxy>,
+}
+
+impl Plan {
+    /// A plan for one GET over HTTP/1.1 without keep-alive, one
+    /// connection, a 30 s timeout (ab's `-s` default).
+    pub fn new(target: Target) -> Plan {
+        Plan {
+            target,
+            method: "GET".to_string(),
+            version: HttpVersion::Http11,
+            headers: Vec::new(),
+            body: None,
+            requests: Some(1),
+            duration: None,
+            concurrency: 1,
+            keep_alive: false,
+            timeout: Duration::from_secs(30),
+            threads: None,
+            proxy: None,
+        }
+    }
+
+    /// Checks that the plan can run and cannot produce a malformed request.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        if self.concurrency == 0 {
+            return Err(PlanError::ZeroConcurrency);
+        }
+        match (self.requests, self.duration) {
+            (None, None) => return Err(PlanError::NoLimit),
+            (Some(0), _) => return Err(PlanError::ZeroRequests),
+            (Some(n), _) if u64::from(self.concurrency) > n => {
+                return Err(PlanError::ConcurrencyAboveRequests {
+                    concurrency: self.concurrency,
+                    requests: n,
+                })
+            }
+            _ => {}
+        }
+        if self.duration == Some(Duration::ZERO) {
+            return Err(PlanError::ZeroDuration);
+        }
+        if self.timeout.is_zero() {
+            return Err(PlanError::ZeroTimeout);
+        }
+        if self.threads == Some(0) {
+            return Err(PlanError::ZeroThreads);
+        }
+        if !is_token(&self.method) {
+            return Err(PlanError::InvalidMethod {
+                method: self.method.clone(),
+            });
+        }
+        for (name, value) in &self.headers {
+            if !is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                return Err(PlanError::InvalidHeader { name: name.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// RFC 9110 token: what methods and header names may contain.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(host: &str, port: u16, path: &str) -> Target {
+        Target {
+            host: host.into(),
+            port,
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn parses_ab_style_urls() {
+        assert_eq!(
+            Target::parse("http://localhost:8000/async/sleep/0.1").unwrap(),
+            target("localhost", 8000, "/async/sleep/0.1")
+        );
+        assert_eq!(
+            Target::parse("http://example.com/").unwrap(),
+            target("example.com", 80, "/")
+        );
+        assert_eq!(
+            Target::parse("HTTP://h/a?b=c&d").unwrap(),
+            target("h", 80, "/a?b=c&d")
+        );
+        assert_eq!(Target::parse("h:81/x").unwrap(), target("h", 81, "/x"));
+        assert_eq!(
+            Target::parse("http://[::1]:8000/").unwrap(),
+            target("::1", 8000, "/")
+        );
+        assert_eq!(
+            Target::parse("http://[::1]/").unwrap(),
+            target("::1", 80, "/")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        assert!(matches!(
+            Target::parse("https://h/"),
+            Err(PlanError::HttpsUnsupported { .. })
+        ));
+        assert!(matches!(
+            Target::parse("http://host"),
+            Err(PlanError::NoPath { .. })
+        ));
+        for bad in [
+            "ftp://h/",
+            "http://:80/",
+            "http://h:0/",
+            "http://h:70000/",
+            "http://h:x/",
+            "http://[::1/",
+            "http://[zz]/",
+            "http://u@h/",
+            "http://h/a b",
+        ] {
+            assert!(
+                matches!(Target::parse(bad), Err(PlanError::InvalidUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_header_and_absolute_url() {
+        assert_eq!(target("h", 80, "/").host_header(), "h");
+        assert_eq!(target("h", 8080, "/p").host_header(), "h:8080");
+        assert_eq!(target("::1", 8080, "/p").host_header(), "[::1]:8080");
+        assert_eq!(
+            target("::1", 8080, "/p?q").absolute_url(),
+            "http://[::1]:8080/p?q"
+        );
+    }
+
+    #[test]
+    fn validation() {
+        let t = target("h", 80, "/");
+        assert_eq!(Plan::new(t.clone()).validate(), Ok(()));
+        let check = |f: &dyn Fn(&mut Plan)| {
+            let mut p = Plan::new(t.clone());
+            f(&mut p);
+            p.validate()
+        };
+        assert_eq!(
+            check(&|p| p.concurrency = 0),
+            Err(PlanError::ZeroConcurrency)
+        );
+        assert_eq!(check(&|p| p.requests = None), Err(PlanError::NoLimit));
+        assert_eq!(
+            check(&|p| p.requests = Some(0)),
+            Err(PlanError::ZeroRequests)
+        );
+        assert!(matches!(
+            check(&|p| p.concurrency = 2),
+            Err(PlanError::ConcurrencyAboveRequests { .. })
+        ));
+        assert_eq!(
+            check(&|p| {
+                p.requests = None;
+                p.duration = Some(Duration::from_secs(1));
+                p.concurrency = 5;
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            check(&|p| p.timeout = Duration::ZERO),
+            Err(PlanError::ZeroTimeout)
+        );
+        assert_eq!(check(&|p| p.threads = Some(0)), Err(PlanError::ZeroThreads));
+        assert!(matches!(
+            check(&|p| p.method = "GE T".into()),
+            Err(PlanError::InvalidMethod { .. })
+        ));
+        assert!(matches!(
+            check(&|p| p.headers = vec![("X".into(), "a\r\nb".into())]),
+            Err(PlanError::InvalidHeader { .. })
+        ));
+    }
+}

@@ -1,0 +1,127 @@
+//! One client worker thread: a current-thread tokio runtime running its
+//! share of the connections, all recording into the thread's own recorder.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::conn::connection;
+use crate::engine::{ControlState, Recorder};
+use crate::record::Record;
+
+/// How often a worker checks whether the run was aborted.
+const ABORT_POLL: Duration = Duration::from_millis(5);
+
+/// What every connection of a run shares, across threads.
+pub(crate) struct RunState {
+    /// Where to connect (the target, or the proxy).
+    pub addr: SocketAddr,
+    /// Spread connections over several loopback source addresses, so that
+    /// very high concurrency does not run out of ephemeral ports.
+    pub spread_sources: bool,
+    /// The request bytes, built once.
+    pub request: Box<[u8]>,
+    /// HEAD responses have no body whatever their headers say.
+    pub head_request: bool,
+    /// Reuse connections the server keeps open.
+    pub keep_alive: bool,
+    /// Per-request limit.
+    pub timeout: Duration,
+    /// Stop after this many started requests.
+    pub limit: Option<u64>,
+    /// Requests started so far (may overshoot `limit` by the refused claims).
+    pub claimed: AtomicU64,
+    /// No request starts at or after this.
+    pub deadline: Option<Instant>,
+    /// Time zero of the run; samples count µs from here.
+    pub base: Instant,
+    /// The front end's progress counter and stop switch.
+    pub control: Arc<ControlState>,
+    /// The first Server header seen.
+    pub server: OnceLock<String>,
+}
+
+impl RunState {
+    /// Claims the right to start one more request at `now`.
+    pub(crate) fn claim(&self, now: Instant) -> bool {
+        if self.control.is_stopped() || self.deadline.is_some_and(|d| now >= d) {
+            return false;
+        }
+        // One at a time, so the run never starts more than `limit`.
+        self.limit
+            .is_none_or(|limit| self.claimed.fetch_add(1, Ordering::Relaxed) < limit)
+    }
+}
+
+/// A worker thread's own state, shared by its connections on that thread.
+pub(crate) struct Worker<R> {
+    recorder: RefCell<R>,
+    last_done: Cell<Option<Instant>>,
+}
+
+impl<R: Recorder> Worker<R> {
+    /// Hands a record to this thread's recorder; `done` is when it ended.
+    pub(crate) fn record(&self, record: &Record, done: Instant) {
+        self.recorder.borrow_mut().record(record);
+        if self.last_done.get().is_none_or(|last| done > last) {
+            self.last_done.set(Some(done));
+        }
+    }
+}
+
+/// What one worker thread hands back: its recorder and its last record time.
+pub(crate) struct WorkerOutput<R> {
+    pub recorder: R,
+    pub last_done: Option<Instant>,
+}
+
+/// Runs `connections` connections on the calling thread until the run ends.
+pub(crate) fn run_worker<R: Recorder>(
+    run: Arc<RunState>,
+    connections: u32,
+    recorder: R,
+) -> std::io::Result<WorkerOutput<R>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()?;
+    let worker = Rc::new(Worker {
+        recorder: RefCell::new(recorder),
+        last_done: Cell::new(None),
+    });
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for index in 0..connections {
+            tasks.spawn_local(connection(Arc::clone(&run), Rc::clone(&worker), index));
+        }
+        // A slow tick to notice Control::abort: nothing on the per-request
+        // path has to watch for it.
+        let mut tick = tokio::time::interval(ABORT_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                biased;
+                next = tasks.join_next() => match next {
+                    None => break,
+                    Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Some(_) => {}
+                },
+                _ = tick.tick() => {
+                    if run.control.is_aborted() {
+                        tasks.abort_all();
+                    }
+                }
+            }
+        }
+    });
+    let worker = Rc::try_unwrap(worker)
+        .map_err(|_| std::io::Error::other("a connection task outlived its worker"))?;
+    Ok(WorkerOutput {
+        last_done: worker.last_done.get(),
+        recorder: worker.recorder.into_inner(),
+    })
+}
