@@ -1,0 +1,117 @@
+//! The request `speedup ab` sends, shaped as ab 2.3 shapes it: header
+//! order, defaults that `-H` can override, cookies and basic auth.
+
+use speedup_load::Target;
+
+/// What the flags say about the request's headers.
+pub struct HeaderFlags<'a> {
+    /// `-k`.
+    pub keep_alive: bool,
+    /// `-C`, in order.
+    pub cookies: &'a [String],
+    /// `-A user:password`.
+    pub auth: Option<&'a str>,
+    /// `-P user:password`.
+    pub proxy_auth: Option<&'a str>,
+    /// Content length and type, with `-p`/`-u`.
+    pub body: Option<(usize, &'a str)>,
+    /// `-H`, in order, as `Name: value` lines.
+    pub extra: &'a [String],
+}
+
+/// The headers in ab's order: Connection, Cookie, Authorization,
+/// Proxy-Authorization, Content-length/-type, the `-H` lines, then Host,
+/// User-Agent and Accept unless a `-H` line already set them.
+pub fn headers(target: &Target, f: &HeaderFlags) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    if f.keep_alive {
+        out.push(("Connection".into(), "Keep-Alive".into()));
+    }
+    if !f.cookies.is_empty() {
+        // ab keeps only the last -C; we join them, which is what a user
+        // repeating -C means and what the help text promises.
+        out.push(("Cookie".into(), f.cookies.join("; ")));
+    }
+    if let Some(a) = f.auth {
+        out.push(("Authorization".into(), basic(a)));
+    }
+    if let Some(a) = f.proxy_auth {
+        out.push(("Proxy-Authorization".into(), basic(a)));
+    }
+    if let Some((len, ctype)) = f.body {
+        out.push(("Content-length".into(), len.to_string()));
+        out.push(("Content-type".into(), ctype.into()));
+    }
+    let (mut host, mut agent, mut accept) = (false, false, false);
+    for line in f.extra {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!(
+                "invalid -H {line:?}: a header line is 'Name: value', e.g. -H 'Accept-Encoding: gzip'"
+            ));
+        };
+        let name = name.trim();
+        host |= name.eq_ignore_ascii_case("host");
+        agent |= name.eq_ignore_ascii_case("user-agent");
+        accept |= name.eq_ignore_ascii_case("accept");
+        out.push((name.into(), value.trim().into()));
+    }
+    if !host {
+        out.push(("Host".into(), target.host_header()));
+    }
+    if !agent {
+        out.push((
+            "User-Agent".into(),
+            concat!("speedup/", env!("CARGO_PKG_VERSION")).into(),
+        ));
+    }
+    if !accept {
+        out.push(("Accept".into(), "*/*".into()));
+    }
+    Ok(out)
+}
+
+/// `Basic <base64(user:password)>`, with leading blanks dropped as ab does.
+fn basic(credentials: &str) -> String {
+    format!("Basic {}", base64(credentials.trim_start().as_bytes()))
+}
+
+/// Standard base64 with padding (RFC 4648), all basic auth needs.
+pub fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("u:p", "dTpw"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+}

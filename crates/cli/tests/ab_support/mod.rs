@@ -1,0 +1,161 @@
+//! Shared helpers of the `speedup ab` tests: running the binary, starting
+//! `speedup serve` on a free port, and a tiny misbehaving server.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// Runs `speedup ab ARGS` to the end, bounded by the test's own flags.
+pub fn speedup_ab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .arg("ab")
+        .args(args)
+        .output()
+        .expect("run speedup ab")
+}
+
+/// Both streams of a finished process, as text.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `speedup serve` child on a free loopback port, killed on drop.
+pub struct Serve {
+    child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Serve {
+    /// Starts the server and waits (bounded) for its `listening on` line.
+    pub fn start() -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_speedup"))
+            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start speedup serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("speedup serve printed no `listening on` line within 30 s");
+        Serve { child, base }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn refused_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A server that misbehaves by path, one thread per connection, for the
+/// life of the test process. Returns its base URL. Paths:
+/// `/ok` 200 "hello"; `/short` promises 10 bytes and sends 5; `/reset`
+/// sends part of the body then resets; `/404`; `/var` alternates 5- and
+/// 6-byte bodies; `/hang` never answers; `/echo` answers with the request
+/// head it received as the body.
+pub fn misbehaving() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    thread::spawn(move || {
+        let mut n = 0u64;
+        for conn in listener.incoming().map_while(Result::ok) {
+            n += 1;
+            let odd = n % 2 == 1;
+            thread::spawn(move || serve_one(conn, odd));
+        }
+    });
+    base
+}
+
+fn serve_one(mut c: TcpStream, odd: bool) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(k) => head.extend_from_slice(&buf[..k]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let target = text.split(' ').nth(1).unwrap_or("");
+    let path = target.split('?').next().unwrap_or("").to_owned();
+    let reply = |c: &mut TcpStream, status: &str, body: &[u8]| {
+        let h = format!(
+            "HTTP/1.0 {status}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = c.write_all(h.as_bytes());
+        let _ = c.write_all(body);
+    };
+    match path.as_str() {
+        "/short" => {
+            let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+        }
+        "/reset" => {
+            let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nhel");
+            reset_on_close(&c);
+            return;
+        }
+        "/404" => reply(&mut c, "404 Not Found", b"nope!"),
+        "/var" => reply(&mut c, "200 OK", if odd { b"hello" } else { b"hello!" }),
+        "/hang" => {
+            thread::sleep(Duration::from_secs(20));
+        }
+        "/echo" => reply(&mut c, "200 OK", &head),
+        _ => reply(&mut c, "200 OK", b"hello"),
+    }
+    let _ = c.shutdown(Shutdown::Write);
+}
+
+/// Sets SO_LINGER to 0 so that closing the socket sends a reset.
+fn reset_on_close(c: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a plain setsockopt on a socket we own, with a correctly
+    // sized option value.
+    unsafe {
+        libc::setsockopt(
+            c.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// The value after `label` on the report line that starts with it.
+pub fn field<'a>(report: &'a str, label: &str) -> Option<&'a str> {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(str::trim)
+}

@@ -1,0 +1,105 @@
+//! Apache Bench 2.3 compatibility: counting records the way ab counts them
+//! ([`AbTally`]) and rendering ab's report, `-e` CSV and `-g` TSV byte for
+//! byte ([`write_text`], [`write_html`], [`write_csv`], [`write_tsv`]).
+//!
+//! All ranking and averaging goes through [`crate::stats`]; this module only
+//! owns ab's layouts and its accounting.
+
+mod files;
+mod html;
+mod tally;
+mod text;
+
+use std::time::Duration;
+
+use speedup_load::Sample;
+
+pub use files::{ctime, write_csv, write_tsv};
+pub use html::write_html;
+pub use tally::{AbCounts, AbTally, LiveErrors};
+pub use text::write_text;
+
+/// Attributes ab's `-w` HTML tables carry (`-x`, `-y`, `-z`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HtmlAttrs {
+    /// Inserted in `<table ...>` (`-x`); ab's default is empty.
+    pub table: String,
+    /// Inserted in every `<tr ...>` (`-y`); ab's default is empty.
+    pub tr: String,
+    /// Inserted in every `<td ...>`/`<th ...>` (`-z`); ab's default is
+    /// `bgcolor=white`.
+    pub td: String,
+}
+
+impl Default for HtmlAttrs {
+    fn default() -> HtmlAttrs {
+        HtmlAttrs {
+            table: String::new(),
+            tr: String::new(),
+            td: "bgcolor=white".to_owned(),
+        }
+    }
+}
+
+/// Report switches, as ab's flags set them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AbOptions {
+    /// `-k`: print the "Keep-Alive requests" line.
+    pub keep_alive: bool,
+    /// `-l`: the document length is "Variable" and never a failure.
+    pub variable_length: bool,
+    /// Not `-S`: print sd and median columns and ab's reliability warnings.
+    pub confidence: bool,
+    /// Not `-d`: print the percentile table.
+    pub percentiles: bool,
+}
+
+impl Default for AbOptions {
+    fn default() -> AbOptions {
+        AbOptions {
+            keep_alive: false,
+            variable_length: false,
+            confidence: true,
+            percentiles: true,
+        }
+    }
+}
+
+/// Everything ab's renderers print, gathered after a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AbReport {
+    /// The `Server` header of the first response ("Server Software:").
+    pub server_software: String,
+    /// The host as written in the URL ("Server Hostname:").
+    pub host: String,
+    /// The port ("Server Port:").
+    pub port: u16,
+    /// Path and query ("Document Path:").
+    pub path: String,
+    /// `-c` ("Concurrency Level:").
+    pub concurrency: u32,
+    /// From the start of the run to the last record ("Time taken for tests:").
+    pub elapsed: Duration,
+    /// ab's totals.
+    pub counts: AbCounts,
+    /// One sample per completed request, sorted by total time (as
+    /// [`AbTally::finish`] returns them).
+    pub samples: Vec<Sample>,
+    /// With `-p`/`-u`: bytes written, request headers included ("Total body sent:").
+    pub body_sent: Option<u64>,
+    /// Wall-clock time at the start of the run, µs since the Unix epoch
+    /// (the `-g` TSV's `seconds` column and its date).
+    pub start_epoch_us: u64,
+    /// Local time minus UTC in seconds, for the `-g` TSV's date (ab prints
+    /// local time).
+    pub utc_offset_secs: i64,
+    /// Report switches.
+    pub options: AbOptions,
+}
+
+impl AbReport {
+    /// ab's `timetaken`: whole µs as seconds.
+    fn seconds(&self) -> f64 {
+        self.elapsed.as_micros() as f64 / 1_000_000.0
+    }
+}
