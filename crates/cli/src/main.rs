@@ -5,6 +5,7 @@
 //! formats or serves anything itself.
 
 mod ab;
+mod lab;
 mod plot;
 mod serve;
 
@@ -26,6 +27,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// A drop-in Apache Bench: same flags, same report, same CSV.
     Ab(ab::AbArgs),
+    /// Reproduce the article: embedded server, both endpoints, an HTML report.
+    Lab(lab::LabArgs),
     /// Draw the cumulative distribution of response times from ab CSVs.
     Plot(plot::PlotArgs),
 }
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Ab(args) => ab::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Lab(args) => lab::run(args),
     };
     match result {
         Ok(code) => code,

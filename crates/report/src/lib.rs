@@ -7,5 +7,6 @@
 
 pub mod ab;
 pub mod cdf_csv;
+pub mod html;
 pub mod plot;
 pub mod stats;

@@ -1,0 +1,210 @@
+//! `speedup lab`: the article reproduced in one command. Turns the flags
+//! into a [`LabPlan`], runs it with a progress bar per scenario, writes the
+//! report folder, prints the summary table, and fails loudly when a
+//! scenario had failures or non-2xx responses.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use speedup_lab::{LabPlan, Measurement, Observer, Scenario};
+
+/// Flags of `speedup lab`.
+#[derive(Debug, clap::Args)]
+pub struct LabArgs {
+    /// Requests per scenario (ab's -n)
+    #[arg(long, default_value_t = 1000)]
+    requests: u64,
+    /// Requests in flight at once (ab's -c)
+    #[arg(long, default_value_t = 100)]
+    concurrency: u32,
+    /// Seconds each request asks the server to sleep: the ideal response time
+    #[arg(long, default_value_t = 0.1)]
+    sleep: f64,
+    /// Threads in the embedded server's blocking pool (FastAPI: 40)
+    #[arg(long, default_value_t = 40)]
+    threads: usize,
+    /// A scenario to run, NAME=PATH (repeatable; default: the article's baseline and async)
+    #[arg(long = "scenario", value_name = "NAME=PATH")]
+    scenarios: Vec<String>,
+    /// Run against this server (http://host:port) instead of the embedded one
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Also run the scenarios against this server, NAME=URL (repeatable)
+    #[arg(long = "compare", value_name = "NAME=URL")]
+    compare: Vec<String>,
+    /// The report folder
+    #[arg(long = "out", value_name = "DIR", default_value = "lab-report")]
+    out: PathBuf,
+    /// Skip the unrecorded warm-up requests before each scenario
+    #[arg(long)]
+    no_warmup: bool,
+}
+
+/// Runs `speedup lab`.
+pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan(args)?;
+    plan.validate()?;
+    let mut observer = Progress::new();
+    let results = speedup_lab::run(&plan, &mut observer)?;
+    let index = speedup_lab::folder::write(&plan, &results)?;
+    let mut out = std::io::stdout().lock();
+    print_table(&mut out, &plan, &results)?;
+    writeln!(out, "\nreport: {}", index.display())?;
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|m| m.row.failures > 0 || m.row.non_2xx > 0)
+        .map(|m| {
+            format!(
+                "scenario `{}` ({}): {} failed, {} non-2xx of {} requests",
+                m.row.name, m.row.url, m.row.failures, m.row.non_2xx, m.row.requests
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        bail!(
+            "{}\nthe figures above are not response times of a working endpoint: check the path \
+             (the article's `/asnyc/` typo answers 404) and the server, then run again",
+            bad.join("\n")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Validates flag syntax into a plan (ranges are checked by the plan).
+fn plan(args: LabArgs) -> anyhow::Result<LabPlan> {
+    let scenarios = if args.scenarios.is_empty() {
+        Scenario::article(args.sleep)
+    } else {
+        args.scenarios
+            .iter()
+            .map(|s| {
+                let (name, path) =
+                    split_pair(s, "--scenario", "NAME=PATH", "baseline=/baseline/sleep/0.1")?;
+                Ok(Scenario { name, path })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let compare = args
+        .compare
+        .iter()
+        .map(|s| split_pair(s, "--compare", "NAME=URL", "FastAPI=http://127.0.0.1:8000"))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(LabPlan {
+        requests: args.requests,
+        concurrency: args.concurrency,
+        sleep: args.sleep,
+        threads: args.threads,
+        scenarios,
+        target: args.target,
+        compare,
+        warmup: !args.no_warmup,
+        out_dir: args.out,
+    })
+}
+
+fn split_pair(
+    raw: &str,
+    flag: &str,
+    form: &str,
+    example: &str,
+) -> anyhow::Result<(String, String)> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() && !value.is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => bail!("{flag} {raw:?}: expected {form}, e.g. {flag} {example}"),
+    }
+}
+
+/// The summary table, times in ms.
+fn print_table(
+    out: &mut impl Write,
+    plan: &LabPlan,
+    results: &[Measurement],
+) -> std::io::Result<()> {
+    let width = results
+        .iter()
+        .map(|m| m.row.name.len())
+        .chain([8])
+        .max()
+        .unwrap_or(8);
+    writeln!(
+        out,
+        "\n{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>6}  {:>7}",
+        "scenario", "req/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "failed", "non-2xx"
+    )?;
+    let ideal = plan.ideal_ms();
+    writeln!(
+        out,
+        "{:<width$}  {:>8}  {ideal:>8.1}  {ideal:>8.1}  {ideal:>8.1}  {ideal:>8.1}  {ideal:>8.1}  {:>6}  {:>7}",
+        "ideal", "-", "-", "-"
+    )?;
+    for m in results {
+        let r = &m.row;
+        writeln!(
+            out,
+            "{:<width$}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>6}  {:>7}",
+            r.name, r.rps, r.p50_ms, r.p90_ms, r.p95_ms, r.p99_ms, r.max_ms, r.failures, r.non_2xx
+        )?;
+    }
+    Ok(())
+}
+
+/// Progress on stderr: a bar per scenario on a terminal, plain lines otherwise.
+struct Progress {
+    terminal: bool,
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            bar: None,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn started(&mut self, name: &str, url: &str, total: u64) {
+        self.started = Instant::now();
+        if self.terminal {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style =
+                ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(name.to_string());
+            self.bar = Some(bar);
+        } else {
+            eprintln!("{name}: {total} requests to {url}");
+        }
+    }
+
+    fn progress(&mut self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
+    fn finished(&mut self, m: &Measurement) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+        if !self.terminal {
+            eprintln!(
+                "{}: {} requests in {:.2} s",
+                m.row.name,
+                m.row.requests,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `speedup lab` end to end with small numbers: the report folder, the
+//! summary's schema, the pool model in the figures, the exit status on
+//! non-2xx, and the page in a real browser (headless Chromium, skipped with
+//! a note when it is not installed; CI installs it).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A fresh scratch directory for one test.
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("speedup-lab-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `speedup lab` with small numbers into `out`, bounded by the
+/// engine's per-request timeout and the small request counts.
+fn lab(out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .args([
+            "lab",
+            "--requests",
+            "200",
+            "--concurrency",
+            "50",
+            "--sleep",
+            "0.05",
+        ])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("speedup lab runs")
+}
+
+#[test]
+fn lab_writes_the_report_and_shows_the_pool_model() {
+    let dir = scratch("report");
+    let out = lab(&dir, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "lab failed:\n{stdout}\n{stderr}");
+    for file in [
+        "baseline.csv",
+        "baseline.txt",
+        "async.csv",
+        "async.txt",
+        "summary.json",
+        "cdf.svg",
+        "index.html",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    // The CSVs are ab's -e format: a header and 101 rows.
+    let csv = std::fs::read_to_string(dir.join("baseline.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("Percentage served,Time in ms"));
+    assert_eq!(csv.lines().count(), 102);
+    assert!(std::fs::read_to_string(dir.join("async.txt"))
+        .unwrap()
+        .contains("Complete requests:      200"));
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["requests"], 200);
+    assert_eq!(summary["concurrency"], 50);
+    assert_eq!(summary["ideal_ms"], 50.0);
+    let scenarios = summary["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 2);
+    for s in scenarios {
+        for key in [
+            "name",
+            "url",
+            "requests",
+            "concurrency",
+            "rps",
+            "p50_ms",
+            "p90_ms",
+            "p95_ms",
+            "p99_ms",
+            "max_ms",
+            "failures",
+            "non_2xx",
+        ] {
+            assert!(!s[key].is_null(), "summary entry lacks {key}: {s}");
+        }
+        assert_eq!(s["requests"], 200);
+        assert_eq!(s["failures"], 0);
+        assert_eq!(s["non_2xx"], 0);
+    }
+    let p95 = |i: usize| scenarios[i]["p95_ms"].as_f64().unwrap();
+    // The pool model: 50 clients on 40 threads, so a fifth of the requests
+    // queue behind a full 50 ms sleep before their own: p95 is at least two
+    // sleeps (less a margin). Timers serve everyone in one round.
+    assert!(
+        p95(0) >= 90.0,
+        "baseline p95 {} ms: expected two rounds of 50 ms",
+        p95(0)
+    );
+    assert!(
+        p95(1) < p95(0),
+        "async p95 {} ms not below baseline p95 {} ms",
+        p95(1),
+        p95(0)
+    );
+    assert!(
+        stdout.contains("baseline") && stdout.contains("report:"),
+        "{stdout}"
+    );
+
+    browser_check(&dir);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn lab_fails_loudly_on_non_2xx() {
+    let dir = scratch("typo");
+    let out = lab(
+        &dir,
+        &["--scenario", "typo=/asnyc/sleep/0.05", "--no-warmup"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a 404 scenario must fail the lab");
+    assert!(stderr.contains("200 non-2xx"), "{stderr}");
+    assert!(stderr.contains("asnyc"), "{stderr}");
+    // The report is still written, so the user can look.
+    assert!(dir.join("typo.csv").is_file());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn lab_rejects_bad_flags_by_name() {
+    let dir = scratch("flags");
+    let out = lab(&dir, &["--scenario", "nopath"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--scenario"));
+    let out = Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .args(["lab", "--requests", "10", "--concurrency", "20"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--concurrency 20"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The page in headless Chromium: the DOM has the chart and the table, and
+/// a screenshot is not blank and shows both series' colours.
+fn browser_check(dir: &Path) {
+    let Some(browser) = chromium() else {
+        eprintln!(
+            "skipping the browser check: chromium is not on PATH (CI installs Debian's chromium)"
+        );
+        return;
+    };
+    let page = dir.join("index.html");
+    let dom_path = dir.join("dom.html");
+    let status = run_chromium(&browser, dir, &page, &["--dump-dom".into()], &dom_path);
+    assert!(status.success(), "chromium --dump-dom failed: {status}");
+    let dom = std::fs::read_to_string(&dom_path).unwrap();
+    assert!(
+        dom.contains("id=\"cdf-chart\""),
+        "chart figure missing from the DOM"
+    );
+    assert!(dom.contains("<svg"), "inline SVG missing from the DOM");
+    assert!(
+        dom.contains("id=\"summary-table\""),
+        "table missing from the DOM"
+    );
+    assert!(
+        dom.contains("baseline") && dom.contains("async"),
+        "scenario names missing"
+    );
+
+    let shot = dir.join("shot.png");
+    let flags = [
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1200,900".into(),
+    ];
+    let status = run_chromium(&browser, dir, &page, &flags, &dir.join("shot.out"));
+    assert!(status.success(), "chromium --screenshot failed: {status}");
+    let image = image::open(&shot).expect("screenshot is a PNG").to_rgb8();
+    assert_eq!(image.dimensions(), (1200, 900));
+    let ink = image
+        .pixels()
+        .filter(|p| p.0.iter().any(|&c| c < 200))
+        .count();
+    assert!(
+        ink > 10_000,
+        "screenshot looks blank: {ink} non-white pixels"
+    );
+    // The chart's lines are visible: pixels close to the series colours.
+    for (r, g, b) in [(0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00)] {
+        let near = image
+            .pixels()
+            .filter(|p| {
+                let [pr, pg, pb] = p.0;
+                pr.abs_diff(r) < 40 && pg.abs_diff(g) < 40 && pb.abs_diff(b) < 40
+            })
+            .count();
+        assert!(
+            near > 100,
+            "series colour #{r:02x}{g:02x}{b:02x} seen {near} times"
+        );
+    }
+}
+
+/// Chromium gets this long per run before it is killed.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The browser binary, if installed.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs headless Chromium on `page` with `extra` flags, stdout to `stdout`,
+/// killing it after [`BROWSER_TIMEOUT`].
+fn run_chromium(
+    browser: &Path,
+    dir: &Path,
+    page: &Path,
+    extra: &[String],
+    stdout: &Path,
+) -> ExitStatus {
+    let profile = dir.join(format!("profile-{}", extra.len()));
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        // A file, not a pipe: the DOM can outgrow a pipe buffer while we poll.
+        .stdout(Stdio::from(File::create(stdout).unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let deadline = Instant::now() + BROWSER_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within {BROWSER_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,87 @@
+//! `speedup lab`: the article reproduced in one call.
+//!
+//! A [`LabPlan`] names the scenarios (a name and a path, e.g. `baseline` →
+//! `/baseline/sleep/0.1`) and the servers to run them against: the embedded
+//! `speedup serve` (started in-process on `127.0.0.1` and a free port, see
+//! [`embedded`]), an external `--target`, and any `--compare` servers. Each
+//! run is shaped as the article's `ab -n1000 -c100` ([`measure`]); the
+//! results become a report folder ([`folder`]).
+//!
+//! The lab prints nothing: progress and the terminal table are the front
+//! end's, through the [`Observer`] it passes in.
+
+pub mod embedded;
+pub mod folder;
+pub mod measure;
+pub mod plan;
+
+pub use embedded::EmbeddedServer;
+pub use measure::{Measurement, Observer};
+pub use plan::{LabPlan, Scenario, Server};
+
+use std::path::PathBuf;
+
+/// Why the lab could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// A plan value is out of range; the message names the option.
+    #[error("{0}")]
+    Plan(String),
+    /// The embedded server could not start.
+    #[error("cannot start the embedded server")]
+    Server(#[source] std::io::Error),
+    /// A scenario could not run (bad URL, resolver, open files...).
+    #[error("scenario `{scenario}` could not run")]
+    Run {
+        /// The scenario's full name.
+        scenario: String,
+        /// The engine's reason.
+        #[source]
+        source: speedup_load::RunError,
+    },
+    /// A URL in the plan is not one the engine can use.
+    #[error("scenario `{scenario}`: bad URL {url}")]
+    Url {
+        /// The scenario's full name.
+        scenario: String,
+        /// The URL built for it.
+        url: String,
+        /// What is wrong with it.
+        #[source]
+        source: speedup_load::PlanError,
+    },
+    /// The chart could not be drawn.
+    #[error("cannot draw the chart")]
+    Chart(#[from] speedup_report::plot::PlotError),
+    /// A report file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs every scenario of `plan` against every server, in order, and
+/// returns the measurements (the report folder is written by
+/// [`folder::write`]).
+pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<Vec<Measurement>, LabError> {
+    plan.validate()?;
+    let embedded = if plan.needs_embedded() {
+        Some(EmbeddedServer::start(plan.server_config()).map_err(LabError::Server)?)
+    } else {
+        None
+    };
+    let mut results = Vec::new();
+    for server in plan.servers(embedded.as_ref().map(EmbeddedServer::base_url)) {
+        for scenario in &plan.scenarios {
+            results.push(measure::scenario(plan, &server, scenario, observer)?);
+        }
+    }
+    if let Some(server) = embedded {
+        server.stop();
+    }
+    Ok(results)
+}

@@ -1,0 +1,180 @@
+//! One scenario on one server, measured as the article's
+//! `ab -n REQUESTS -c CONCURRENCY URL` would: HTTP/1.0, a new connection per
+//! request, ab's accounting ([`AbTally`]) and ab's report.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use speedup_load::{Control, HttpVersion, Plan, Record, Recorder, Target};
+use speedup_report::ab::{AbOptions, AbReport, AbTally};
+use speedup_report::html::ScenarioRow;
+use speedup_report::stats;
+
+use crate::plan::{LabPlan, Scenario, Server};
+use crate::LabError;
+
+/// How often the observer hears of progress during a run.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What the lab tells its front end while it works. Every call comes from
+/// the thread that called [`crate::run`].
+pub trait Observer {
+    /// A scenario starts: `total` recorded requests will follow.
+    fn started(&mut self, name: &str, url: &str, total: u64);
+    /// `done` of the scenario's requests have finished so far.
+    fn progress(&mut self, done: u64);
+    /// The scenario finished.
+    fn finished(&mut self, measurement: &Measurement);
+}
+
+/// The outcome of one scenario on one server.
+#[derive(Debug)]
+pub struct Measurement {
+    /// ab's report of the run (samples sorted by total time).
+    pub report: AbReport,
+    /// The figures for the summary table, `summary.json` and the page.
+    pub row: ScenarioRow,
+}
+
+/// Runs `scenario` against `server` as the plan says.
+pub fn scenario(
+    plan: &LabPlan,
+    server: &Server,
+    scenario: &Scenario,
+    observer: &mut dyn Observer,
+) -> Result<Measurement, LabError> {
+    let name = server.scenario_name(scenario);
+    let url = format!("{}{}", server.base_url, scenario.path);
+    let load = ab_plan(&url, plan.requests, plan.concurrency).map_err(|source| LabError::Url {
+        scenario: name.clone(),
+        url: url.clone(),
+        source,
+    })?;
+    let run_error = |source| LabError::Run {
+        scenario: name.clone(),
+        source,
+    };
+    if plan.warmup {
+        let mut warm = load.clone();
+        warm.requests = Some(u64::from(plan.concurrency));
+        speedup_load::run(&warm, || Discard, &Control::new()).map_err(run_error)?;
+    }
+    observer.started(&name, &url, plan.requests);
+    let start_epoch_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let control = Control::new();
+    let output = std::thread::scope(|s| {
+        let run = s.spawn(|| speedup_load::run(&load, || AbTally::new(None), &control));
+        while !run.is_finished() {
+            observer.progress(control.completed());
+            std::thread::sleep(TICK);
+        }
+        run.join()
+    })
+    .map_err(|_| LabError::Plan(format!("scenario `{name}`: the load engine panicked")))?
+    .map_err(run_error)?;
+    observer.progress(control.completed());
+
+    let (counts, samples) = AbTally::merge_all(output.recorders).finish(false);
+    let report = AbReport {
+        server_software: output.server_header.unwrap_or_default(),
+        host: load.target.host.clone(),
+        port: load.target.port,
+        path: load.target.path.clone(),
+        concurrency: load.concurrency,
+        elapsed: output.elapsed,
+        counts,
+        samples,
+        body_sent: None,
+        start_epoch_us,
+        utc_offset_secs: 0,
+        options: AbOptions::default(),
+    };
+    let row = row(plan, &name, &url, scenario, &report);
+    let measurement = Measurement { report, row };
+    observer.finished(&measurement);
+    Ok(measurement)
+}
+
+/// The request the article's ab sends: `GET path HTTP/1.0` with Host,
+/// User-Agent and Accept, no keep-alive.
+fn ab_plan(url: &str, requests: u64, concurrency: u32) -> Result<Plan, speedup_load::PlanError> {
+    let target = Target::parse(url)?;
+    let host = format!("{}:{}", target.url_host(), target.port);
+    let mut plan = Plan::new(target);
+    plan.version = HttpVersion::Http10;
+    plan.headers = vec![
+        ("Host".into(), host),
+        (
+            "User-Agent".into(),
+            concat!("speedup/", env!("CARGO_PKG_VERSION")).into(),
+        ),
+        ("Accept".into(), "*/*".into()),
+    ];
+    plan.requests = Some(requests);
+    plan.concurrency = concurrency;
+    plan.validate()?;
+    Ok(plan)
+}
+
+/// The summary figures of one run, percentiles by ab's table rule.
+fn row(plan: &LabPlan, name: &str, url: &str, scenario: &Scenario, r: &AbReport) -> ScenarioRow {
+    let totals: Vec<u64> = r.samples.iter().map(|s| u64::from(s.total_us)).collect();
+    let ms = |p| stats::percentile(&totals, p).map_or(0.0, stats::ms_f64);
+    let secs = r.elapsed.as_secs_f64();
+    let (article, why) = explain(plan, &scenario.path);
+    ScenarioRow {
+        name: name.to_string(),
+        url: url.to_string(),
+        requests: r.counts.complete,
+        concurrency: u64::from(r.concurrency),
+        rps: if secs > 0.0 {
+            r.counts.complete as f64 / secs
+        } else {
+            0.0
+        },
+        p50_ms: ms(50),
+        p90_ms: ms(90),
+        p95_ms: ms(95),
+        p99_ms: ms(99),
+        max_ms: ms(100),
+        failures: r.counts.failed(),
+        non_2xx: r.counts.non_2xx,
+        article,
+        why,
+    }
+}
+
+/// The article's own figure and a one-sentence reason, by endpoint kind.
+fn explain(plan: &LabPlan, path: &str) -> (Option<String>, String) {
+    let c = u64::from(plan.concurrency);
+    let threads = plan.threads as u64;
+    if path.starts_with("/baseline/") {
+        let rounds = c.div_ceil(threads.max(1));
+        let why = if rounds > 1 {
+            format!(
+                "{c} clients share a pool of {threads} threads, so a request may queue behind up to \
+                 {} other sleep{} before its own: {rounds} rounds in all.",
+                rounds - 1,
+                if rounds == 2 { "" } else { "s" }
+            )
+        } else {
+            format!("{threads} threads are enough for {c} clients: every request sleeps at once, one round.")
+        };
+        (Some("p95 > 300 ms".into()), why)
+    } else if path.starts_with("/async/") {
+        (
+            Some("p95 ~150 ms".into()),
+            format!("Timers hold no thread while they sleep, so all {c} concurrent requests sleep at once: one round."),
+        )
+    } else {
+        (None, String::new())
+    }
+}
+
+/// A recorder that keeps nothing: warm-up requests are not figures.
+struct Discard;
+
+impl Recorder for Discard {
+    fn record(&mut self, _record: &Record) {}
+}

@@ -1,0 +1,240 @@
+//! What the lab runs: scenarios (a name and a path) against servers (the
+//! embedded one, a `--target`, `--compare` servers), with the article's
+//! request count, concurrency and sleep.
+
+use std::path::PathBuf;
+
+use crate::LabError;
+
+/// One request path to measure, e.g. `baseline` → `/baseline/sleep/0.1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// Short name, used in the chart legend and file names.
+    pub name: String,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+impl Scenario {
+    /// The article's two scenarios for a sleep of `sleep` seconds.
+    pub fn article(sleep: f64) -> Vec<Scenario> {
+        let n = speedup_server::pyfloat::format(sleep);
+        vec![
+            Scenario {
+                name: "baseline".into(),
+                path: format!("/baseline/sleep/{n}"),
+            },
+            Scenario {
+                name: "async".into(),
+                path: format!("/async/sleep/{n}"),
+            },
+        ]
+    }
+}
+
+/// A server to run the scenarios against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    /// Prefix of the scenario names (`speedup`, `FastAPI`); `None` when the
+    /// lab runs against one server only, so names stay `baseline`, `async`.
+    pub label: Option<String>,
+    /// `http://host:port`, without a trailing slash.
+    pub base_url: String,
+}
+
+impl Server {
+    /// The full name of `scenario` on this server.
+    pub fn scenario_name(&self, scenario: &Scenario) -> String {
+        match &self.label {
+            Some(label) => format!("{label} {}", scenario.name),
+            None => scenario.name.clone(),
+        }
+    }
+}
+
+/// Everything `speedup lab` does, validated before any work.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabPlan {
+    /// Requests per scenario (ab's `-n`; the article: 1000).
+    pub requests: u64,
+    /// Requests in flight at once (ab's `-c`; the article: 100).
+    pub concurrency: u32,
+    /// The sleep the article's endpoints are asked for, in seconds (0.1).
+    pub sleep: f64,
+    /// Threads in the embedded server's blocking pool (FastAPI's 40).
+    pub threads: usize,
+    /// What to run; [`Scenario::article`] by default.
+    pub scenarios: Vec<Scenario>,
+    /// Run against this server (`http://host:port`) instead of the embedded one.
+    pub target: Option<String>,
+    /// More servers whose runs go beside the main one: (label, base URL).
+    pub compare: Vec<(String, String)>,
+    /// Send `concurrency` unrecorded requests first, so connection set-up
+    /// and lazy initialisation do not land in the figures.
+    pub warmup: bool,
+    /// Where the report folder goes.
+    pub out_dir: PathBuf,
+}
+
+impl Default for LabPlan {
+    fn default() -> Self {
+        LabPlan {
+            requests: 1000,
+            concurrency: 100,
+            sleep: 0.1,
+            threads: 40,
+            scenarios: Scenario::article(0.1),
+            target: None,
+            compare: Vec::new(),
+            warmup: true,
+            out_dir: PathBuf::from("lab-report"),
+        }
+    }
+}
+
+/// The embedded server refuses longer sleeps unless told otherwise.
+const DEFAULT_MAX_SLEEP: f64 = 60.0;
+
+impl LabPlan {
+    /// Checks the plan; the error names the option and the fix.
+    pub fn validate(&self) -> Result<(), LabError> {
+        let bad = |msg: String| Err(LabError::Plan(msg));
+        if self.requests == 0 {
+            return bad("--requests must be at least 1".into());
+        }
+        if self.concurrency == 0 {
+            return bad("--concurrency must be at least 1".into());
+        }
+        if u64::from(self.concurrency) > self.requests {
+            return bad(format!(
+                "--concurrency {} is greater than --requests {}: lower --concurrency or raise --requests",
+                self.concurrency, self.requests
+            ));
+        }
+        if !self.sleep.is_finite() || self.sleep < 0.0 || self.sleep > DEFAULT_MAX_SLEEP {
+            return bad(format!(
+                "--sleep {} is out of range: give seconds from 0 to {DEFAULT_MAX_SLEEP}, e.g. --sleep 0.1",
+                self.sleep
+            ));
+        }
+        if self.threads == 0 {
+            return bad("--threads must be at least 1 (FastAPI's pool has 40)".into());
+        }
+        if self.scenarios.is_empty() {
+            return bad("no scenarios: give at least one --scenario NAME=PATH".into());
+        }
+        let mut names = Vec::new();
+        for s in &self.scenarios {
+            if s.name.trim().is_empty() || !s.path.starts_with('/') {
+                return bad(format!(
+                    "--scenario {}={}: expected NAME=PATH with a path starting with /, e.g. baseline=/baseline/sleep/0.1",
+                    s.name, s.path
+                ));
+            }
+            names.push(s.name.as_str());
+        }
+        for (label, url) in &self.compare {
+            if label.trim().is_empty() || !url.starts_with("http://") {
+                return bad(format!(
+                    "--compare {label}={url}: expected NAME=URL with an http:// URL, e.g. FastAPI=http://127.0.0.1:8000"
+                ));
+            }
+            names.push(label.as_str());
+        }
+        if let Some(url) = &self.target {
+            if !url.starts_with("http://") {
+                return bad(format!(
+                    "--target {url}: expected an http:// URL, e.g. --target http://127.0.0.1:8000"
+                ));
+            }
+        }
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return bad(format!(
+                "the name `{}` is used twice: give each --scenario and --compare its own name",
+                w[0]
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the embedded server is needed (no `--target`).
+    pub fn needs_embedded(&self) -> bool {
+        self.target.is_none()
+    }
+
+    /// The embedded server's settings: the pool size asked for, and room
+    /// for the sleep asked for.
+    pub fn server_config(&self) -> speedup_server::Config {
+        speedup_server::Config {
+            threads: self.threads,
+            max_sleep: DEFAULT_MAX_SLEEP.max(self.sleep),
+            grace: std::time::Duration::from_secs(1),
+            ..speedup_server::Config::default()
+        }
+    }
+
+    /// The servers to run against, in order: the main one (embedded at
+    /// `embedded`, or `--target`), then the `--compare` ones.
+    pub fn servers(&self, embedded: Option<&str>) -> Vec<Server> {
+        let several = !self.compare.is_empty();
+        let (label, base) = match &self.target {
+            Some(url) => ("target", url.as_str()),
+            None => ("speedup", embedded.unwrap_or_default()),
+        };
+        let mut servers = vec![Server {
+            label: several.then(|| label.to_string()),
+            base_url: base.trim_end_matches('/').to_string(),
+        }];
+        servers.extend(self.compare.iter().map(|(label, url)| Server {
+            label: Some(label.clone()),
+            base_url: url.trim_end_matches('/').to_string(),
+        }));
+        servers
+    }
+
+    /// The ideal response time: the sleep, in ms.
+    pub fn ideal_ms(&self) -> f64 {
+        self.sleep * 1000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn article_scenarios_format_the_sleep_like_python() {
+        let s = Scenario::article(1.0);
+        assert_eq!(s[0].path, "/baseline/sleep/1.0");
+        assert_eq!(s[1].path, "/async/sleep/1.0");
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let plan = LabPlan {
+            concurrency: 200,
+            requests: 100,
+            ..LabPlan::default()
+        };
+        let err = plan.validate().unwrap_err().to_string();
+        assert!(err.contains("--concurrency 200"), "{err}");
+        let plan = LabPlan {
+            compare: vec![("baseline".into(), "http://127.0.0.1:1".into())],
+            ..LabPlan::default()
+        };
+        assert!(plan.validate().unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn names_get_a_server_label_only_when_comparing() {
+        let mut plan = LabPlan::default();
+        let one = plan.servers(Some("http://127.0.0.1:9"));
+        assert_eq!(one[0].scenario_name(&plan.scenarios[0]), "baseline");
+        plan.compare = vec![("FastAPI".into(), "http://127.0.0.1:8000/".into())];
+        let two = plan.servers(Some("http://127.0.0.1:9"));
+        assert_eq!(two[0].scenario_name(&plan.scenarios[1]), "speedup async");
+        assert_eq!(two[1].scenario_name(&plan.scenarios[0]), "FastAPI baseline");
+        assert_eq!(two[1].base_url, "http://127.0.0.1:8000");
+    }
+}
