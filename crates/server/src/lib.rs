@@ -25,6 +25,7 @@ pub mod pyfloat;
 mod routes;
 mod server;
 mod sleep;
+mod timer;
 mod url;
 
 use std::io;

@@ -5,8 +5,9 @@
 //!   reproduces that with a fair (FIFO) semaphore of `threads` permits in
 //!   front of tokio's blocking pool, where `std::thread::sleep` really holds
 //!   an OS thread. Runtime worker threads never block.
-//! * Async (`async def` handler): a tokio timer; nothing is held while
-//!   waiting, so every request sleeps concurrently.
+//! * Async (`async def` handler): a timer (a timerfd on the tokio reactor,
+//!   see `timer`); nothing is held while waiting, so every request sleeps
+//!   concurrently.
 //!
 //! Both validate `{n}` first (see [`validate`]) so no request can sleep a
 //! negative, infinite or overlong time.
@@ -103,9 +104,10 @@ impl BlockingPool {
     }
 }
 
-/// The `async def` model: a timer, no thread held.
+/// The `async def` model: a timer, no thread held (see [`crate::timer`]
+/// for why not tokio's own).
 pub(crate) async fn async_sleep(duration: Duration) {
-    tokio::time::sleep(duration).await;
+    crate::timer::sleep(duration).await;
 }
 
 #[cfg(test)]
