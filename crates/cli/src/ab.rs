@@ -7,6 +7,7 @@
 //! renderers of `speedup-report`.
 
 mod request;
+mod verbose;
 mod watch;
 
 use std::fs::File;
@@ -157,14 +158,6 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{}", banner())?;
     }
     let request = speedup_load::request::build_request(&plan);
-    if args.verbosity >= 2 {
-        let text = String::from_utf8_lossy(&request);
-        write!(
-            stdout,
-            "INFO: {} header == \n---\n{text}\n---\n",
-            plan.method
-        )?;
-    }
     let every = watch::heartbeat_every(plan.requests.unwrap_or(0), args.quiet);
     if !args.html {
         write!(stdout, "Benchmarking {} ", plan.target.host)?;
@@ -175,6 +168,15 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
             stdout,
             "(be patient){}",
             if every > 0 { "\n" } else { "..." }
+        )?;
+    }
+    // ab prints the request after the "Benchmarking" line.
+    if args.verbosity >= 2 {
+        let text = String::from_utf8_lossy(&request);
+        write!(
+            stdout,
+            "INFO: {} header == \n---\n{text}\n---\n",
+            plan.method
         )?;
     }
     stdout.flush()?;
@@ -188,13 +190,17 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         .map_or(0, |d| d.as_micros() as u64);
     let (output, abort) = std::thread::scope(|s| {
         let watcher = s.spawn(|| watch::watch(&control, &live, args.keep_going, every, &finished));
-        let output = speedup_load::run(&plan, || AbTally::new(Some(live.clone())), &control);
+        let output = speedup_load::run(
+            &plan,
+            || verbose::Traced::new(AbTally::new(Some(live.clone())), args.verbosity),
+            &control,
+        );
         finished.store(true, Ordering::Release);
         let abort = watcher.join().unwrap_or(None);
         (output, abort)
     });
     let output = output.context("speedup ab: the run could not start")?;
-    let tally = AbTally::merge_all(output.recorders);
+    let tally = AbTally::merge_all(output.recorders.into_iter().map(|t| t.tally));
     let (counts, samples) = tally.finish(args.variable_length);
     let never_connected =
         (counts.complete == 0 && counts.err_connect > 0).then_some(Abort::NeverConnected);
@@ -306,6 +312,7 @@ fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
     plan.headers = headers;
     plan.body = body.map(Arc::from);
     plan.keep_alive = args.keep_alive;
+    plan.trace_responses = args.verbosity >= 2;
     plan.concurrency = args.concurrency;
     if args.timeout == 0 {
         bail!("-s 0: the timeout must be at least 1 second (ab's default is -s 30)");

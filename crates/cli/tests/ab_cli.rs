@@ -187,3 +187,42 @@ fn writes_csv_and_tsv() {
     assert_eq!(tsv.lines().count(), 31);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn verbosity_traces_like_ab() {
+    let base = misbehaving();
+    let ok = format!("{base}/ok");
+    let (stdout, _) = text(&speedup_ab(&["-v", "3", "-n", "2", &ok]));
+    let info = stdout.find("INFO: GET header == \n---\nGET /ok HTTP/1.0\r\n");
+    let bench = stdout.find("Benchmarking ");
+    assert!(
+        info.is_some() && bench < info,
+        "request traced after the banner:\n{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("LOG: header received:\nHTTP/1.").count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("LOG: Response code = 200\n").count(),
+        2,
+        "{stdout}"
+    );
+
+    let (stdout, _) = text(&speedup_ab(&["-v", "2", "-n", "1", &format!("{base}/404")]));
+    assert!(
+        stdout.contains("WARNING: Response code not 2xx (404)\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("LOG: Response code"),
+        "level 3 lines at -v 2:\n{stdout}"
+    );
+
+    let (stdout, _) = text(&speedup_ab(&["-v", "1", "-n", "1", &ok]));
+    assert!(
+        !stdout.contains("LOG:") && !stdout.contains("INFO:"),
+        "{stdout}"
+    );
+}

@@ -61,9 +61,11 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                 .reset(tokio::time::Instant::from_std(start + run.timeout));
             let mut times = Times::default();
             let want_server = run.server.get().is_none();
+            let trace = |bytes: &[u8]| worker.first_read(bytes);
+            let trace = run.trace_responses.then_some(&trace as &dyn Fn(&[u8]));
             let result = tokio::select! {
                 biased;
-                r = exchange(&run, source, kept.take(), &mut reader, &mut times, want_server) => r,
+                r = exchange(&run, source, kept.take(), &mut reader, &mut times, want_server, trace) => r,
                 () = &mut timer => Err(Failure::Error(ErrorKind::Timeout)),
             };
             let done = match (&result, times.last_read) {
@@ -117,6 +119,7 @@ async fn exchange(
     reader: &mut ResponseReader,
     times: &mut Times,
     want_server: bool,
+    trace: Option<&dyn Fn(&[u8])>,
 ) -> Result<TcpStream, Failure> {
     let reused = stream.is_some();
     let mut stream = match stream {
@@ -151,6 +154,7 @@ async fn exchange(
     loop {
         let read = stream.read(reader.spare()).await;
         let now = Instant::now();
+        let first = times.first_byte.is_none();
         times.first_byte.get_or_insert(now);
         times.last_read = Some(now);
         let n = match read {
@@ -164,6 +168,9 @@ async fn exchange(
             }
             reader.eof().map_err(Failure::Error)?;
             return Ok(stream);
+        }
+        if let Some(trace) = trace.filter(|_| first) {
+            trace(reader.just_read(n));
         }
         if reader.received(n).map_err(Failure::Error)? {
             return Ok(stream);

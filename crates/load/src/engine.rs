@@ -22,6 +22,11 @@ use crate::worker::{run_worker, RunState};
 pub trait Recorder: Send + 'static {
     /// Called once per finished request (success or error).
     fn record(&mut self, record: &Record);
+
+    /// With [`crate::Plan::trace_responses`]: the bytes of a response's first
+    /// read (status line, headers, and whatever body came with them), called
+    /// before that response's [`Recorder::record`].
+    fn first_read(&mut self, _bytes: &[u8]) {}
 }
 
 /// Live state shared with the front end: a progress counter and a stop
@@ -150,6 +155,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
             && plan.concurrency > SPREAD_ABOVE,
         request: build_request(plan).into_boxed_slice(),
         head_request: plan.method.eq_ignore_ascii_case("HEAD"),
+        trace_responses: plan.trace_responses,
         keep_alive: plan.keep_alive,
         timeout: plan.timeout,
         limit: plan.requests,

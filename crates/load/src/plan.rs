@@ -249,6 +249,10 @@ pub struct Plan {
     pub threads: Option<usize>,
     /// Send through this HTTP proxy.
     pub proxy: Option<Proxy>,
+    /// Hand the first bytes read of every response to
+    /// [`crate::Recorder::first_read`] (for `ab -v`-style tracing). Off, the
+    /// engine makes no such call.
+    pub trace_responses: bool,
 }
 
 impl Plan {
@@ -268,6 +272,7 @@ impl Plan {
             timeout: Duration::from_secs(30),
             threads: None,
             proxy: None,
+            trace_responses: false,
         }
     }
 

@@ -98,6 +98,16 @@ impl ResponseReader {
         }
     }
 
+    /// The `n` bytes just read into [`Self::spare`], before
+    /// [`Self::received`] takes them.
+    pub(crate) fn just_read(&self, n: usize) -> &[u8] {
+        let from = match self.state {
+            State::Head => self.filled,
+            _ => 0,
+        };
+        self.buf.get(from..from + n).unwrap_or_default()
+    }
+
     /// True until the first byte of this response arrived: an EOF now on a
     /// reused connection means the server closed it while idle.
     pub(crate) fn nothing_received(&self) -> bool {

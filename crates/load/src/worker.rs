@@ -26,6 +26,8 @@ pub(crate) struct RunState {
     pub request: Box<[u8]>,
     /// HEAD responses have no body whatever their headers say.
     pub head_request: bool,
+    /// Call [`Recorder::first_read`] for every response.
+    pub trace_responses: bool,
     /// Reuse connections the server keeps open.
     pub keep_alive: bool,
     /// Per-request limit.
@@ -63,6 +65,11 @@ pub(crate) struct Worker<R> {
 }
 
 impl<R: Recorder> Worker<R> {
+    /// Hands a response's first read to this thread's recorder.
+    pub(crate) fn first_read(&self, bytes: &[u8]) {
+        self.recorder.borrow_mut().first_read(bytes);
+    }
+
     /// Hands a record to this thread's recorder; `done` is when it ended.
     pub(crate) fn record(&self, record: &Record, done: Instant) {
         self.recorder.borrow_mut().record(record);

@@ -71,7 +71,7 @@ pub fn watch(
             }
         }
         if let Some(abort) = abort_reason(live, keep_going) {
-            control.stop();
+            control.abort();
             return Some(abort);
         }
         if done {
