@@ -27,6 +27,9 @@ enum Failure {
     Error(ErrorKind),
 }
 
+/// Where a response's first read goes when the plan traces responses.
+type Trace<'a> = &'a dyn Fn(&[u8]);
+
 /// When the phases of one attempt ended.
 #[derive(Default)]
 struct Times {
@@ -62,7 +65,7 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
             let mut times = Times::default();
             let want_server = run.server.get().is_none();
             let trace = |bytes: &[u8]| worker.first_read(bytes);
-            let trace = run.trace_responses.then_some(&trace as &dyn Fn(&[u8]));
+            let trace = run.trace_responses.then_some(&trace as Trace<'_>);
             let result = tokio::select! {
                 biased;
                 r = exchange(&run, source, kept.take(), &mut reader, &mut times, want_server, trace) => r,
@@ -119,7 +122,7 @@ async fn exchange(
     reader: &mut ResponseReader,
     times: &mut Times,
     want_server: bool,
-    trace: Option<&dyn Fn(&[u8])>,
+    trace: Option<Trace<'_>>,
 ) -> Result<TcpStream, Failure> {
     let reused = stream.is_some();
     let mut stream = match stream {
