@@ -115,6 +115,11 @@ fn notes(plan: &LabPlan) -> Vec<String> {
             plan.threads
         )),
     }
+    for (label, url) in &plan.compare {
+        notes.push(format!(
+            "Compared with: {label} at {url}, run with the same requests and concurrency."
+        ));
+    }
     notes
 }
 
