@@ -199,7 +199,7 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         let abort = watcher.join().unwrap_or(None);
         (output, abort)
     });
-    let output = output.context("speedup ab: the run could not start")?;
+    let output = output.context("the run could not start")?;
     let tally = AbTally::merge_all(output.recorders.into_iter().map(|t| t.tally));
     let (counts, samples) = tally.finish(args.variable_length);
     let never_connected =
@@ -272,7 +272,7 @@ fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
     let Some(url) = args.url.as_deref() else {
         bail!("missing URL: usage is `speedup ab [options] http://hostname[:port]/path` (see `speedup ab -h`)");
     };
-    let target = Target::parse(url).context("the URL")?;
+    let target = Target::parse(url)?;
     let bodies = [args.head, args.postfile.is_some(), args.putfile.is_some()];
     if bodies.iter().filter(|&&b| b).count() > 1 {
         bail!("-i, -p and -u each choose the method: use only one of them");
