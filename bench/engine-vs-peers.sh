@@ -13,52 +13,14 @@ SECS=${2:-5}
 ROUNDS=${3:-3}
 WORKERS=${4:-1}
 
-need=()
-command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
-command -v ab >/dev/null 2>&1 || need+=(apache2-utils)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "error: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
-    exit 1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/peers.sh
+peers_install
 
 cargo build --release -q -p speedup-load --example hammer
 HAMMER=target/release/examples/hammer
 
-# A free loopback port: bind 0, read it back, release it.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DIR=$(mktemp -d)
-trap 'kill "$(cat "$DIR/nginx.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-cat >"$DIR/nginx.conf" <<CONF
-worker_processes $WORKERS;
-pid $DIR/nginx.pid;
-error_log $DIR/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_timeout 65;
-  keepalive_requests 100000000;
-  client_body_temp_path $DIR;
-  server {
-    listen 127.0.0.1:$PORT;
-    location / { return 200 "hello"; }
-  }
-}
-CONF
-nginx -p "$DIR" -c "$DIR/nginx.conf"
-URL="http://127.0.0.1:$PORT/"
-for _ in $(seq 50); do
-  curl -fs "$URL" >/dev/null 2>&1 && break
-  python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT)).close()" 2>/dev/null && break
-  sleep 0.1
-done
+peers_start_nginx "$WORKERS"
 
-ab_rps()  { ab -q -k -c "$C" -t "$SECS" -n 100000000 "$URL" 2>/dev/null | awk '/^Requests per second/ {print $4}'; }
-wrk_rps() { wrk -t"$1" -c "$C" -d"${SECS}s" "$URL" | awk '/^Requests\/sec/ {print $2}'; }
 # shellcheck disable=SC2086
 our_rps() { "$HAMMER" "$URL" -c "$C" -d "$SECS" -k ${HAMMER_ARGS:-} | awk '{print $1}'; }
 
