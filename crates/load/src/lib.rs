@@ -18,4 +18,4 @@ mod worker;
 pub use engine::{run, Control, Recorder, RunError, RunOutput};
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target};
 pub use record::{ErrorKind, Outcome, Record, Sample};
-pub use request::build_request;
+pub use request::{build_request, default_headers, USER_AGENT};

@@ -1,7 +1,21 @@
 //! The request bytes, built once per plan and written as-is for every
 //! request, so the hot path never formats or allocates.
 
-use crate::plan::Plan;
+use crate::plan::{Plan, Target};
+
+/// The `User-Agent` speedup sends unless a front end is told otherwise.
+pub const USER_AGENT: &str = concat!("speedup/", env!("CARGO_PKG_VERSION"));
+
+/// The headers every plain client request carries, in the order ab sends
+/// them: `Host` (with `:port` unless 80), `User-Agent`, `Accept: */*`.
+/// Front ends add their own before them or drop the ones a user overrides.
+pub fn default_headers(target: &Target) -> Vec<(String, String)> {
+    vec![
+        ("Host".into(), target.host_header()),
+        ("User-Agent".into(), USER_AGENT.into()),
+        ("Accept".into(), "*/*".into()),
+    ]
+}
 
 /// The exact bytes the engine sends for each request of `plan`:
 /// `{METHOD} {path, or absolute URL through a proxy} HTTP/1.x\r\n`, each

@@ -1,7 +1,7 @@
 //! The request `speedup ab` sends, shaped as ab 2.3 shapes it: header
 //! order, defaults that `-H` can override, cookies and basic auth.
 
-use speedup_load::Target;
+use speedup_load::{default_headers, Target};
 
 /// What the flags say about the request's headers.
 pub struct HeaderFlags<'a> {
@@ -23,7 +23,7 @@ pub struct HeaderFlags<'a> {
 /// Proxy-Authorization, Content-length/-type, the `-H` lines, then Host,
 /// User-Agent and Accept unless a `-H` line already set them.
 pub fn headers(target: &Target, f: &HeaderFlags) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     if f.keep_alive {
         out.push(("Connection".into(), "Keep-Alive".into()));
     }
@@ -42,31 +42,24 @@ pub fn headers(target: &Target, f: &HeaderFlags) -> Result<Vec<(String, String)>
         out.push(("Content-length".into(), len.to_string()));
         out.push(("Content-type".into(), ctype.into()));
     }
-    let (mut host, mut agent, mut accept) = (false, false, false);
+    let first_extra = out.len();
     for line in f.extra {
         let Some((name, value)) = line.split_once(':') else {
             return Err(format!(
                 "invalid -H {line:?}: a header line is 'Name: value', e.g. -H 'Accept-Encoding: gzip'"
             ));
         };
-        let name = name.trim();
-        host |= name.eq_ignore_ascii_case("host");
-        agent |= name.eq_ignore_ascii_case("user-agent");
-        accept |= name.eq_ignore_ascii_case("accept");
-        out.push((name.into(), value.trim().into()));
+        out.push((name.trim().into(), value.trim().into()));
     }
-    if !host {
-        out.push(("Host".into(), target.host_header()));
-    }
-    if !agent {
-        out.push((
-            "User-Agent".into(),
-            concat!("speedup/", env!("CARGO_PKG_VERSION")).into(),
-        ));
-    }
-    if !accept {
-        out.push(("Accept".into(), "*/*".into()));
-    }
+    let defaults = default_headers(target)
+        .into_iter()
+        .filter(|(name, _)| {
+            !out[first_extra..]
+                .iter()
+                .any(|(given, _)| given.eq_ignore_ascii_case(name))
+        })
+        .collect::<Vec<_>>();
+    out.extend(defaults);
     Ok(out)
 }
 
