@@ -52,8 +52,19 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         .map_or(0, |d| d.as_micros() as u64);
     let (output, abort) = measure(&args, &plan, &live, every);
     let output = output.context("the run could not start")?;
-    let tally = AbTally::merge_all(output.recorders.into_iter().map(|t| t.tally));
-    let (counts, samples) = tally.finish(args.variable_length);
+    let mut report = AbReport::from_run(
+        &plan,
+        output.elapsed,
+        output.server_header,
+        output.recorders.into_iter().map(|t| t.tally),
+        AbOptions {
+            keep_alive: args.keep_alive,
+            variable_length: args.variable_length,
+            confidence: !args.no_confidence,
+            percentiles: !args.no_percentiles,
+        },
+    );
+    let counts = &report.counts;
     let never_connected =
         (counts.complete == 0 && counts.err_connect > 0).then_some(Abort::NeverConnected);
     let abort = abort
@@ -66,29 +77,12 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::FAILURE);
     }
-    let body_sent = plan
+    report.body_sent = plan
         .body
         .as_ref()
         .map(|_| counts.complete * request.len() as u64);
-    let report = AbReport {
-        server_software: output.server_header.unwrap_or_default(),
-        host: plan.target.host.clone(),
-        port: plan.target.port,
-        path: plan.target.path.clone(),
-        concurrency: plan.concurrency,
-        elapsed: output.elapsed,
-        counts,
-        samples,
-        body_sent,
-        start_epoch_us,
-        utc_offset_secs: utc_offset_secs(start_epoch_us),
-        options: AbOptions {
-            keep_alive: args.keep_alive,
-            variable_length: args.variable_length,
-            confidence: !args.no_confidence,
-            percentiles: !args.no_percentiles,
-        },
-    };
+    report.start_epoch_us = start_epoch_us;
+    report.utc_offset_secs = utc_offset_secs(start_epoch_us);
     print_report(&args, &report, every)?;
     // ab writes its data files only when something completed.
     if !report.samples.is_empty() {

@@ -46,8 +46,8 @@ pub struct LabArgs {
 
 /// Runs `speedup lab`.
 pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
+    // `speedup_lab::run` validates the plan before any work.
     let plan = plan(args)?;
-    plan.validate()?;
     let mut observer = Progress::new();
     let results = speedup_lab::run(&plan, &mut observer)?;
     let index = speedup_lab::folder::write(&plan, &results)?;

@@ -78,21 +78,14 @@ pub fn scenario(
     .map_err(run_error)?;
     observer.progress(control.completed());
 
-    let (counts, samples) = AbTally::merge_all(output.recorders).finish(false);
-    let report = AbReport {
-        server_software: output.server_header.unwrap_or_default(),
-        host: load.target.host.clone(),
-        port: load.target.port,
-        path: load.target.path.clone(),
-        concurrency: load.concurrency,
-        elapsed: output.elapsed,
-        counts,
-        samples,
-        body_sent: None,
-        start_epoch_us,
-        utc_offset_secs: 0,
-        options: AbOptions::default(),
-    };
+    let mut report = AbReport::from_run(
+        &load,
+        output.elapsed,
+        output.server_header,
+        output.recorders,
+        AbOptions::default(),
+    );
+    report.start_epoch_us = start_epoch_us;
     let row = row(plan, &name, &url, scenario, &report);
     let measurement = Measurement { report, row };
     observer.finished(&measurement);
@@ -103,17 +96,10 @@ pub fn scenario(
 /// User-Agent and Accept, no keep-alive.
 fn ab_plan(url: &str, requests: u64, concurrency: u32) -> Result<Plan, speedup_load::PlanError> {
     let target = Target::parse(url)?;
-    let host = format!("{}:{}", target.url_host(), target.port);
+    let headers = speedup_load::default_headers(&target);
     let mut plan = Plan::new(target);
     plan.version = HttpVersion::Http10;
-    plan.headers = vec![
-        ("Host".into(), host),
-        (
-            "User-Agent".into(),
-            concat!("speedup/", env!("CARGO_PKG_VERSION")).into(),
-        ),
-        ("Accept".into(), "*/*".into()),
-    ];
+    plan.headers = headers;
     plan.requests = Some(requests);
     plan.concurrency = concurrency;
     // Two client threads, whatever the engine would pick for throughput:

@@ -12,7 +12,7 @@ mod text;
 
 use std::time::Duration;
 
-use speedup_load::Sample;
+use speedup_load::{Plan, Sample};
 
 pub use files::{ctime, write_csv, write_tsv};
 pub use html::write_html;
@@ -98,6 +98,34 @@ pub struct AbReport {
 }
 
 impl AbReport {
+    /// ab's report of a finished run of `plan`: every worker thread's tally
+    /// merged, the target and concurrency from the plan, the Server header
+    /// of the first response. The body total and the `-g` clock fields
+    /// start at zero; front ends that know them set them.
+    pub fn from_run(
+        plan: &Plan,
+        elapsed: Duration,
+        server_header: Option<String>,
+        tallies: impl IntoIterator<Item = AbTally>,
+        options: AbOptions,
+    ) -> AbReport {
+        let (counts, samples) = AbTally::merge_all(tallies).finish(options.variable_length);
+        AbReport {
+            server_software: server_header.unwrap_or_default(),
+            host: plan.target.host.clone(),
+            port: plan.target.port,
+            path: plan.target.path.clone(),
+            concurrency: plan.concurrency,
+            elapsed,
+            counts,
+            samples,
+            body_sent: None,
+            start_epoch_us: 0,
+            utc_offset_secs: 0,
+            options,
+        }
+    }
+
     /// ab's `timetaken`: whole µs as seconds.
     fn seconds(&self) -> f64 {
         self.elapsed.as_micros() as f64 / 1_000_000.0
