@@ -25,13 +25,16 @@ impl Traced {
 
 impl Recorder for Traced {
     fn record(&mut self, record: &Record) {
-        if let Outcome::Response { status, .. } = record.outcome {
-            // Lines go to stdout as ab's do; a failed write is not a failed request.
-            let mut out = std::io::stdout().lock();
-            if !(200..300).contains(&status) && self.level >= 2 {
-                let _ = writeln!(out, "WARNING: Response code not 2xx ({status})");
-            } else if self.level >= 3 {
-                let _ = writeln!(out, "LOG: Response code = {status}");
+        // Checked first: at the default level the hot path takes no lock.
+        if self.level >= 2 {
+            if let Outcome::Response { status, .. } = record.outcome {
+                // Lines go to stdout as ab's do; a failed write is not a failed request.
+                let mut out = std::io::stdout().lock();
+                if !(200..300).contains(&status) {
+                    let _ = writeln!(out, "WARNING: Response code not 2xx ({status})");
+                } else if self.level >= 3 {
+                    let _ = writeln!(out, "LOG: Response code = {status}");
+                }
             }
         }
         self.tally.record(record);
