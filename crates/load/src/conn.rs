@@ -4,31 +4,25 @@
 //! Timings follow ab: a request on a new connection starts when the connect
 //! starts; on a reused keep-alive connection it starts when the previous
 //! response ended, with a connect time of 0.
+//!
+//! Nothing is retried: a request the server never answered (a keep-alive
+//! connection closed while the request was on its way) is recorded as
+//! [`ErrorKind::NoResponse`] with its time, since it was sent and may have
+//! had effects (a POST must not go twice). Reads go through the worker's
+//! one scratch buffer, so a connection owns only its small head buffer.
 
+use std::io::ErrorKind as IoKind;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::engine::Recorder;
 use crate::record::{ErrorKind, Outcome, Record, Sample};
 use crate::response::ResponseReader;
 use crate::worker::{RunState, Worker};
-
-/// Why an exchange ended without a response.
-enum Failure {
-    /// A reused connection was closed by the server before any byte of the
-    /// response: not an error, retry on a new connection.
-    Stale,
-    /// The request failed.
-    Error(ErrorKind),
-}
-
-/// Where a response's first read goes when the plan traces responses.
-type Trace<'a> = &'a dyn Fn(&[u8]);
 
 /// When the phases of one attempt ended.
 #[derive(Default)]
@@ -46,6 +40,13 @@ pub(crate) const SPREAD_ABOVE: u32 = 20_000;
 /// How many 127.0.0.x source addresses to spread over.
 const SOURCES: u32 = 8;
 
+/// What one exchange read of the response: how it ended, and whether the
+/// request could not be written whole.
+struct Exchange {
+    stream: TcpStream,
+    write_failed: bool,
+}
+
 /// Runs connection number `index` until the run has no more requests for it.
 pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worker<R>>, index: u32) {
     let source = run.spread_sources.then(|| source_address(index));
@@ -53,57 +54,46 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     let mut kept: Option<TcpStream> = None;
     // One timer per connection, pushed forward for each request: extending a
     // registered timer is a cheap atomic update, not a timer-wheel operation.
+    // The plan's validation guarantees `start + timeout` is representable.
     let timer = tokio::time::sleep(run.timeout);
     tokio::pin!(timer);
     let mut start = Instant::now();
     while run.claim(start) {
-        let (record, done) = loop {
-            let reused = kept.is_some();
-            timer
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(start + run.timeout));
-            let mut times = Times::default();
-            let want_server = run.server.get().is_none();
-            let trace = |bytes: &[u8]| worker.first_read(bytes);
-            let trace = run.trace_responses.then_some(&trace as Trace<'_>);
-            let result = tokio::select! {
-                biased;
-                r = exchange(&run, source, kept.take(), &mut reader, &mut times, want_server, trace) => r,
-                () = &mut timer => Err(Failure::Error(ErrorKind::Timeout)),
-            };
-            let done = match (&result, times.last_read) {
-                (Ok(_), Some(t)) => t,
-                _ => Instant::now(),
-            };
-            let outcome = match result {
-                Err(Failure::Stale) if reused => {
-                    start = Instant::now();
-                    continue;
+        timer
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(start + run.timeout));
+        let mut times = Times::default();
+        let want_server = run.server.get().is_none();
+        let result = tokio::select! {
+            biased;
+            r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, want_server) => r,
+            () = &mut timer => Err(ErrorKind::Timeout),
+        };
+        let done = match (&result, times.last_read) {
+            (Ok(_), Some(t)) => t,
+            _ => Instant::now(),
+        };
+        let outcome = match result {
+            Err(kind) => Outcome::Error(kind),
+            Ok(exchange) => {
+                if let Some(server) = reader.server.take() {
+                    let _ = run.server.set(server);
                 }
-                Err(Failure::Stale) => Outcome::Error(ErrorKind::Read),
-                Err(Failure::Error(kind)) => Outcome::Error(kind),
-                Ok(stream) => {
-                    if let Some(server) = reader.server.take() {
-                        let _ = run.server.set(server);
-                    }
-                    if run.keep_alive && reader.keep_alive {
-                        kept = Some(stream);
-                    }
-                    Outcome::Response {
-                        status: reader.status,
-                        header_bytes: saturate(reader.header_bytes),
-                        body_bytes: saturate(reader.body_bytes),
-                        keep_alive: reader.keep_alive,
-                    }
+                if run.keep_alive && reader.keep_alive && !exchange.write_failed {
+                    kept = Some(exchange.stream);
                 }
-            };
-            break (
-                Record {
-                    sample: sample(&run, start, &times, done),
-                    outcome,
-                },
-                done,
-            );
+                Outcome::Response {
+                    status: reader.status,
+                    header_bytes: reader.header_bytes,
+                    body_bytes: reader.body_bytes,
+                    keep_alive: reader.keep_alive,
+                    write_failed: exchange.write_failed,
+                }
+            }
+        };
+        let record = Record {
+            sample: sample(&run, start, &times, done),
+            outcome,
         };
         worker.record(&record, done);
         run.control.add_completed();
@@ -115,70 +105,175 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
 
 /// One request on `stream` (or on a new connection): connect, write, read
 /// the whole response. Returns the stream for reuse.
-async fn exchange(
+async fn exchange<R: Recorder>(
     run: &RunState,
+    worker: &Worker<R>,
     source: Option<SocketAddr>,
     stream: Option<TcpStream>,
     reader: &mut ResponseReader,
     times: &mut Times,
     want_server: bool,
-    trace: Option<Trace<'_>>,
-) -> Result<TcpStream, Failure> {
-    let reused = stream.is_some();
-    let mut stream = match stream {
+) -> Result<Exchange, ErrorKind> {
+    let stream = match stream {
         Some(s) => s,
         None => {
             let s = connect(run.addr, source)
                 .await
-                .map_err(|_| Failure::Error(ErrorKind::Connect))?;
+                .map_err(|_| ErrorKind::Connect)?;
             // Small requests must leave at once, not wait for Nagle.
             let _ = s.set_nodelay(true);
             times.connected = Some(Instant::now());
             s
         }
     };
-    // A reused connection the server closed while idle fails here or on the
-    // first read; both mean "retry", not an error.
-    let lost = |kind| {
-        move |_| {
-            if reused {
-                Failure::Stale
-            } else {
-                Failure::Error(kind)
-            }
-        }
-    };
-    stream
-        .write_all(&run.request)
-        .await
-        .map_err(lost(ErrorKind::Write))?;
-    times.written = Some(Instant::now());
     reader.begin(run.head_request, want_server);
+    let mut read = Reading {
+        stream: &stream,
+        worker,
+        reader,
+        times,
+        trace: run.trace_responses,
+    };
+    let write_failed = match read.write_all(&run.request).await {
+        Ok(Written::All) => false,
+        Ok(Written::Answered) => {
+            return Ok(Exchange {
+                stream,
+                write_failed: true,
+            })
+        }
+        Err(Some(kind)) => return Err(kind),
+        Err(None) => true,
+    };
+    read.times.written.get_or_insert_with(Instant::now);
     loop {
-        let read = stream.read(reader.spare()).await;
-        let now = Instant::now();
-        let first = times.first_byte.is_none();
-        times.first_byte.get_or_insert(now);
-        times.last_read = Some(now);
-        let n = match read {
-            Ok(n) => n,
-            Err(e) if reader.nothing_received() => return Err(lost(ErrorKind::Read)(e)),
-            Err(_) => return Err(Failure::Error(ErrorKind::Read)),
-        };
-        if n == 0 {
-            if reused && reader.nothing_received() {
-                return Err(Failure::Stale);
+        match read.some().await {
+            Ok(Some(true)) => break,
+            Ok(Some(false)) => {}
+            Ok(None) if read.reader.nothing_received() => {
+                return Err(if write_failed {
+                    ErrorKind::Write
+                } else {
+                    ErrorKind::NoResponse
+                })
             }
-            reader.eof().map_err(Failure::Error)?;
-            return Ok(stream);
-        }
-        if let Some(trace) = trace.filter(|_| first) {
-            trace(reader.just_read(n));
-        }
-        if reader.received(n).map_err(Failure::Error)? {
-            return Ok(stream);
+            Ok(None) => {
+                read.reader.eof()?;
+                break;
+            }
+            Err(ErrorKind::Read) if write_failed && read.reader.nothing_received() => {
+                return Err(ErrorKind::Write)
+            }
+            Err(kind) => return Err(kind),
         }
     }
+    Ok(Exchange {
+        stream,
+        write_failed,
+    })
+}
+
+/// How writing a request ended without an error.
+enum Written {
+    /// Every byte was written.
+    All,
+    /// The whole response came before the request was written (a server
+    /// refusing an upload): writing stopped.
+    Answered,
+}
+
+/// The reading side of one exchange.
+struct Reading<'a, R> {
+    stream: &'a TcpStream,
+    worker: &'a Worker<R>,
+    reader: &'a mut ResponseReader,
+    times: &'a mut Times,
+    trace: bool,
+}
+
+impl<R: Recorder> Reading<'_, R> {
+    /// Writes `request`, reading whatever the server answers meanwhile (as
+    /// ab does), so a server that answers an upload early and stops reading
+    /// is heard rather than waited on. `Err(None)`: the write failed (or the
+    /// server closed); `Err(Some(kind))`: the response read meanwhile failed.
+    async fn write_all(&mut self, request: &[u8]) -> Result<Written, Option<ErrorKind>> {
+        let mut sent = 0;
+        while sent < request.len() {
+            match self.stream.try_write(&request[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == IoKind::WouldBlock => {
+                    tokio::select! {
+                        biased;
+                        r = self.stream.readable() => {
+                            r.map_err(|_| None)?;
+                            match self.read_now() {
+                                Ok(Some(true)) => return Ok(Written::Answered),
+                                Ok(Some(false)) | Err(ReadError::Pending) => {}
+                                // The server closed: what it sent is read next.
+                                Ok(None) | Err(ReadError::Failed) => return Err(None),
+                                Err(ReadError::Bad(kind)) => return Err(Some(kind)),
+                            }
+                        }
+                        r = self.stream.writable() => r.map_err(|_| None)?,
+                    }
+                }
+                Err(e) if e.kind() == IoKind::Interrupted => {}
+                Err(_) => return Err(None),
+            }
+        }
+        self.times.written = Some(Instant::now());
+        Ok(Written::All)
+    }
+
+    /// Waits for bytes and feeds them to the reader. `Ok(None)` = EOF,
+    /// `Ok(Some(done))` = bytes taken.
+    async fn some(&mut self) -> Result<Option<bool>, ErrorKind> {
+        loop {
+            self.stream.readable().await.map_err(|_| ErrorKind::Read)?;
+            match self.read_now() {
+                Ok(r) => return Ok(r),
+                Err(ReadError::Pending) => {}
+                Err(ReadError::Failed) => return Err(ErrorKind::Read),
+                Err(ReadError::Bad(kind)) => return Err(kind),
+            }
+        }
+    }
+
+    /// One non-blocking read through the worker's scratch buffer.
+    fn read_now(&mut self) -> Result<Option<bool>, ReadError> {
+        let mut scratch = self.worker.scratch();
+        let n = match self.stream.try_read(&mut scratch) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::Interrupted) => {
+                return Err(ReadError::Pending)
+            }
+            Err(_) => return Err(ReadError::Failed),
+        };
+        let now = Instant::now();
+        self.times.last_read = Some(now);
+        if n == 0 {
+            return Ok(None);
+        }
+        let first = self.times.first_byte.is_none();
+        self.times.first_byte.get_or_insert(now);
+        if first && self.trace {
+            self.worker.first_read(&scratch[..n]);
+        }
+        match self.reader.feed(&scratch[..n]) {
+            Ok(done) => Ok(Some(done)),
+            Err(kind) => Err(ReadError::Bad(kind)),
+        }
+    }
+}
+
+/// Why a non-blocking read gave no bytes to count.
+enum ReadError {
+    /// Nothing to read yet.
+    Pending,
+    /// The socket failed (reset).
+    Failed,
+    /// The bytes read are not a valid response.
+    Bad(ErrorKind),
 }
 
 /// Connects to `addr`, from `source` when given.

@@ -15,7 +15,7 @@ use crate::limits::{default_threads, descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::Record;
 use crate::request::build_request;
-use crate::worker::{run_worker, RunState};
+use crate::worker::{panic_message, run_worker, RunState, WorkerError};
 
 /// Receives the records of one worker thread. One recorder per worker,
 /// made by the factory given to [`run`]; merged by the front end.
@@ -53,6 +53,12 @@ impl ControlState {
         self.abort.load(Ordering::Relaxed)
     }
 
+    /// Stops the run and abandons in-flight requests (see [`Control::abort`]).
+    pub(crate) fn abort(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.abort.store(true, Ordering::Relaxed);
+    }
+
     pub(crate) fn add_completed(&self) {
         self.completed.fetch_add(1, Ordering::Relaxed);
     }
@@ -79,8 +85,7 @@ impl Control {
     /// a few milliseconds, without records for them (ab exiting on an error,
     /// or Ctrl-C).
     pub fn abort(&self) {
-        self.stop();
-        self.state.abort.store(true, Ordering::Relaxed);
+        self.state.abort();
     }
 
     /// Whether [`Control::stop`] or [`Control::abort`] was called.
@@ -125,6 +130,12 @@ pub enum RunError {
     /// A worker thread or its runtime could not be created.
     #[error("cannot start the client runtime: {0}")]
     Runtime(std::io::Error),
+    /// A worker panicked (a bug): the run was stopped, its records lost.
+    #[error("a client worker thread panicked: {message}")]
+    Panic {
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// Runs the plan to the end: request count reached, duration passed, or
@@ -174,7 +185,10 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))
                 .spawn_scoped(scope, move || {
-                    run_worker(worker_run, connections, make_recorder())
+                    // A panic outside the connections (making the recorder)
+                    // must stop the other workers too.
+                    let _stop = StopOnPanic(&worker_run.control);
+                    run_worker(Arc::clone(&worker_run), connections, make_recorder())
                 });
             match handle {
                 Ok(h) => handles.push(h),
@@ -185,13 +199,20 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                 }
             }
         }
-        handles
+        // Join every thread (none outlives the run), then report the
+        // first failure.
+        let joined: Vec<_> = handles
             .into_iter()
             .map(|h| match h.join() {
-                Ok(out) => out.map_err(RunError::Runtime),
-                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(Ok(out)) => Ok(out),
+                Ok(Err(WorkerError::Runtime(e))) => Err(RunError::Runtime(e)),
+                Ok(Err(WorkerError::Panic(message))) => Err(RunError::Panic { message }),
+                Err(payload) => Err(RunError::Panic {
+                    message: panic_message(&*payload),
+                }),
             })
-            .collect::<Result<Vec<_>, _>>()
+            .collect();
+        joined.into_iter().collect::<Result<Vec<_>, _>>()
     })?;
     let last = outputs.iter().filter_map(|o| o.last_done).max();
     let elapsed = last.map_or_else(|| base.elapsed(), |t| t.saturating_duration_since(base));
@@ -201,6 +222,17 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         elapsed,
         server_header,
     })
+}
+
+/// Aborts the run if dropped while its thread unwinds from a panic.
+struct StopOnPanic<'a>(&'a ControlState);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abort();
+        }
+    }
 }
 
 /// Connections of worker `i` when `total` are spread evenly over `threads`.

@@ -16,6 +16,6 @@ mod response;
 mod worker;
 
 pub use engine::{run, Control, Recorder, RunError, RunOutput};
-pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target};
+pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
 pub use record::{ErrorKind, Outcome, Record, Sample};
 pub use request::{build_request, default_headers, USER_AGENT};

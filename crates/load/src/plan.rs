@@ -69,6 +69,16 @@ pub enum PlanError {
         /// The header name as given.
         name: String,
     },
+    /// A timeout or time limit so long that a clock cannot hold its end.
+    #[error("the {what} of {secs} s is too long (at most {max} s)")]
+    TooLong {
+        /// "request timeout" or "time limit".
+        what: &'static str,
+        /// The value given, in whole seconds.
+        secs: u64,
+        /// The longest accepted, in seconds.
+        max: u64,
+    },
     /// The worker thread count was 0.
     #[error("the number of client threads must be at least 1")]
     ZeroThreads,
@@ -220,6 +230,10 @@ pub struct Proxy {
     pub port: u16,
 }
 
+/// The longest timeout or time limit a plan accepts (about 30 years): the
+/// run computes `now + duration + timeout`, which must not overflow.
+pub const MAX_TIME: Duration = Duration::from_secs(1_000_000_000);
+
 /// A load test to run. Build with [`Plan::new`], set the fields, then
 /// [`Plan::validate`] (which [`crate::run`] also calls).
 #[derive(Debug, Clone)]
@@ -297,6 +311,18 @@ impl Plan {
         }
         if self.timeout.is_zero() {
             return Err(PlanError::ZeroTimeout);
+        }
+        for (what, time) in [
+            ("request timeout", Some(self.timeout)),
+            ("time limit", self.duration),
+        ] {
+            if let Some(t) = time.filter(|t| *t > MAX_TIME) {
+                return Err(PlanError::TooLong {
+                    what,
+                    secs: t.as_secs(),
+                    max: MAX_TIME.as_secs(),
+                });
+            }
         }
         if self.threads == Some(0) {
             return Err(PlanError::ZeroThreads);
@@ -433,6 +459,20 @@ mod tests {
             Err(PlanError::ZeroTimeout)
         );
         assert_eq!(check(&|p| p.threads = Some(0)), Err(PlanError::ZeroThreads));
+        assert!(matches!(
+            check(&|p| p.timeout = Duration::from_secs(9_300_000_000_000_000_000)),
+            Err(PlanError::TooLong {
+                what: "request timeout",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(&|p| p.duration = Some(Duration::MAX)),
+            Err(PlanError::TooLong {
+                what: "time limit",
+                ..
+            })
+        ));
         assert!(matches!(
             check(&|p| p.method = "GE T".into()),
             Err(PlanError::InvalidMethod { .. })

@@ -35,12 +35,18 @@ pub enum ErrorKind {
     Connect,
     /// Reading the response failed (reset, or closed before a full response).
     Read,
-    /// Writing the request failed.
+    /// Writing the request failed and no response came.
     Write,
     /// The per-request timeout passed.
     Timeout,
-    /// The response was not valid HTTP/1.x.
+    /// The response was not valid HTTP/1.x, or its head was longer than
+    /// 64 KiB.
     Malformed,
+    /// The server closed the connection without a byte of response to a
+    /// request it was sent (on a reused keep-alive connection: the server
+    /// closed it while the request was on its way). Never retried: the
+    /// request may have had effects, and its time counts.
+    NoResponse,
     /// The body length differed from the expected document length.
     Length,
 }
@@ -53,12 +59,16 @@ pub enum Outcome {
         /// HTTP status code.
         status: u16,
         /// Bytes of the status line and headers, including the blank line.
-        header_bytes: u32,
+        header_bytes: u64,
         /// Bytes of the body as read from the wire; a chunked body counts its
         /// chunk framing too, as ab (which does not decode chunks) does.
-        body_bytes: u32,
+        body_bytes: u64,
         /// The connection stays open for another request.
         keep_alive: bool,
+        /// Writing the request failed, or stopped because the whole response
+        /// came first (a server refusing an upload answers and closes); the
+        /// response was still read.
+        write_failed: bool,
     },
     /// The request failed.
     Error(ErrorKind),

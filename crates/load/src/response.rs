@@ -1,32 +1,33 @@
-//! Incremental HTTP/1.x response reading into one reusable buffer.
+//! Incremental HTTP/1.x response reading, bounded whatever the server sends.
 //!
-//! The connection loop reads into [`ResponseReader::spare`] and reports how
-//! many bytes arrived; the reader parses the head with `httparse`, then
-//! follows the body framing (Content-Length, chunked, or close-delimited)
-//! only far enough to know where the response ends. Body bytes are counted
-//! and dropped, so the buffer never grows past the size of the largest head.
+//! The connection loop reads into its worker's scratch buffer and hands the
+//! bytes to [`ResponseReader::feed`]. A head that arrives in one read is
+//! parsed in place with `httparse`; only a head split over several reads is
+//! copied into the reader's own small buffer, which may grow to
+//! [`MAX_HEAD`] (a longer head is a malformed response) and shrinks back
+//! before the next response. The body framing (Content-Length, chunked, or
+//! close-delimited) is then followed only far enough to know where the
+//! response ends: body bytes are counted and never stored. So a connection
+//! holds a few KiB whatever the server sends (a hostile server answering
+//! with 1 MB header lines to 1,000 connections once cost a GB).
 
 use std::mem::MaybeUninit;
 
 use crate::body::Body;
 use crate::record::ErrorKind;
 
-/// Room for a typical head: small, because every connection owns one and
+/// Room kept for a head split over reads: every connection owns one and
 /// runs go to 50,000 connections.
-const INITIAL_BUF: usize = 4 * 1024;
-/// Large bodies grow the buffer up to this, to read them in fewer calls.
-const MAX_BODY_READ: usize = 64 * 1024;
-/// Heads larger than this are treated as malformed rather than buffered.
-const MAX_HEAD: usize = 1024 * 1024;
+const KEEP_HEAD: usize = 4 * 1024;
+/// Heads longer than this are malformed responses, never buffered further.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
 /// Headers per response the parser accepts.
 const MAX_HEADERS: usize = 128;
 
 /// Reads one response at a time; reused across responses and connections.
 pub(crate) struct ResponseReader {
-    /// Read area. In the head phase `buf[..filled]` holds the head so far;
-    /// in the body phase every read starts at 0 and is discarded once counted.
-    buf: Vec<u8>,
-    filled: usize,
+    /// The head so far, when it did not arrive in one read.
+    head: Vec<u8>,
     state: State,
     head_request: bool,
     want_server: bool,
@@ -59,12 +60,17 @@ struct Head {
     server: Option<String>,
 }
 
+impl Default for ResponseReader {
+    fn default() -> Self {
+        ResponseReader::new()
+    }
+}
+
 impl ResponseReader {
-    /// An idle reader with its buffer allocated once.
+    /// An idle reader; its head buffer is allocated on first need.
     pub(crate) fn new() -> ResponseReader {
         ResponseReader {
-            buf: vec![0; INITIAL_BUF],
-            filled: 0,
+            head: Vec::new(),
             state: State::Done,
             head_request: false,
             want_server: false,
@@ -79,7 +85,7 @@ impl ResponseReader {
     /// Prepares for the next response. A HEAD request's response has no
     /// body; `want_server` asks for the Server header to be captured.
     pub(crate) fn begin(&mut self, head_request: bool, want_server: bool) {
-        self.filled = 0;
+        self.reset_head();
         self.state = State::Head;
         self.head_request = head_request;
         self.want_server = want_server;
@@ -90,51 +96,32 @@ impl ResponseReader {
         self.server = None;
     }
 
-    /// Where the next read should put its bytes.
-    pub(crate) fn spare(&mut self) -> &mut [u8] {
-        match self.state {
-            State::Head => &mut self.buf[self.filled..],
-            _ => &mut self.buf[..],
+    /// Empties the head buffer and gives back what a long head made it take.
+    fn reset_head(&mut self) {
+        self.head.clear();
+        if self.head.capacity() > KEEP_HEAD {
+            self.head.shrink_to(KEEP_HEAD);
         }
     }
 
-    /// The `n` bytes just read into [`Self::spare`], before
-    /// [`Self::received`] takes them.
-    pub(crate) fn just_read(&self, n: usize) -> &[u8] {
-        let from = match self.state {
-            State::Head => self.filled,
-            _ => 0,
-        };
-        self.buf.get(from..from + n).unwrap_or_default()
-    }
-
-    /// True until the first byte of this response arrived: an EOF now on a
-    /// reused connection means the server closed it while idle.
+    /// True until the first byte of this response arrived: an EOF now means
+    /// the server closed the connection without answering.
     pub(crate) fn nothing_received(&self) -> bool {
-        matches!(self.state, State::Head) && self.filled == 0 && self.header_bytes == 0
+        matches!(self.state, State::Head) && self.head.is_empty() && self.header_bytes == 0
     }
 
-    /// Takes `n` bytes just read into [`Self::spare`]. Returns whether the
-    /// response is complete.
-    pub(crate) fn received(&mut self, n: usize) -> Result<bool, ErrorKind> {
-        match &mut self.state {
-            State::Head => {
-                self.filled += n;
-                self.parse_head()
-            }
-            State::Body(body) => {
-                let (used, done) = body.feed(&self.buf[..n])?;
-                self.body_bytes += used as u64;
-                if done {
-                    self.state = State::Done;
-                } else if n == self.buf.len() && n < MAX_BODY_READ {
-                    // A full read: the body is large, read it in bigger steps.
-                    self.buf.resize(n * 2, 0);
-                }
-                Ok(done)
-            }
+    /// Takes bytes just read. Returns whether the response is complete;
+    /// bytes after its end are ignored.
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<bool, ErrorKind> {
+        let result = match self.state {
+            State::Head => self.feed_head(data),
+            State::Body(_) => self.feed_body(data),
             State::Done => Ok(true),
+        };
+        if result.is_err() {
+            self.reset_head();
         }
+        result
     }
 
     /// The server closed the connection: complete for a close-delimited
@@ -151,57 +138,105 @@ impl ResponseReader {
         }
     }
 
-    /// Parses the buffered head; on completion switches to the body and
-    /// feeds it the bytes that came with the head.
-    fn parse_head(&mut self) -> Result<bool, ErrorKind> {
-        loop {
-            let Some(head) = parse(&self.buf[..self.filled], self.want_server)? else {
-                if self.filled == self.buf.len() {
-                    if self.buf.len() >= MAX_HEAD {
-                        return Err(ErrorKind::Malformed);
-                    }
-                    self.buf.resize(self.buf.len() * 2, 0);
-                }
-                return Ok(false);
-            };
-            self.header_bytes += head.len as u64;
-            let rest = head.len..self.filled;
-            if (100..200).contains(&head.status) && head.status != 101 {
-                // An interim response (100 Continue): the final one follows.
-                self.buf.copy_within(rest.clone(), 0);
-                self.filled = rest.len();
-                if self.filled == 0 {
-                    return Ok(false);
-                }
-                continue;
-            }
-            self.status = head.status;
-            self.keep_alive = head.keep_alive;
-            self.server = head.server;
-            let no_body = self.head_request
-                || (100..200).contains(&head.status)
-                || head.status == 204
-                || head.status == 304;
-            let mut body = if no_body {
-                Body::Length(0)
-            } else if head.chunked {
-                Body::chunked()
-            } else if let Some(len) = head.content_length {
-                Body::Length(len)
-            } else {
-                // Only the close marks the end, so the connection cannot
-                // carry another request.
-                self.keep_alive = false;
-                Body::Close
-            };
-            if head.status == 101 {
-                self.keep_alive = false;
-            }
-            let (used, done) = body.feed(&self.buf[rest])?;
-            self.body_bytes += used as u64;
-            self.state = if done { State::Done } else { State::Body(body) };
-            return Ok(done);
+    fn feed_body(&mut self, data: &[u8]) -> Result<bool, ErrorKind> {
+        let State::Body(body) = &mut self.state else {
+            return Ok(matches!(self.state, State::Done));
+        };
+        let (used, done) = body.feed(data)?;
+        self.body_bytes += used as u64;
+        if done {
+            self.state = State::Done;
         }
+        Ok(done)
+    }
+
+    fn feed_head(&mut self, data: &[u8]) -> Result<bool, ErrorKind> {
+        let fresh = self.head.is_empty();
+        if fresh {
+            // The usual case: the whole head in one read, parsed in place.
+            if let Some(head) = parse(data, self.want_server)? {
+                let len = head.len;
+                return match self.start(head)? {
+                    true => self.feed_body(&data[len..]),
+                    false => self.feed_head(&data[len..]),
+                };
+            }
+            if data.is_empty() {
+                return Ok(false);
+            }
+        }
+        let take = data.len().min(MAX_HEAD - self.head.len());
+        self.head.extend_from_slice(&data[..take]);
+        // Only a new line can complete a head, and a fresh head was just
+        // parsed in place.
+        let parsed = if !fresh && data[..take].contains(&b'\n') {
+            parse(&self.head, self.want_server)?
+        } else {
+            None
+        };
+        let Some(head) = parsed else {
+            return if self.head.len() >= MAX_HEAD {
+                Err(ErrorKind::Malformed)
+            } else {
+                Ok(false)
+            };
+        };
+        let len = head.len;
+        let mut buffered = std::mem::take(&mut self.head);
+        let result = if self.start(head)? {
+            match self.feed_body(&buffered[len..]) {
+                Ok(false) => self.feed_body(&data[take..]),
+                other => other,
+            }
+        } else {
+            // An interim response ended inside the buffer: rare (we never
+            // send Expect), so the rest may be copied.
+            let rest = [&buffered[len..], &data[take..]].concat();
+            self.feed_head(&rest)
+        };
+        if self.head.capacity() == 0 {
+            buffered.clear();
+            self.head = buffered;
+            self.reset_head();
+        }
+        result
+    }
+
+    /// Applies a complete head. Returns false for an interim (1xx) head,
+    /// after which another head follows; true once the body begins.
+    fn start(&mut self, head: Head) -> Result<bool, ErrorKind> {
+        if head.len > MAX_HEAD {
+            return Err(ErrorKind::Malformed);
+        }
+        self.header_bytes += head.len as u64;
+        if (100..200).contains(&head.status) && head.status != 101 {
+            // An interim response (100 Continue): the final one follows.
+            return Ok(false);
+        }
+        self.status = head.status;
+        self.keep_alive = head.keep_alive;
+        self.server = head.server;
+        let no_body = self.head_request
+            || (100..200).contains(&head.status)
+            || head.status == 204
+            || head.status == 304;
+        let body = if no_body {
+            Body::Length(0)
+        } else if head.chunked {
+            Body::chunked()
+        } else if let Some(len) = head.content_length {
+            Body::Length(len)
+        } else {
+            // Only the close marks the end, so the connection cannot
+            // carry another request.
+            self.keep_alive = false;
+            Body::Close
+        };
+        if head.status == 101 {
+            self.keep_alive = false;
+        }
+        self.state = State::Body(body);
+        Ok(true)
     }
 }
 
@@ -284,9 +319,7 @@ mod tests {
         let mut r = ResponseReader::new();
         r.begin(head, true);
         for piece in wire.chunks(step) {
-            let spare = r.spare();
-            spare[..piece.len()].copy_from_slice(piece);
-            if r.received(piece.len())? {
+            if r.feed(piece)? {
                 return Ok((true, r));
             }
         }
@@ -394,6 +427,40 @@ mod tests {
             read(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", 100, false).err(),
             Some(ErrorKind::Malformed)
         );
+    }
+
+    #[test]
+    fn head_over_64_kib_is_malformed_and_the_buffer_shrinks() {
+        let mut wire = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+        wire.extend(std::iter::repeat_n(b'a', 1_000_000));
+        wire.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        for step in [4096, 65536, wire.len()] {
+            let mut r = ResponseReader::new();
+            r.begin(false, false);
+            let mut result = Ok(false);
+            for piece in wire.chunks(step) {
+                result = r.feed(piece);
+                if result != Ok(false) {
+                    break;
+                }
+                assert!(r.head.capacity() <= 2 * MAX_HEAD, "step {step}");
+            }
+            assert_eq!(result, Err(ErrorKind::Malformed), "step {step}");
+            assert!(r.head.capacity() <= KEEP_HEAD, "step {step}");
+        }
+    }
+
+    #[test]
+    fn head_split_over_reads_then_body_in_the_same_read() {
+        let wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+        for split in 1..wire.len() {
+            let mut r = ResponseReader::new();
+            r.begin(false, false);
+            let first = r.feed(&wire[..split]).unwrap();
+            let done = first || r.feed(&wire[split..]).unwrap();
+            assert!(done, "split {split}");
+            assert_eq!((r.status, r.body_bytes), (200, 3), "split {split}");
+        }
     }
 
     #[test]

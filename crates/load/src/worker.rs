@@ -1,7 +1,7 @@
 //! One client worker thread: a current-thread tokio runtime running its
 //! share of the connections, all recording into the thread's own recorder.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use crate::conn::connection;
 use crate::engine::{ControlState, Recorder};
 use crate::record::Record;
+
+/// The one read buffer of a worker thread: every connection on the thread
+/// reads through it (reads never wait while holding it), so bodies of any
+/// size cost no memory per connection.
+const SCRATCH: usize = 64 * 1024;
 
 /// How often a worker checks whether the run was aborted.
 const ABORT_POLL: Duration = Duration::from_millis(5);
@@ -62,9 +67,15 @@ impl RunState {
 pub(crate) struct Worker<R> {
     recorder: RefCell<R>,
     last_done: Cell<Option<Instant>>,
+    scratch: RefCell<Box<[u8]>>,
 }
 
 impl<R: Recorder> Worker<R> {
+    /// The thread's read buffer, for one synchronous read and parse.
+    pub(crate) fn scratch(&self) -> RefMut<'_, Box<[u8]>> {
+        self.scratch.borrow_mut()
+    }
+
     /// Hands a response's first read to this thread's recorder.
     pub(crate) fn first_read(&self, bytes: &[u8]) {
         self.recorder.borrow_mut().first_read(bytes);
@@ -85,22 +96,46 @@ pub(crate) struct WorkerOutput<R> {
     pub last_done: Option<Instant>,
 }
 
+/// Why a worker thread ended without its output.
+#[derive(Debug)]
+pub(crate) enum WorkerError {
+    /// Its runtime could not be built.
+    Runtime(std::io::Error),
+    /// A connection (or the recorder it called) panicked with this message.
+    Panic(String),
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
 /// Runs `connections` connections on the calling thread until the run ends.
+/// A panic in any connection aborts the whole run (every worker stops
+/// within a poll) and comes back as [`WorkerError::Panic`].
 pub(crate) fn run_worker<R: Recorder>(
     run: Arc<RunState>,
     connections: u32,
     recorder: R,
-) -> std::io::Result<WorkerOutput<R>> {
+) -> Result<WorkerOutput<R>, WorkerError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
-        .build()?;
+        .build()
+        .map_err(WorkerError::Runtime)?;
     let worker = Rc::new(Worker {
         recorder: RefCell::new(recorder),
         last_done: Cell::new(None),
+        scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
     });
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async {
+    let panicked = local.block_on(&runtime, async {
         let mut tasks = tokio::task::JoinSet::new();
         for index in 0..connections {
             tasks.spawn_local(connection(Arc::clone(&run), Rc::clone(&worker), index));
@@ -113,8 +148,11 @@ pub(crate) fn run_worker<R: Recorder>(
             tokio::select! {
                 biased;
                 next = tasks.join_next() => match next {
-                    None => break,
-                    Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    None => break None,
+                    Some(Err(e)) if e.is_panic() => {
+                        run.control.abort();
+                        break Some(panic_message(&*e.into_panic()));
+                    }
                     Some(_) => {}
                 },
                 _ = tick.tick() => {
@@ -125,8 +163,14 @@ pub(crate) fn run_worker<R: Recorder>(
             }
         }
     });
-    let worker = Rc::try_unwrap(worker)
-        .map_err(|_| std::io::Error::other("a connection task outlived its worker"))?;
+    if let Some(message) = panicked {
+        return Err(WorkerError::Panic(message));
+    }
+    let worker = Rc::try_unwrap(worker).map_err(|_| {
+        WorkerError::Runtime(std::io::Error::other(
+            "a connection task outlived its worker",
+        ))
+    })?;
     Ok(WorkerOutput {
         last_done: worker.last_done.get(),
         recorder: worker.recorder.into_inner(),

@@ -36,7 +36,7 @@ fn thousand() -> Vec<Row> {
         .collect()
 }
 
-fn record(row: Row, status: u16, body_bytes: u32, keep_alive: bool) -> Record {
+fn record(row: Row, status: u16, body_bytes: u64, keep_alive: bool) -> Record {
     Record {
         sample: Sample {
             start_us: row.0,
@@ -49,6 +49,7 @@ fn record(row: Row, status: u16, body_bytes: u32, keep_alive: bool) -> Record {
             header_bytes: 100,
             body_bytes,
             keep_alive,
+            write_failed: false,
         },
     }
 }

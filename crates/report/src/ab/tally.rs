@@ -30,8 +30,8 @@ impl LiveErrors {
     pub fn connect(&self) -> u64 {
         self.connect.load(Ordering::Relaxed)
     }
-    /// Responses cut short (reset, early close before the body, malformed,
-    /// write failure) so far.
+    /// Responses cut short (reset, early close inside the response,
+    /// malformed) so far.
     pub fn receive(&self) -> u64 {
         self.receive.load(Ordering::Relaxed)
     }
@@ -46,7 +46,7 @@ impl LiveErrors {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FirstResponse {
     done_us: u64,
-    body_bytes: u32,
+    body_bytes: u64,
 }
 
 /// What ab counts of a run, accumulated per worker thread and mergeable.
@@ -64,10 +64,14 @@ pub struct AbTally {
     err_length: u64,
     err_except: u64,
     write_errors: u64,
+    /// Requests the server closed without answering; ab judges them as
+    /// responses with an empty body (a Length failure against any
+    /// non-empty document).
+    unanswered: u64,
     first: Option<FirstResponse>,
     /// Responses per body length, to count Length failures against the
     /// first response's length once all threads are merged.
-    lengths: BTreeMap<u32, u64>,
+    lengths: BTreeMap<u64, u64>,
 }
 
 /// ab's totals after merging every thread's tally.
@@ -131,6 +135,7 @@ impl AbTally {
         self.err_length += other.err_length;
         self.err_except += other.err_except;
         self.write_errors += other.write_errors;
+        self.unanswered += other.unanswered;
         self.first = match (self.first, other.first) {
             (Some(a), Some(b)) => Some(if b.done_us < a.done_us { b } else { a }),
             (a, b) => a.or(b),
@@ -159,7 +164,8 @@ impl AbTally {
         let mismatched = if variable_length {
             0
         } else {
-            self.responses - self.lengths.get(&doc_length).copied().unwrap_or(0)
+            let unanswered = if doc_length == 0 { 0 } else { self.unanswered };
+            self.responses - self.lengths.get(&doc_length).copied().unwrap_or(0) + unanswered
         };
         stats::sort_by_total(&mut self.samples);
         let counts = AbCounts {
@@ -172,7 +178,7 @@ impl AbTally {
             write_errors: self.write_errors,
             non_2xx: self.non_2xx,
             keep_alive: self.keep_alive,
-            doc_length: u64::from(doc_length),
+            doc_length,
             total_bytes: self.header_bytes + self.body_bytes,
             body_bytes: self.body_bytes,
         };
@@ -198,11 +204,15 @@ impl AbTally {
             // A body shorter than its Content-Length is ab's Length column;
             // ab never aborts on it.
             ErrorKind::Length => self.err_length += 1,
+            // ab counts a failed write and goes on: a server refusing an
+            // upload is not a broken server.
             ErrorKind::Write => {
                 self.write_errors += 1;
                 self.err_except += 1;
-                bump(live.map(|l| &l.receive));
             }
+            // ab counts a request closed without an answer as done, with
+            // an empty body, and goes on.
+            ErrorKind::NoResponse => self.unanswered += 1,
             ErrorKind::Malformed => {
                 self.err_except += 1;
                 bump(live.map(|l| &l.receive));
@@ -223,10 +233,15 @@ impl Recorder for AbTally {
                 header_bytes,
                 body_bytes,
                 keep_alive,
+                write_failed,
             } => {
                 self.responses += 1;
-                self.header_bytes += u64::from(header_bytes);
-                self.body_bytes += u64::from(body_bytes);
+                self.header_bytes += header_bytes;
+                self.body_bytes += body_bytes;
+                if write_failed {
+                    self.write_errors += 1;
+                    self.err_except += 1;
+                }
                 if !(200..300).contains(&status) {
                     self.non_2xx += 1;
                 }

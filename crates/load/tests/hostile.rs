@@ -1,0 +1,166 @@
+//! Servers that flood, refuse uploads, and clients that panic: the engine
+//! bounds what it holds, hears early answers, and never hangs.
+
+mod support;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use speedup_load::{run, Control, ErrorKind, Outcome, Record, Recorder, RunError};
+use support::{answer_all, plan, run_plan, serve, Conn, Keep};
+
+#[test]
+fn a_one_megabyte_header_line_is_malformed() {
+    let server = serve(|mut conn: Conn| {
+        if conn.read_request() {
+            let mut head = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+            head.extend(std::iter::repeat_n(b'a', 1_000_000));
+            head.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+            conn.write(&head);
+        }
+    });
+    let (records, _, _) = run_plan(&plan(&server.url("/"), 4, 2)).unwrap();
+    let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(kinds, vec![Outcome::Error(ErrorKind::Malformed); 4]);
+}
+
+#[test]
+fn a_head_just_under_64_kib_is_read() {
+    let server = serve(|mut conn: Conn| {
+        while conn.read_request() {
+            let mut head = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+            head.extend(std::iter::repeat_n(b'a', 60_000));
+            head.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nok");
+            conn.write(&head);
+        }
+    });
+    let mut p = plan(&server.url("/"), 3, 1);
+    p.keep_alive = true;
+    let (records, _, _) = run_plan(&p).unwrap();
+    assert!(
+        records.iter().all(|r| matches!(
+            r.outcome,
+            Outcome::Response {
+                status: 200,
+                body_bytes: 2,
+                ..
+            }
+        )),
+        "{records:?}"
+    );
+}
+
+/// Reads the request head only, answers 405 at once and closes, leaving
+/// the upload unread (the kernel then resets the connection).
+fn refuse_uploads(mut conn: Conn) {
+    if conn.read_request() {
+        conn.write(
+            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        let _ = conn.reader.get_mut().flush();
+    }
+}
+
+#[test]
+fn an_upload_refused_early_is_answered_not_a_dead_server() {
+    let server = serve(refuse_uploads);
+    let mut p = plan(&server.url("/"), 6, 2);
+    p.method = "POST".into();
+    p.body = Some(vec![b'x'; 20 << 20].into());
+    p.headers
+        .push(("Content-Length".into(), (20 << 20).to_string()));
+    let begun = Instant::now();
+    let (records, _, _) = run_plan(&p).unwrap();
+    assert_eq!(records.len(), 6);
+    assert!(
+        begun.elapsed() < Duration::from_secs(4),
+        "waited on the upload"
+    );
+    for r in &records {
+        // The 405 is heard (usually before the write fails), or, when the
+        // reset beat it, the failed write is said as such: never a read
+        // error, which ab's rules treat as a broken server.
+        match r.outcome {
+            Outcome::Response {
+                status,
+                write_failed,
+                ..
+            } => {
+                assert_eq!((status, write_failed), (405, true), "{r:?}")
+            }
+            Outcome::Error(kind) => assert_eq!(kind, ErrorKind::Write, "{r:?}"),
+        }
+    }
+    let heard = records
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Response { .. }))
+        .count();
+    assert!(heard >= 1, "{records:?}");
+}
+
+/// Panics on its first record.
+#[derive(Debug)]
+struct Panicky(Arc<AtomicBool>);
+
+impl Recorder for Panicky {
+    fn record(&mut self, _: &Record) {
+        if !self.0.swap(true, Ordering::SeqCst) {
+            panic!("recorder bug");
+        }
+    }
+}
+
+#[test]
+fn a_panic_in_a_worker_ends_the_run_with_its_message() {
+    let server = serve(answer_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    let mut p = plan(&server.url("/"), 1_000_000, 4);
+    p.keep_alive = true;
+    p.threads = Some(2);
+    let fired = Arc::new(AtomicBool::new(false));
+    let begun = Instant::now();
+    let result = run(&p, || Panicky(Arc::clone(&fired)), &Control::new());
+    match result {
+        Err(RunError::Panic { message }) => assert_eq!(message, "recorder bug"),
+        other => panic!("expected a panic error, got {other:?}"),
+    }
+    // The other worker stopped too instead of running a million requests.
+    assert!(begun.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_body_over_4_gib_is_counted_in_full() {
+    const LEN: u64 = 5_000_000_000;
+    let server = serve(|mut conn: Conn| {
+        if conn.read_request() {
+            conn.write(format!("HTTP/1.1 200 OK\r\nContent-Length: {LEN}\r\n\r\n").as_bytes());
+            let chunk = vec![b'x'; 1 << 20];
+            let mut left = LEN;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                if conn.reader.get_mut().write_all(&chunk[..n]).is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+        }
+    });
+    let mut p = plan(&server.url("/"), 1, 1);
+    p.timeout = Duration::from_secs(120);
+    let out = run(&p, Keep::default, &Control::new()).unwrap();
+    let records: Vec<_> = out.recorders.into_iter().flat_map(|k| k.0).collect();
+    assert!(
+        matches!(
+            records[..],
+            [Record {
+                outcome: Outcome::Response {
+                    body_bytes: LEN,
+                    ..
+                },
+                ..
+            }]
+        ),
+        "{records:?}"
+    );
+}
