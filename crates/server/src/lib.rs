@@ -35,6 +35,13 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use routes::app;
+
+/// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
+/// servers in this process: a diagnostic, and how tests check that a client
+/// going away leaves nothing behind.
+pub fn pending_async_sleeps() -> usize {
+    timer::pending()
+}
 pub use server::{bind, serve, serve_router};
 
 /// How the server behaves; [`Config::default`] matches `speedup serve`'s
@@ -124,4 +131,7 @@ pub enum ServerError {
     /// The listener's own address could not be read.
     #[error("cannot read the listening socket's address: {0}")]
     LocalAddr(io::Error),
+    /// The async endpoint's timer thread could not start.
+    #[error("cannot start the async sleep timer: {0}")]
+    Timer(io::Error),
 }

@@ -83,7 +83,7 @@ async fn route(state: &AppState, parts: &Parts) -> Result<Response, ApiError> {
         let sleep = validate(n, state.max_sleep)?;
         match endpoint {
             Endpoint::Baseline => state.pool.sleep(sleep.duration).await?,
-            Endpoint::Async => async_sleep(sleep.duration).await,
+            Endpoint::Async => async_sleep(sleep.duration).await?,
         }
         return Ok(json_response(StatusCode::OK, sleep.body()));
     }

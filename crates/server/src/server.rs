@@ -74,6 +74,11 @@ pub async fn serve_router(
 ) -> Result<(), ServerError> {
     config.validate()?;
     let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+    // No silent fallback to an imprecise timer: fail or say so now.
+    crate::timer::start().map_err(ServerError::Timer)?;
+    if let Some(warning) = crate::timer::precision_warning() {
+        tracing::warn!("{warning}");
+    }
     tracing::info!(
         "listening on http://{local} (threads {}, max sleep {}s, keep-alive {:?}, \
          header timeout {:?}, max connections {}, grace {:?})",

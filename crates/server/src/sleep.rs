@@ -5,9 +5,9 @@
 //!   reproduces that with a fair (FIFO) semaphore of `threads` permits in
 //!   front of tokio's blocking pool, where `std::thread::sleep` really holds
 //!   an OS thread. Runtime worker threads never block.
-//! * Async (`async def` handler): a timer (a timerfd on the tokio reactor,
-//!   see `timer`); nothing is held while waiting, so every request sleeps
-//!   concurrently.
+//! * Async (`async def` handler): a timer (one deadline set and thread for
+//!   all sleepers, see `timer`); nothing is held while waiting, so every
+//!   request sleeps concurrently.
 //!
 //! Both validate `{n}` first (see [`validate`]) so no request can sleep a
 //! negative, infinite or overlong time.
@@ -105,9 +105,12 @@ impl BlockingPool {
 }
 
 /// The `async def` model: a timer, no thread held (see [`crate::timer`]
-/// for why not tokio's own).
-pub(crate) async fn async_sleep(duration: Duration) {
-    crate::timer::sleep(duration).await;
+/// for why not tokio's own). Fails (a 500) only if the timer thread could
+/// not start, which [`crate::serve`] checks at startup.
+pub(crate) async fn async_sleep(duration: Duration) -> Result<(), ApiError> {
+    crate::timer::sleep(duration)
+        .await
+        .map_err(|_| ApiError::Internal)
 }
 
 #[cfg(test)]

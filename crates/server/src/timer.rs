@@ -1,102 +1,251 @@
-//! The async endpoint's timer, precise to the microsecond.
+//! The async endpoint's timer: one thread and one ordered set of deadlines
+//! for every sleeper, precise to tens of microseconds.
 //!
 //! tokio's timer wheel has millisecond slots and rounds every deadline up to
-//! the next one, and the reactor parks with a timeout in whole
-//! milliseconds: a 100 ms `tokio::time::sleep` wakes 1–2 ms late. That
-//! lateness lands in every async response time the lab measures, on top of
-//! the ideal. On Linux a `timerfd` per sleep hands the deadline to the
-//! kernel instead, and the reactor wakes the task when the fd turns
-//! readable: still a timer, no thread held while waiting, but on time.
-//! Elsewhere, or if the kernel refuses a timerfd (e.g. out of file
-//! descriptors), tokio's own timer is used.
+//! the next one, and the reactor parks with a timeout in whole milliseconds:
+//! a 100 ms `tokio::time::sleep` wakes 1–2 ms late, and that lateness lands
+//! in every async response time the lab measures. A timerfd per sleep is on
+//! time but costs six syscalls and a file descriptor per sleeper.
+//!
+//! So one timer thread keeps all deadlines in a `BTreeMap` (ordered, O(log n)
+//! insert and cancel) and blocks on a condition variable until the earliest
+//! one. A sleep registers its deadline and waker under a mutex; the timer
+//! thread is only signalled (one futex wake) when the new deadline is earlier
+//! than the one it waits for, which for a stream of equal sleeps is almost
+//! never: zero or one syscall per sleep, no descriptor per sleeper. Dropping
+//! a sleep (the client went away) removes its entry at once.
+//!
+//! Precision: on Linux the condition variable's timeout is a futex with an
+//! absolute `CLOCK_MONOTONIC` deadline (an hrtimer), and the timer thread
+//! sets its timer slack to 1 ns, so it wakes within microseconds. Elsewhere
+//! the OS's timeout precision applies; [`precision_warning`] says so, and the
+//! server logs it at startup.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 /// Sleeps `duration` without holding a thread. Zero yields once, as
-/// `asyncio.sleep(0)` does.
-pub(crate) async fn sleep(duration: Duration) {
+/// `asyncio.sleep(0)` does. Fails only if the timer thread cannot start.
+pub(crate) async fn sleep(duration: Duration) -> io::Result<()> {
     if duration.is_zero() {
         tokio::task::yield_now().await;
-        return;
+        return Ok(());
     }
-    #[cfg(target_os = "linux")]
-    if linux::sleep(duration).await.is_ok() {
-        return;
+    let timer = Timer::get()?;
+    // A deadline too far to represent is one we never reach: sleep a year.
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+    Sleep {
+        timer,
+        deadline,
+        key: None,
     }
-    tokio::time::sleep(duration).await;
+    .await;
+    Ok(())
 }
 
-#[cfg(target_os = "linux")]
-mod linux {
-    use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::time::Duration;
+/// Starts the timer thread now (instead of at the first sleep), so a server
+/// that cannot have one fails at startup rather than on a request.
+pub(crate) fn start() -> io::Result<()> {
+    Timer::get().map(|_| ())
+}
 
-    use tokio::io::unix::AsyncFd;
-    use tokio::io::Interest;
+/// Why async sleeps may wake late on this platform, if they may.
+pub(crate) fn precision_warning() -> Option<&'static str> {
+    if cfg!(target_os = "linux") {
+        None
+    } else {
+        Some(
+            "async sleeps wait on a condition variable whose timeout precision \
+             depends on this OS (microseconds are only ensured on Linux)",
+        )
+    }
+}
 
-    /// One-shot timerfd sleep. An error means nothing was waited for, so
-    /// the caller can fall back to another timer.
-    pub(super) async fn sleep(duration: Duration) -> io::Result<()> {
-        let fd = arm(duration)?;
-        // SAFETY: the OwnedFd moves into the AsyncFd, so the fd stays open
-        // and the same for the AsyncFd's whole life.
-        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
-            .map_err(io::Error::from)?;
-        loop {
-            let mut ready = fd.readable().await?;
-            let mut expirations = [0u8; 8];
-            // SAFETY: reading 8 bytes into an 8-byte buffer from a valid fd.
-            let n = unsafe {
-                libc::read(
-                    fd.get_ref().as_raw_fd(),
-                    expirations.as_mut_ptr().cast(),
-                    expirations.len(),
-                )
-            };
-            if n == 8 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::WouldBlock {
-                return Err(err);
-            }
-            ready.clear_ready();
-        }
+/// Async sleeps registered and not yet woken nor cancelled.
+pub(crate) fn pending() -> usize {
+    Timer::get().map_or(0, |timer| timer.lock().sleepers.len())
+}
+
+/// Sleeps registered, not yet woken nor cancelled, due after `after` (for
+/// tests, which run concurrently: each counts its own range of deadlines).
+#[cfg(test)]
+pub(crate) fn pending_after(after: Instant) -> usize {
+    Timer::get().map_or(0, |timer| {
+        let state = timer.lock();
+        state.sleepers.range((after, 0)..).count()
+    })
+}
+
+/// The process-wide timer: the deadlines and the thread that fires them.
+struct Timer {
+    state: Mutex<State>,
+    /// Signalled when a deadline earlier than the timer thread's arrives.
+    earlier: Condvar,
+}
+
+/// Entries are keyed by deadline, then a sequence number (deadlines can tie).
+type Key = (Instant, u64);
+
+struct State {
+    sleepers: BTreeMap<Key, Waker>,
+    next_seq: u64,
+    /// What the timer thread is blocked waiting for: `None` while it runs
+    /// (it re-reads `sleepers` before blocking again, so needs no signal),
+    /// `Some(None)` when it waits for any sleeper, `Some(Some(t))` when it
+    /// waits until `t`.
+    waiting_until: Option<Option<Instant>>,
+}
+
+impl Timer {
+    /// The timer, its thread started on first use.
+    fn get() -> io::Result<&'static Timer> {
+        static TIMER: OnceLock<Result<Timer, String>> = OnceLock::new();
+        let timer = TIMER.get_or_init(|| {
+            std::thread::Builder::new()
+                .name("speedup-timer".into())
+                .spawn(|| Timer::get().map_or((), Timer::run))
+                .map_err(|error| format!("cannot start the timer thread: {error}"))?;
+            Ok(Timer {
+                state: Mutex::new(State {
+                    sleepers: BTreeMap::new(),
+                    next_seq: 0,
+                    waiting_until: None,
+                }),
+                earlier: Condvar::new(),
+            })
+        });
+        timer
+            .as_ref()
+            .map_err(|error| io::Error::other(error.clone()))
     }
 
-    /// A non-blocking monotonic timerfd that fires once after `duration`.
-    fn arm(duration: Duration) -> io::Result<OwnedFd> {
-        // SAFETY: plain syscall; the result is checked before use.
-        let raw = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked mid-way
+        // (every change is a single map operation).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a sleeper; wakes the timer thread if it waits for later.
+    fn insert(&self, deadline: Instant, waker: Waker) -> Key {
+        let mut state = self.lock();
+        let key = (deadline, state.next_seq);
+        state.next_seq += 1;
+        state.sleepers.insert(key, waker);
+        if let Some(until) = state.waiting_until {
+            if until.is_none_or(|until| deadline < until) {
+                // Mark it signalled so the sleepers after it don't signal again.
+                state.waiting_until = None;
+                self.earlier.notify_one();
+            }
         }
-        // SAFETY: `raw` is a fresh fd that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        let spec = libc::itimerspec {
-            it_interval: zero,
-            it_value: libc::timespec {
-                // Bounded by the server's max sleep, far below time_t's range.
-                tv_sec: libc::time_t::try_from(duration.as_secs()).unwrap_or(libc::time_t::MAX),
-                tv_nsec: libc::c_long::from(duration.subsec_nanos() as i32),
-            },
-        };
-        // SAFETY: valid fd, valid pointer to a filled struct, no old value wanted.
-        let rc = unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
+        key
+    }
+
+    /// The timer thread: wakes every sleeper whose deadline has passed, then
+    /// blocks until the earliest one left (or a new earlier one).
+    fn run(&self) {
+        #[cfg(target_os = "linux")]
+        // SAFETY: plain prctl on the calling thread; 1 ns slack means the
+        // kernel does not batch our wake-up with others (default 50 µs).
+        unsafe {
+            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
         }
-        Ok(fd)
+        let mut due = Vec::new();
+        let mut state = self.lock();
+        loop {
+            let now = Instant::now();
+            while let Some(entry) = state.sleepers.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                due.push(entry.remove());
+            }
+            if !due.is_empty() {
+                // Wake outside the lock: a wake may run the task inline.
+                drop(state);
+                due.drain(..).for_each(Waker::wake);
+                state = self.lock();
+                continue;
+            }
+            let until = state.sleepers.first_key_value().map(|(key, _)| key.0);
+            state.waiting_until = Some(until);
+            state = match until {
+                Some(until) => {
+                    self.earlier
+                        .wait_timeout(state, until.saturating_duration_since(now))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .earlier
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+            state.waiting_until = None;
+        }
+    }
+}
+
+/// One sleep: registered with the timer on first poll, removed when it
+/// completes or is dropped.
+struct Sleep {
+    timer: &'static Timer,
+    deadline: Instant,
+    /// The registered entry, if any.
+    key: Option<Key>,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            self.cancel();
+            return Poll::Ready(());
+        }
+        match self.key {
+            None => {
+                let key = self.timer.insert(self.deadline, cx.waker().clone());
+                self.key = Some(key);
+            }
+            Some(key) => {
+                // Polled again early (e.g. a spurious wake): keep the entry,
+                // refresh the waker only if the task's changed.
+                let mut state = self.timer.lock();
+                match state.sleepers.get_mut(&key) {
+                    Some(waker) => waker.clone_from(cx.waker()),
+                    // Fired an instant before our deadline by clock skew
+                    // between threads: register again.
+                    None => {
+                        drop(state);
+                        self.key = Some(self.timer.insert(self.deadline, cx.waker().clone()));
+                    }
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Sleep {
+    /// Removes the entry, if the timer thread has not already.
+    fn cancel(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.timer.lock().sleepers.remove(&key);
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
     }
 }
 
@@ -104,12 +253,14 @@ mod linux {
 mod tests {
     use std::time::{Duration, Instant};
 
+    use super::{pending_after, sleep};
+
     #[tokio::test]
     async fn sleeps_at_least_the_duration() {
         for ms in [0, 1, 20] {
             let d = Duration::from_millis(ms);
             let start = Instant::now();
-            super::sleep(d).await;
+            sleep(d).await.expect("timer");
             assert!(start.elapsed() >= d, "{ms} ms sleep woke early");
         }
     }
@@ -117,7 +268,75 @@ mod tests {
     #[tokio::test]
     async fn subsecond_and_whole_seconds_arm_correctly() {
         let start = Instant::now();
-        super::sleep(Duration::new(0, 1_500_000)).await;
+        sleep(Duration::new(0, 1_500_000)).await.expect("timer");
         assert!(start.elapsed() >= Duration::from_micros(1500));
+    }
+
+    /// tokio's own timer is 1–2 ms late; ours must be well under 1 ms late
+    /// (median, so a descheduled moment on a busy machine does not decide).
+    #[tokio::test]
+    async fn wakes_well_under_a_millisecond_late() {
+        let mut late: Vec<Duration> = Vec::new();
+        for _ in 0..30 {
+            let d = Duration::from_micros(2_300);
+            let start = Instant::now();
+            sleep(d).await.expect("timer");
+            late.push(start.elapsed() - d);
+        }
+        late.sort();
+        let median = late[late.len() / 2];
+        assert!(
+            median < Duration::from_micros(500),
+            "median lateness {median:?} (all: {late:?})"
+        );
+    }
+
+    /// Many sleepers at once, registered out of deadline order, all wake,
+    /// none early, and leave nothing registered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_sleepers_all_wake_on_time() {
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..5_000u64 {
+            // Deadlines 20..70 ms, shuffled by a multiplicative step.
+            let d = Duration::from_micros(20_000 + (i * 7_919) % 50_000);
+            tasks.spawn(async move {
+                let begun = Instant::now();
+                sleep(d).await.expect("timer");
+                begun.elapsed() >= d
+            });
+        }
+        let mut on_time = 0;
+        while let Some(woke) = tasks.join_next().await {
+            on_time += usize::from(woke.expect("sleeper task"));
+        }
+        assert_eq!(on_time, 5_000, "some sleepers woke early");
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    /// A dropped sleep (what hyper does to the handler when its client goes
+    /// away) leaves no entry behind.
+    #[tokio::test]
+    async fn cancelled_sleeps_leave_nothing_registered() {
+        // No other test sleeps this long, so these entries are ours.
+        let ours = Instant::now() + Duration::from_secs(1800);
+        let pending = || pending_after(ours);
+        let sleepers: Vec<_> = (0..100)
+            .map(|_| tokio::spawn(sleep(Duration::from_secs(3600))))
+            .collect();
+        tokio::task::yield_now().await;
+        // Bounded wait for all of them to be polled once (registered).
+        let until = Instant::now() + Duration::from_secs(10);
+        while pending() < 100 && Instant::now() < until {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pending(), 100, "sleepers never registered");
+        for sleeper in &sleepers {
+            sleeper.abort();
+        }
+        for sleeper in sleepers {
+            assert!(sleeper.await.is_err_and(|error| error.is_cancelled()));
+        }
+        assert_eq!(pending(), 0, "sleeps still registered after cancelling");
     }
 }
