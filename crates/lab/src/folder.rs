@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use speedup_report::ab;
+use speedup_ab as ab;
 use speedup_report::cdf_csv::Cdf;
 use speedup_report::html::{self, LabPage, ScenarioRow};
 use speedup_report::plot::{self, ChartSpec};

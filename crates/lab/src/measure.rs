@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use speedup_load::{Control, HttpVersion, Plan, Record, Recorder, Target};
-use speedup_report::ab::{AbOptions, AbReport, AbTally};
+use speedup_ab::{AbOptions, AbReport, AbTally};
+use speedup_load::{Control, Plan, Record, Recorder};
 use speedup_report::html::ScenarioRow;
 use speedup_report::stats;
 
@@ -92,16 +92,10 @@ pub fn scenario(
     Ok(measurement)
 }
 
-/// The request the article's ab sends: `GET path HTTP/1.0` with Host,
-/// User-Agent and Accept, no keep-alive.
+/// The request the article's ab sends ([`speedup_ab::plain_plan`]), on the
+/// lab's client threads.
 fn ab_plan(url: &str, requests: u64, concurrency: u32) -> Result<Plan, speedup_load::PlanError> {
-    let target = Target::parse(url)?;
-    let headers = speedup_load::default_headers(&target);
-    let mut plan = Plan::new(target);
-    plan.version = HttpVersion::Http10;
-    plan.headers = headers;
-    plan.requests = Some(requests);
-    plan.concurrency = concurrency;
+    let mut plan = speedup_ab::plain_plan(url, requests, concurrency)?;
     // Two client threads, whatever the engine would pick for throughput:
     // the article's closed loop sends its connections in waves of
     // `concurrency`, and two threads open and read a wave in parallel, which

@@ -1,11 +1,12 @@
-//! Statistics and renderers: everything that turns measured samples into
-//! numbers, text, CSV, charts and pages.
+//! What every front end shares: percentiles and the CDF ([`stats`]),
+//! reading ab `-e` CSVs ([`cdf_csv`]), CDF charts ([`plot`]) and the lab's
+//! HTML page ([`html`]).
 //!
-//! Measurement lives in `speedup-load`; this crate never opens a socket.
+//! It depends on no engine and knows no front end's format: ab's report
+//! lives in `speedup-ab`. This crate never opens a socket.
 //! Percentiles and the cumulative distribution are computed in exactly one
 //! place, [`stats`]; every renderer asks it.
 
-pub mod ab;
 pub mod cdf_csv;
 pub mod html;
 pub mod plot;

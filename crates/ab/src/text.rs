@@ -2,8 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::AbReport;
-use crate::stats::{self, ColumnStats, AB_PERCENTS};
+use speedup_report::stats;
+
+use crate::report::AbReport;
+use crate::summary::{self, ColumnStats, AB_PERCENTS};
 
 /// Writes ab's text report, from the two blank lines after "done" to the
 /// percentile table.
@@ -160,7 +162,7 @@ fn write_times(r: &AbReport, out: &mut impl Write) -> io::Result<()> {
         )?;
         for p in AB_PERCENTS {
             let us = stats::percentile(&r.samples, p).map_or(0, |s| u64::from(s.total_us));
-            let ms = stats::round_ms(us);
+            let ms = summary::round_ms(us);
             if p >= 100 {
                 writeln!(out, " 100%  {ms:5} (longest request)")?;
             } else {

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::tally::LiveErrors;
 use speedup_load::Control;
-use speedup_report::ab::LiveErrors;
 
 /// How often the watcher looks at the counters: often enough that aborts
 /// and progress lines feel immediate, rare enough to cost nothing.
@@ -50,23 +50,23 @@ pub fn heartbeat_every(requests: u64, quiet: bool) -> u64 {
     }
 }
 
-/// Prints progress lines and stops the run on an abort rule until
-/// `finished` is set. Returns the abort, if any.
+/// Writes progress lines to `progress` (ab's stderr) and stops the run on
+/// an abort rule until `finished` is set. Returns the abort, if any.
 pub fn watch(
     control: &Control,
     live: &LiveErrors,
     keep_going: bool,
     every: u64,
     finished: &AtomicBool,
+    progress: &mut dyn Write,
 ) -> Option<Abort> {
     let mut next = every;
     loop {
         let done = finished.load(Ordering::Acquire);
         if every > 0 {
             let completed = control.completed();
-            let mut err = std::io::stderr().lock();
             while completed >= next {
-                let _ = writeln!(err, "Completed {next} requests");
+                let _ = writeln!(progress, "Completed {next} requests");
                 next += every;
             }
         }

@@ -1,23 +1,11 @@
-//! Apache Bench 2.3 compatibility: counting records the way ab counts them
-//! ([`AbTally`]) and rendering ab's report, `-e` CSV and `-g` TSV byte for
-//! byte ([`write_text`], [`write_html`], [`write_csv`], [`write_tsv`]).
-//!
-//! All ranking and averaging goes through [`crate::stats`]; this module only
-//! owns ab's layouts and its accounting.
-
-mod files;
-mod html;
-mod tally;
-mod text;
+//! [`AbReport`]: everything ab's renderers print, gathered after a run, and
+//! the switches (`AbOptions`, `HtmlAttrs`) ab's flags set on it.
 
 use std::time::Duration;
 
 use speedup_load::{Plan, Sample};
 
-pub use files::{ctime, write_csv, write_tsv};
-pub use html::write_html;
-pub use tally::{AbCounts, AbTally, LiveErrors};
-pub use text::write_text;
+use crate::tally::{AbCounts, AbTally};
 
 /// Attributes ab's `-w` HTML tables carry (`-x`, `-y`, `-z`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +115,7 @@ impl AbReport {
     }
 
     /// ab's `timetaken`: whole µs as seconds.
-    fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         self.elapsed.as_micros() as f64 / 1_000_000.0
     }
 }

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use speedup_load::{ErrorKind, Outcome, Record, Recorder, Sample};
-use speedup_report::ab::{
+use speedup_ab::{
     write_csv, write_html, write_text, write_tsv, AbOptions, AbReport, AbTally, HtmlAttrs,
 };
+use speedup_load::{ErrorKind, Outcome, Record, Recorder, Sample};
 
 /// (start_us, connect_us, wait_us, total_us)
 type Row = (u64, u32, u32, u32);

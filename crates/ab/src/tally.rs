@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use speedup_load::{ErrorKind, Outcome, Record, Recorder, Sample};
 
-use crate::stats;
+use crate::summary;
 
 /// Error counts shared by all worker threads while a run is going, so that
 /// the front end can apply ab's abort rules (too many connect failures, a
@@ -167,7 +167,7 @@ impl AbTally {
             let unanswered = if doc_length == 0 { 0 } else { self.unanswered };
             self.responses - self.lengths.get(&doc_length).copied().unwrap_or(0) + unanswered
         };
-        stats::sort_by_total(&mut self.samples);
+        summary::sort_by_total(&mut self.samples);
         let counts = AbCounts {
             complete: self.samples.len() as u64,
             responses: self.responses,

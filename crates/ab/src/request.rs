@@ -1,7 +1,22 @@
 //! The request `speedup ab` sends, shaped as ab 2.3 shapes it: header
 //! order, defaults that `-H` can override, cookies and basic auth.
 
-use speedup_load::{default_headers, Target};
+use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target};
+
+/// The plan of a plain `ab -n REQUESTS -c CONCURRENCY URL` (what the
+/// article runs and the lab measures): `GET path HTTP/1.0` with Host,
+/// User-Agent and Accept, a new connection per request, ab's 30 s timeout.
+/// Not yet validated: callers adjust it (e.g. the thread count) first.
+pub fn plain_plan(url: &str, requests: u64, concurrency: u32) -> Result<Plan, PlanError> {
+    let target = Target::parse(url)?;
+    let headers = default_headers(&target);
+    let mut plan = Plan::new(target);
+    plan.version = HttpVersion::Http10;
+    plan.headers = headers;
+    plan.requests = Some(requests);
+    plan.concurrency = concurrency;
+    Ok(plan)
+}
 
 /// What the flags say about the request's headers.
 pub struct HeaderFlags<'a> {

@@ -7,8 +7,8 @@
 
 use std::io::{self, Write};
 
-use super::{AbReport, HtmlAttrs};
-use crate::stats::round_ms;
+use crate::report::{AbReport, HtmlAttrs};
+use crate::summary::round_ms;
 
 /// Writes ab's HTML report, from the two blank lines to `</table>`.
 pub fn write_html(r: &AbReport, attrs: &HtmlAttrs, out: &mut impl Write) -> io::Result<()> {

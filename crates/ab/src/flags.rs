@@ -5,10 +5,37 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
 use speedup_load::{HttpVersion, Plan, PlanError, Proxy, Target};
 
-use super::request;
+use crate::request;
+
+/// Flags that cannot make a plan. Every message names the flag and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    /// A flag's value is out of range or contradicts another flag.
+    #[error("{0}")]
+    Invalid(String),
+    /// The URL or the resulting plan failed the engine's validation.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The `-p`/`-u` file could not be read.
+    #[error("cannot read the {flag} file {}: {source} (check the path and its permissions)", path.display())]
+    Body {
+        /// `-p` or `-u`.
+        flag: &'static str,
+        /// The file as given.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+}
+
+/// Returns early with [`FlagError::Invalid`] and a formatted message.
+macro_rules! invalid {
+    ($($arg:tt)*) => {
+        return Err(FlagError::Invalid(format!($($arg)*)))
+    };
+}
 
 /// ab's request count for a time-limited run (`-t` implies `-n 50000`).
 const TIMED_REQUESTS: u64 = 50_000;
@@ -19,111 +46,111 @@ const TIMED_REQUESTS: u64 = 50_000;
 pub struct AbArgs {
     /// Number of requests to perform (default 1; 50000 with -t)
     #[arg(short = 'n', value_name = "requests")]
-    pub(crate) requests: Option<u64>,
+    pub requests: Option<u64>,
     /// Number of multiple requests to make at a time
     #[arg(short = 'c', value_name = "concurrency", default_value_t = 1)]
-    pub(crate) concurrency: u32,
+    pub concurrency: u32,
     /// Seconds to max. to spend on benchmarking; implies -n 50000
     #[arg(short = 't', value_name = "timelimit")]
-    pub(crate) timelimit: Option<u64>,
+    pub timelimit: Option<u64>,
     /// Seconds to max. wait for each response
     #[arg(short = 's', value_name = "timeout", default_value_t = 30)]
-    pub(crate) timeout: u64,
+    pub timeout: u64,
     /// Size of TCP send/receive buffer, in bytes (accepted, ignored)
     #[arg(short = 'b', value_name = "windowsize")]
-    pub(crate) windowsize: Option<u32>,
+    pub windowsize: Option<u32>,
     /// Address to bind to for outgoing connections (accepted, ignored)
     #[arg(short = 'B', value_name = "address")]
-    pub(crate) bind: Option<String>,
+    pub bind: Option<String>,
     /// File containing data to POST. Remember also to set -T
     #[arg(short = 'p', value_name = "postfile")]
-    pub(crate) postfile: Option<PathBuf>,
+    pub postfile: Option<PathBuf>,
     /// File containing data to PUT. Remember also to set -T
     #[arg(short = 'u', value_name = "putfile")]
-    pub(crate) putfile: Option<PathBuf>,
+    pub putfile: Option<PathBuf>,
     /// Content-type header for POST/PUT data (default text/plain)
     #[arg(short = 'T', value_name = "content-type")]
-    pub(crate) content_type: Option<String>,
+    pub content_type: Option<String>,
     /// How much troubleshooting info to print (2: the request)
     #[arg(short = 'v', value_name = "verbosity", default_value_t = 0)]
-    pub(crate) verbosity: u32,
+    pub verbosity: u32,
     /// Print out results in HTML tables
     #[arg(short = 'w')]
-    pub(crate) html: bool,
+    pub html: bool,
     /// Use HEAD instead of GET
     #[arg(short = 'i')]
-    pub(crate) head: bool,
+    pub head: bool,
     /// String to insert as table attributes
     #[arg(short = 'x', value_name = "attributes")]
-    pub(crate) table_attrs: Option<String>,
+    pub table_attrs: Option<String>,
     /// String to insert as tr attributes
     #[arg(short = 'y', value_name = "attributes")]
-    pub(crate) tr_attrs: Option<String>,
+    pub tr_attrs: Option<String>,
     /// String to insert as td or th attributes
     #[arg(short = 'z', value_name = "attributes")]
-    pub(crate) td_attrs: Option<String>,
+    pub td_attrs: Option<String>,
     /// Add cookie, eg. 'Apache=1234' (repeatable)
     #[arg(short = 'C', value_name = "attribute")]
-    pub(crate) cookies: Vec<String>,
+    pub cookies: Vec<String>,
     /// Add arbitrary header line, eg. 'Accept-Encoding: gzip' (repeatable)
     #[arg(short = 'H', value_name = "attribute")]
-    pub(crate) headers: Vec<String>,
+    pub headers: Vec<String>,
     /// Add Basic WWW Authentication: user:password
     #[arg(short = 'A', value_name = "attribute")]
-    pub(crate) auth: Option<String>,
+    pub auth: Option<String>,
     /// Add Basic Proxy Authentication: user:password
     #[arg(short = 'P', value_name = "attribute")]
-    pub(crate) proxy_auth: Option<String>,
+    pub proxy_auth: Option<String>,
     /// Proxy server and port number to use
     #[arg(short = 'X', value_name = "proxy:port")]
-    pub(crate) proxy: Option<String>,
+    pub proxy: Option<String>,
     /// Print version number and exit
     #[arg(short = 'V', long = "version")]
-    pub(crate) version: bool,
+    pub version: bool,
     /// Use HTTP KeepAlive feature
     #[arg(short = 'k')]
-    pub(crate) keep_alive: bool,
+    pub keep_alive: bool,
     /// Do not show percentiles served table
     #[arg(short = 'd')]
-    pub(crate) no_percentiles: bool,
+    pub no_percentiles: bool,
     /// Do not show confidence estimators and warnings
     #[arg(short = 'S')]
-    pub(crate) no_confidence: bool,
+    pub no_confidence: bool,
     /// Do not show progress when doing more than 150 requests
     #[arg(short = 'q')]
-    pub(crate) quiet: bool,
+    pub quiet: bool,
     /// Accept variable document length (use this for dynamic pages)
     #[arg(short = 'l')]
-    pub(crate) variable_length: bool,
+    pub variable_length: bool,
     /// Output collected data to gnuplot format file
     #[arg(short = 'g', value_name = "filename")]
-    pub(crate) gnuplot: Option<PathBuf>,
+    pub gnuplot: Option<PathBuf>,
     /// Output CSV file with percentages served
     #[arg(short = 'e', value_name = "filename")]
-    pub(crate) csv: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
     /// Don't exit on socket receive errors
     #[arg(short = 'r')]
-    pub(crate) keep_going: bool,
+    pub keep_going: bool,
     /// Method name
     #[arg(short = 'm', value_name = "method")]
-    pub(crate) method: Option<String>,
+    pub method: Option<String>,
     /// Display usage information (this message)
     #[arg(short = 'h', long = "help")]
-    pub(crate) help: bool,
+    pub help: bool,
     /// http://hostname[:port]/path
     #[arg(value_name = "URL")]
-    pub(crate) url: Option<String>,
+    pub url: Option<String>,
 }
 
 /// Validates the flags into a plan, before any work.
-pub(crate) fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
+pub fn plan(args: &AbArgs) -> Result<Plan, FlagError> {
     let Some(url) = args.url.as_deref() else {
-        bail!("missing URL: usage is `speedup ab [options] http://hostname[:port]/path` (see `speedup ab -h`)");
+        invalid!("missing URL: usage is `speedup ab [options] http://hostname[:port]/path` (see `speedup ab -h`)");
     };
     let target = Target::parse(url)?;
     let bodies = [args.head, args.postfile.is_some(), args.putfile.is_some()];
     if bodies.iter().filter(|&&b| b).count() > 1 {
-        bail!("-i, -p and -u each choose the method: use only one of them");
+        invalid!("-i, -p and -u each choose the method: use only one of them");
     }
     let body_file = args.postfile.as_deref().or(args.putfile.as_deref());
     let body = match body_file {
@@ -153,7 +180,7 @@ pub(crate) fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
         }),
         extra: &args.headers,
     };
-    let headers = request::headers(&target, &flags).map_err(anyhow::Error::msg)?;
+    let headers = request::headers(&target, &flags).map_err(FlagError::Invalid)?;
     let mut plan = Plan::new(target);
     plan.method = method;
     plan.version = HttpVersion::Http10;
@@ -163,11 +190,11 @@ pub(crate) fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
     plan.trace_responses = args.verbosity >= 2;
     plan.concurrency = args.concurrency;
     if args.timeout == 0 {
-        bail!("-s 0: the timeout must be at least 1 second (ab's default is -s 30)");
+        invalid!("-s 0: the timeout must be at least 1 second (ab's default is -s 30)");
     }
     plan.timeout = Duration::from_secs(args.timeout);
     match args.timelimit {
-        Some(0) => bail!("-t 0: the time limit must be at least 1 second"),
+        Some(0) => invalid!("-t 0: the time limit must be at least 1 second"),
         Some(t) => {
             plan.duration = Some(Duration::from_secs(t));
             plan.requests = Some(args.requests.unwrap_or(TIMED_REQUESTS));
@@ -175,10 +202,10 @@ pub(crate) fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
         None => plan.requests = Some(args.requests.unwrap_or(1)),
     }
     if args.requests == Some(0) {
-        bail!("-n 0: the number of requests must be at least 1");
+        invalid!("-n 0: the number of requests must be at least 1");
     }
     if args.concurrency == 0 {
-        bail!("-c 0: the concurrency must be at least 1");
+        invalid!("-c 0: the concurrency must be at least 1");
     }
     if let Some(proxy) = &args.proxy {
         plan.proxy = Some(parse_proxy(proxy)?);
@@ -187,35 +214,34 @@ pub(crate) fn plan(args: &AbArgs) -> anyhow::Result<Plan> {
         PlanError::ConcurrencyAboveRequests {
             concurrency,
             requests,
-        } => anyhow::anyhow!(
+        } => FlagError::Invalid(format!(
             "-c {concurrency} is greater than -n {requests}: cannot use more connections than requests; lower -c or raise -n"
-        ),
-        other => anyhow::Error::new(other),
+        )),
+        other => FlagError::Plan(other),
     })?;
     Ok(plan)
 }
 
-fn read_body(path: &Path, flag: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read the {flag} file {}: check the path and its permissions",
-            path.display()
-        )
+fn read_body(path: &Path, flag: &'static str) -> Result<Vec<u8>, FlagError> {
+    std::fs::read(path).map_err(|source| FlagError::Body {
+        flag,
+        path: path.to_path_buf(),
+        source,
     })
 }
 
-fn parse_proxy(spec: &str) -> anyhow::Result<Proxy> {
+fn parse_proxy(spec: &str) -> Result<Proxy, FlagError> {
     let (host, port) = match spec.rsplit_once(':') {
         Some((h, p)) => {
-            let port = p.parse::<u16>().ok().filter(|&p| p > 0).with_context(|| {
-                format!("invalid -X {spec:?}: the port must be a number from 1 to 65535")
-            })?;
+            let Some(port) = p.parse::<u16>().ok().filter(|&p| p > 0) else {
+                invalid!("invalid -X {spec:?}: the port must be a number from 1 to 65535");
+            };
             (h, port)
         }
         None => (spec, 80),
     };
     if host.is_empty() {
-        bail!("invalid -X {spec:?}: expected proxy:port, e.g. -X 127.0.0.1:3128");
+        invalid!("invalid -X {spec:?}: expected proxy:port, e.g. -X 127.0.0.1:3128");
     }
     Ok(Proxy {
         host: host.trim_matches(['[', ']']).into(),
@@ -223,7 +249,8 @@ fn parse_proxy(spec: &str) -> anyhow::Result<Proxy> {
     })
 }
 
-pub(crate) fn usage() -> &'static str {
+/// ab's usage text, with our name.
+pub fn usage() -> &'static str {
     "Usage: speedup ab [options] http://hostname[:port]/path
 Options are:
     -n requests     Number of requests to perform

@@ -3,8 +3,10 @@
 
 use std::io::{self, Write};
 
-use super::AbReport;
-use crate::stats::{self, round_ms};
+use speedup_report::stats;
+
+use crate::report::AbReport;
+use crate::summary::round_ms;
 
 /// Writes ab's `-e` CSV: a header, then 101 rows `i,ms` with `i` from 0 to
 /// 100 and the total time at [`stats::cdf_index`] in ms with three
