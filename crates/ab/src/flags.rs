@@ -45,16 +45,16 @@ const TIMED_REQUESTS: u64 = 50_000;
 #[command(disable_help_flag = true, disable_version_flag = true)]
 pub struct AbArgs {
     /// Number of requests to perform (default 1; 50000 with -t)
-    #[arg(short = 'n', value_name = "requests")]
+    #[arg(short = 'n', value_name = "requests", allow_hyphen_values = true, value_parser = positive("-n"))]
     pub requests: Option<u64>,
     /// Number of multiple requests to make at a time
-    #[arg(short = 'c', value_name = "concurrency", default_value_t = 1)]
+    #[arg(short = 'c', value_name = "concurrency", default_value_t = 1, allow_hyphen_values = true, value_parser = positive_u32("-c"))]
     pub concurrency: u32,
     /// Seconds to max. to spend on benchmarking; implies -n 50000
-    #[arg(short = 't', value_name = "timelimit")]
+    #[arg(short = 't', value_name = "timelimit", allow_hyphen_values = true, value_parser = seconds("-t"))]
     pub timelimit: Option<u64>,
     /// Seconds to max. wait for each response
-    #[arg(short = 's', value_name = "timeout", default_value_t = 30)]
+    #[arg(short = 's', value_name = "timeout", default_value_t = 30, allow_hyphen_values = true, value_parser = seconds("-s"))]
     pub timeout: u64,
     /// Size of TCP send/receive buffer, in bytes (accepted, ignored)
     #[arg(short = 'b', value_name = "windowsize")]
@@ -140,6 +140,39 @@ pub struct AbArgs {
     /// http://hostname[:port]/path
     #[arg(value_name = "URL")]
     pub url: Option<String>,
+}
+
+/// A parser for a count flag: a whole number of at least 1, with a message
+/// naming the flag otherwise (clap's own would call `-1` a flag).
+fn positive(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |text: &str| match text.trim().parse::<i128>() {
+        Ok(n) if n >= 1 => u64::try_from(n).map_err(|_| format!("{flag} is too large")),
+        Ok(_) => Err(format!("{flag} must be a positive number (1 or more)")),
+        Err(_) => Err(format!("{flag} must be a positive whole number")),
+    }
+}
+
+/// [`positive`], for flags held in a `u32`.
+fn positive_u32(flag: &'static str) -> impl Fn(&str) -> Result<u32, String> + Clone {
+    let parse = positive(flag);
+    move |text: &str| {
+        let n = parse(text)?;
+        u32::try_from(n).map_err(|_| format!("{flag} must be at most {}", u32::MAX))
+    }
+}
+
+/// A parser for a seconds flag: positive, and no longer than a clock can
+/// hold (`-s 9300000000000000000` once panicked and hung the run).
+fn seconds(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    let parse = positive(flag);
+    move |text: &str| {
+        let secs = parse(text)?;
+        let max = speedup_load::MAX_TIME.as_secs();
+        if secs > max {
+            return Err(format!("{flag} must be at most {max} seconds"));
+        }
+        Ok(secs)
+    }
 }
 
 /// Validates the flags into a plan, before any work.

@@ -34,18 +34,58 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Ab(args) => ab::run(args),
-        Command::Plot(args) => plot::run(args),
-        Command::Lab(args) => lab::run(args),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => parse_failed(err),
+    };
+    let (prefix, result) = match cli.command {
+        Command::Serve(args) => ("speedup", serve::run(args)),
+        Command::Ab(args) => ("speedup ab", ab::run(args)),
+        Command::Plot(args) => ("speedup", plot::run(args)),
+        Command::Lab(args) => ("speedup", lab::run(args)),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("speedup: {err:#}");
+            eprintln!("{prefix}: {}", message(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Clap's error, with `speedup ab`'s one prefix for ab's flags (ab users
+/// read every message as `speedup ab: ...`), then clap's exit.
+fn parse_failed(err: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let for_ab = std::env::args().nth(1).as_deref() == Some("ab");
+    if !for_ab
+        || matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        )
+    {
+        err.exit();
+    }
+    let text = err.to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprint!("speedup ab: {text}");
+    std::process::exit(err.exit_code());
+}
+
+/// An error and its causes on one line, each said once: a cause whose text
+/// the message already holds (thiserror messages often embed their source)
+/// is not repeated.
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }

@@ -1,0 +1,318 @@
+//! `speedup ab` when things go wrong: Ctrl-C, absurd flags, servers that
+//! close kept connections, refuse uploads, or are not there. Each test
+//! bounds its own wait on the child process: a hang is a failure.
+
+mod ab_support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ab_support::{field, refused_port, text};
+
+/// Starts `speedup ab ARGS` with piped output.
+fn spawn_ab(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .arg("ab")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start speedup ab")
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test if it
+/// is still running then.
+fn finish_within(mut child: Child, limit: Duration) -> Output {
+    let begun = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if begun.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("speedup ab still running after {limit:?}: {:?}", text(&out));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ab_within(args: &[&str], limit: Duration) -> Output {
+    finish_within(spawn_ab(args), limit)
+}
+
+/// Reads one request head (and its body, if Content-Length says so when
+/// `body` is true); false on EOF.
+fn read_request(c: &mut TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match c.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A server running `handle` on each connection; counts requests it reads
+/// through the returned counter (the handler bumps it).
+fn server(handle: fn(TcpStream, &AtomicUsize)) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    thread::spawn(move || {
+        for conn in listener.incoming().map_while(Result::ok) {
+            let counter = Arc::clone(&counter);
+            thread::spawn(move || handle(conn, &counter));
+        }
+    });
+    (base, count)
+}
+
+/// Answers the first request with keep-alive, then reads the next one and
+/// closes without answering.
+fn keep_alive_then_close(mut c: TcpStream, count: &AtomicUsize) {
+    if read_request(&mut c) {
+        count.fetch_add(1, Ordering::SeqCst);
+        let _ = c.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
+        );
+        if read_request(&mut c) {
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Answers 2 bytes after 5 ms, keep-alive, forever.
+fn slow_ok(mut c: TcpStream, count: &AtomicUsize) {
+    while read_request(&mut c) {
+        count.fetch_add(1, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(5));
+        if c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Answers 405 to the head at once and closes, leaving any upload unread.
+fn refuse_upload(mut c: TcpStream, count: &AtomicUsize) {
+    if read_request(&mut c) {
+        count.fetch_add(1, Ordering::SeqCst);
+        let _ = c.write_all(
+            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    }
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("speedup-ab-failures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn sigint(child: &Child) {
+    // SAFETY: sends a signal to our own child process.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill -INT");
+}
+
+#[test]
+fn ctrl_c_reports_what_finished_writes_the_files_and_exits_1() {
+    let (base, count) = server(slow_ok);
+    let csv = temp("int.csv");
+    let tsv = temp("int.tsv");
+    let _ = std::fs::remove_file(&csv);
+    let url = format!("{base}/");
+    let child = spawn_ab(&[
+        "-k",
+        "-n",
+        "1000000",
+        "-c",
+        "2",
+        "-e",
+        csv.to_str().unwrap(),
+        "-g",
+        tsv.to_str().unwrap(),
+        &url,
+    ]);
+    let begun = Instant::now();
+    while count.load(Ordering::SeqCst) < 20 {
+        assert!(
+            begun.elapsed() < Duration::from_secs(30),
+            "no requests arrived"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    sigint(&child);
+    let out = finish_within(child, Duration::from_secs(20));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let complete: u64 = field(&stdout, "Complete requests:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no report: {stdout}\n{stderr}"));
+    assert!(complete >= 10, "{stdout}");
+    assert_eq!(field(&stdout, "Failed requests:"), Some("0"), "{stdout}");
+    let rows = std::fs::read_to_string(&csv).expect("-e written");
+    assert_eq!(rows.lines().count(), 102);
+    let tsv_rows = std::fs::read_to_string(&tsv).expect("-g written");
+    assert_eq!(tsv_rows.lines().count() as u64, complete + 1);
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let (base, count) = server(slow_ok);
+    let url = format!("{base}/");
+    let child = spawn_ab(&["-k", "-n", "1000000", "-c", "2", &url]);
+    let begun = Instant::now();
+    while count.load(Ordering::SeqCst) < 5 {
+        assert!(
+            begun.elapsed() < Duration::from_secs(30),
+            "no requests arrived"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    sigint(&child);
+    sigint(&child);
+    let out = finish_within(child, Duration::from_secs(20));
+    // Either the report was already out (1) or the second one cut it (130).
+    assert!(
+        matches!(out.status.code(), Some(1 | 130)),
+        "{:?}",
+        out.status
+    );
+}
+
+#[test]
+fn absurd_durations_are_refused_by_flag_never_a_hang() {
+    let url = format!("http://127.0.0.1:{}/", refused_port());
+    for (flag, value) in [
+        ("-s", "9300000000000000000"),
+        ("-t", "18446744073709551615"),
+    ] {
+        let out = ab_within(&["-n", "1", flag, value, &url], Duration::from_secs(20));
+        let (_, err) = text(&out);
+        assert!(!out.status.success());
+        assert!(
+            err.starts_with("speedup ab: ") && err.contains(&format!("{flag} must be at most")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn counts_must_be_positive_and_errors_have_one_prefix() {
+    let url = format!("http://127.0.0.1:{}/", refused_port());
+    for (flag, value) in [("-n", "-1"), ("-c", "0"), ("-n", "0")] {
+        let out = ab_within(&[flag, value, &url], Duration::from_secs(20));
+        let (_, err) = text(&out);
+        assert!(!out.status.success());
+        assert!(
+            err.starts_with("speedup ab: ")
+                && err.contains(&format!("{flag} must be a positive number")),
+            "{err}"
+        );
+    }
+    let out = ab_within(&["-Z", &url], Duration::from_secs(20));
+    let (_, err) = text(&out);
+    assert!(
+        err.starts_with("speedup ab: unexpected argument '-Z'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dead_proxy_is_named_as_the_proxy() {
+    let (base, _) = server(slow_ok);
+    let proxy = format!("127.0.0.1:{}", refused_port());
+    let out = ab_within(
+        &["-n", "2", "-X", &proxy, &format!("{base}/")],
+        Duration::from_secs(20),
+    );
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("cannot connect to the proxy {proxy} (-X)")),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_host_is_said_once() {
+    let out = ab_within(
+        &["-n", "1", "http://nonexistent.invalid/"],
+        Duration::from_secs(30),
+    );
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("speedup ab: cannot resolve host"),
+        "{err}"
+    );
+    // The OS's reason appears once, not once per error layer.
+    let reason = first.rsplit(": ").next().unwrap_or_default();
+    assert_eq!(first.matches(reason).count(), 1, "{err}");
+}
+
+#[test]
+fn keep_alive_requests_closed_unanswered_are_failures_not_hidden() {
+    let (base, count) = server(keep_alive_then_close);
+    let out = ab_within(
+        &["-k", "-n", "100", "-c", "4", &format!("{base}/")],
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let failed: u64 = field(&stdout, "Failed requests:").unwrap().parse().unwrap();
+    let kept: u64 = field(&stdout, "Keep-Alive requests:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Real ab: 48-49 failed (Length), 51-52 keep-alive, on this server.
+    assert!((45..=55).contains(&failed), "{stdout}");
+    assert_eq!(failed + kept, 100, "{stdout}");
+    assert!(
+        stdout.contains("(Connect: 0, Receive: 0, Length: "),
+        "{stdout}"
+    );
+    // Each request went out once: nothing was retried behind the report.
+    assert_eq!(count.load(Ordering::SeqCst), 100);
+}
+
+#[test]
+fn a_refused_upload_is_counted_not_a_dead_server() {
+    let (base, _) = server(refuse_upload);
+    let body = temp("upload.bin");
+    std::fs::write(&body, vec![b'x'; 20 << 20]).expect("write the upload");
+    let out = ab_within(
+        &[
+            "-n",
+            "10",
+            "-c",
+            "2",
+            "-p",
+            body.to_str().unwrap(),
+            &format!("{base}/"),
+        ],
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(field(&stdout, "Complete requests:"), Some("10"), "{stdout}");
+    assert_eq!(field(&stdout, "Write errors:"), Some("10"), "{stdout}");
+    let non_2xx: u64 = field(&stdout, "Non-2xx responses:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(non_2xx >= 1, "{stdout}");
+}
