@@ -139,7 +139,7 @@ impl Timer {
         state.next_seq += 1;
         state.sleepers.insert(key, waker);
         if let Some(until) = state.waiting_until {
-            if until.is_none_or(|until| deadline < until) {
+            if until.map_or(true, |until| deadline < until) {
                 // Mark it signalled so the sleepers after it don't signal again.
                 state.waiting_until = None;
                 self.earlier.notify_one();
