@@ -2,7 +2,8 @@
 //!
 //! * hyper provides the protocol, with a bounded request head
 //!   (`max_header_bytes`, 431 beyond it; the read buffer is bounded by the
-//!   same number) and half-closed clients still answered.
+//!   same number). Half-closed clients are still answered (`activity`'s
+//!   `Watched` holds their end of stream back), reset ones are not.
 //! * The idle-phase timeouts (first byte, keep-alive, header) and eviction
 //!   at the cap are `activity`'s: hyper's header timer is off because it
 //!   also runs while idle.
@@ -72,7 +73,6 @@ impl ConnSettings {
         builder
             .header_read_timeout(None)
             .keep_alive(keep_alive.is_some())
-            .half_close(true)
             .max_header_size(config.max_header_bytes)
             .max_buf_size(config.max_header_bytes.max(MIN_READ_BUFFER));
         Self {

@@ -90,21 +90,29 @@ impl BlockingPool {
     ///
     /// If the client goes away while queued, the wait is dropped and no
     /// thread is used; once the sleep has started it runs to the end, as a
-    /// Python thread would. Once the server is `stopping`, queued sleeps
-    /// never start: they fail with [`ApiError::ShuttingDown`] at once.
+    /// Python thread would. Once the server is `stopping`, sleeps that have
+    /// to wait for a thread never start: they fail with
+    /// [`ApiError::ShuttingDown`] at once.
     pub(crate) async fn sleep(
         &self,
         duration: Duration,
         stopping: Option<Stopping>,
     ) -> Result<(), ApiError> {
-        let acquire = Arc::clone(&self.permits).acquire_owned();
-        let permit = match stopping {
-            Some(mut stopping) => tokio::select! {
-                biased;
-                () = stopping.wait() => return Err(ApiError::ShuttingDown),
-                permit = acquire => permit,
-            },
-            None => acquire.await,
+        // A free thread starts the sleep even during shutdown (the request
+        // arrived before it); only waiting ones are refused.
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(_) => {
+                let acquire = Arc::clone(&self.permits).acquire_owned();
+                match stopping {
+                    Some(mut stopping) => tokio::select! {
+                        biased;
+                        () = stopping.wait() => return Err(ApiError::ShuttingDown),
+                        permit = acquire => permit,
+                    },
+                    None => acquire.await,
+                }
+            }
         }
         .map_err(|_| ApiError::Internal)?;
         tokio::task::spawn_blocking(move || {
