@@ -5,6 +5,7 @@
 //! formats or serves anything itself.
 
 mod ab;
+mod bench;
 mod lab;
 mod plot;
 mod serve;
@@ -31,6 +32,11 @@ enum Command {
     Lab(lab::LabArgs),
     /// Draw the cumulative distribution of response times from ab CSVs.
     Plot(plot::PlotArgs),
+    /// Load test with the truth about tail latency: open loop (--rate) with
+    /// coordinated-omission correction, HDR histograms, JSON, interval logs.
+    Bench(speedup_bench::BenchArgs),
+    /// Add the --hdr-log files of several bench runs into one result.
+    Merge(bench::MergeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +49,8 @@ fn main() -> std::process::ExitCode {
         Command::Ab(args) => ("speedup ab", ab::run(args)),
         Command::Plot(args) => ("speedup", plot::run(args)),
         Command::Lab(args) => ("speedup", lab::run(args)),
+        Command::Bench(args) => ("speedup bench", bench::run(args)),
+        Command::Merge(args) => ("speedup merge", bench::merge(args)),
     };
     match result {
         Ok(code) => code,

@@ -58,7 +58,20 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     let timer = tokio::time::sleep(run.timeout);
     tokio::pin!(timer);
     let mut start = Instant::now();
-    while run.claim(start) {
+    loop {
+        // Open loop: wait for the next due time of this thread's schedule;
+        // closed loop: go at once.
+        let scheduled = match run.rate {
+            Some(_) => match worker.next_slot(&run).await {
+                Some(slot) => {
+                    start = Instant::now();
+                    Some(slot)
+                }
+                None => break,
+            },
+            None if run.claim(start) => None,
+            None => break,
+        };
         timer
             .as_mut()
             .reset(tokio::time::Instant::from_std(start + run.timeout));
@@ -95,7 +108,7 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
             sample: sample(&run, start, &times, done),
             outcome,
         };
-        worker.record(&record, done);
+        worker.record(&record, scheduled, done);
         run.control.add_completed();
         // ab's rule: a request on a kept connection starts when the previous
         // response ended.

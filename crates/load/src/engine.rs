@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::conn::SPREAD_ABOVE;
 use crate::limits::{default_threads, descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
-use crate::record::Record;
+use crate::record::{Record, Scheduled};
 use crate::request::build_request;
 use crate::worker::{panic_message, run_worker, RunState, WorkerError};
 
@@ -27,6 +27,14 @@ pub trait Recorder: Send + 'static {
     /// read (status line, headers, and whatever body came with them), called
     /// before that response's [`Recorder::record`].
     fn first_read(&mut self, _bytes: &[u8]) {}
+
+    /// Open-loop runs ([`crate::Plan::rate`]) call this instead of
+    /// [`Recorder::record`]: the record plus where it stood against the
+    /// schedule. The record's `start_us` is then when it was actually sent
+    /// (connect or write), never an earlier moment.
+    fn record_scheduled(&mut self, record: &Record, _scheduled: Scheduled) {
+        self.record(record);
+    }
 }
 
 /// Live state shared with the front end: a progress counter and a stop
@@ -175,6 +183,8 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         base,
         control: Arc::clone(&control.state),
         server: OnceLock::new(),
+        rate: plan.rate,
+        threads,
     });
     let outputs = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
@@ -188,7 +198,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                     // A panic outside the connections (making the recorder)
                     // must stop the other workers too.
                     let _stop = StopOnPanic(&worker_run.control);
-                    run_worker(Arc::clone(&worker_run), connections, make_recorder())
+                    run_worker(Arc::clone(&worker_run), i, connections, make_recorder())
                 });
             match handle {
                 Ok(h) => handles.push(h),

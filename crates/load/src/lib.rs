@@ -13,9 +13,10 @@ pub mod plan;
 pub mod record;
 pub mod request;
 mod response;
+mod schedule;
 mod worker;
 
 pub use engine::{run, Control, Recorder, RunError, RunOutput};
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
-pub use record::{ErrorKind, Outcome, Record, Sample};
+pub use record::{ErrorKind, Outcome, Record, Sample, Scheduled};
 pub use request::{build_request, default_headers, USER_AGENT};

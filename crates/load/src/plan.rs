@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A plan or URL the engine cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
     /// `https://` URLs need TLS, which the engine does not speak yet.
     #[error("https is not supported yet: {url:?} (use an http:// url)")]
@@ -82,6 +82,17 @@ pub enum PlanError {
     /// The worker thread count was 0.
     #[error("the number of client threads must be at least 1")]
     ZeroThreads,
+    /// A rate that is not a positive, finite number of requests per second.
+    #[error("the request rate must be a positive number of requests per second")]
+    InvalidRate,
+    /// A rate too low to give every worker thread at least one request per second.
+    #[error("the request rate ({rate}/s) is below the number of client threads ({threads}): each thread needs at least 1 request per second")]
+    RateBelowThreads {
+        /// The rate asked for.
+        rate: f64,
+        /// The worker threads that share it.
+        threads: usize,
+    },
 }
 
 /// Where to send requests, parsed from `http://host[:port]/path?query`.
@@ -267,6 +278,12 @@ pub struct Plan {
     /// [`crate::Recorder::first_read`] (for `ab -v`-style tracing). Off, the
     /// engine makes no such call.
     pub trace_responses: bool,
+    /// Open loop: send this many requests per second on a fixed schedule,
+    /// whether or not earlier ones were answered, and hand each record to
+    /// [`crate::Recorder::record_scheduled`] with its due time. `None`:
+    /// closed loop, each connection sends as soon as its previous answer
+    /// arrived.
+    pub rate: Option<f64>,
 }
 
 impl Plan {
@@ -287,6 +304,7 @@ impl Plan {
             threads: None,
             proxy: None,
             trace_responses: false,
+            rate: None,
         }
     }
 
@@ -326,6 +344,15 @@ impl Plan {
         }
         if self.threads == Some(0) {
             return Err(PlanError::ZeroThreads);
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(PlanError::InvalidRate);
+            }
+            let threads = self.threads.unwrap_or(1);
+            if rate < threads as f64 {
+                return Err(PlanError::RateBelowThreads { rate, threads });
+            }
         }
         if !is_token(&self.method) {
             return Err(PlanError::InvalidMethod {

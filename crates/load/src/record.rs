@@ -82,3 +82,16 @@ pub struct Record {
     /// Its status or its error.
     pub outcome: Outcome,
 }
+
+/// Where a request of an open-loop run (a plan with a rate) stood against
+/// its schedule, in µs since the run started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scheduled {
+    /// When the schedule wanted the request sent. Latency measured from
+    /// here is corrected for coordinated omission.
+    pub due_us: u64,
+    /// How long after `due_us` a connection became free to send it: 0 when
+    /// a connection was waiting for the due time, more when every
+    /// connection was busy (a late send).
+    pub late_us: u64,
+}

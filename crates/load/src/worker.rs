@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::conn::connection;
 use crate::engine::{ControlState, Recorder};
-use crate::record::Record;
+use crate::record::{Record, Scheduled};
+use crate::schedule::Schedule;
 
 /// The one read buffer of a worker thread: every connection on the thread
 /// reads through it (reads never wait while holding it), so bodies of any
@@ -49,6 +50,10 @@ pub(crate) struct RunState {
     pub control: Arc<ControlState>,
     /// The first Server header seen.
     pub server: OnceLock<String>,
+    /// Open loop: requests per second over all threads.
+    pub rate: Option<f64>,
+    /// Worker threads, for the open-loop schedule's share of each.
+    pub threads: usize,
 }
 
 impl RunState {
@@ -66,6 +71,8 @@ impl RunState {
 /// A worker thread's own state, shared by its connections on that thread.
 pub(crate) struct Worker<R> {
     recorder: RefCell<R>,
+    /// This thread's share of an open-loop schedule.
+    schedule: Schedule,
     last_done: Cell<Option<Instant>>,
     scratch: RefCell<Box<[u8]>>,
 }
@@ -76,14 +83,24 @@ impl<R: Recorder> Worker<R> {
         self.scratch.borrow_mut()
     }
 
+    /// Open loop: waits until this thread's next request is due and returns
+    /// where it stands; `None` when the run has no more requests.
+    pub(crate) async fn next_slot(&self, run: &RunState) -> Option<Scheduled> {
+        self.schedule.next(run).await
+    }
+
     /// Hands a response's first read to this thread's recorder.
     pub(crate) fn first_read(&self, bytes: &[u8]) {
         self.recorder.borrow_mut().first_read(bytes);
     }
 
-    /// Hands a record to this thread's recorder; `done` is when it ended.
-    pub(crate) fn record(&self, record: &Record, done: Instant) {
-        self.recorder.borrow_mut().record(record);
+    /// Hands a record to this thread's recorder; `done` is when it ended,
+    /// `scheduled` where it stood against an open-loop schedule.
+    pub(crate) fn record(&self, record: &Record, scheduled: Option<Scheduled>, done: Instant) {
+        match scheduled {
+            Some(s) => self.recorder.borrow_mut().record_scheduled(record, s),
+            None => self.recorder.borrow_mut().record(record),
+        }
         if self.last_done.get().is_none_or(|last| done > last) {
             self.last_done.set(Some(done));
         }
@@ -121,6 +138,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// within a poll) and comes back as [`WorkerError::Panic`].
 pub(crate) fn run_worker<R: Recorder>(
     run: Arc<RunState>,
+    thread: usize,
     connections: u32,
     recorder: R,
 ) -> Result<WorkerOutput<R>, WorkerError> {
@@ -131,6 +149,7 @@ pub(crate) fn run_worker<R: Recorder>(
         .map_err(WorkerError::Runtime)?;
     let worker = Rc::new(Worker {
         recorder: RefCell::new(recorder),
+        schedule: Schedule::new(&run, thread),
         last_done: Cell::new(None),
         scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
     });

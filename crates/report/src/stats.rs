@@ -11,6 +11,11 @@
 //! module; nobody else ranks samples. ab's other summary statistics (its
 //! integer mean, sample sd, inverted-parity median) live with ab, in
 //! `speedup-ab`.
+//!
+//! `speedup bench` keeps no samples but HDR histograms; their percentiles,
+//! summary and CDF rows are read here too ([`HistSummary`], [`hist_cdf_rows`]),
+//! by HdrHistogram's rules (a percentile is the highest value equivalent to
+//! the sample at that rank, within 3 significant digits).
 
 /// The index ab reads for percentile `p` (0..=100) of `n` sorted values in
 /// its report table: `n * p / 100`, and the last value for `p >= 100`.
@@ -67,9 +72,101 @@ pub fn ms_f64(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
+/// The percentiles of `speedup bench`'s summary and JSON.
+pub const BENCH_PERCENTILES: [f64; 7] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99];
+
+/// Latency figures of one HDR histogram of µs values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistSummary {
+    /// Number of values recorded.
+    pub count: u64,
+    /// Smallest value, µs (lowest equivalent).
+    pub min_us: u64,
+    /// Mean, µs.
+    pub mean_us: f64,
+    /// Population standard deviation, µs.
+    pub stdev_us: f64,
+    /// Largest value, µs (highest equivalent).
+    pub max_us: u64,
+    /// `(percentile, µs)` for each of [`BENCH_PERCENTILES`].
+    pub percentiles: Vec<(f64, u64)>,
+}
+
+impl HistSummary {
+    /// The figures of `h`; `None` when it holds no value.
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Option<HistSummary> {
+        if h.is_empty() {
+            return None;
+        }
+        Some(HistSummary {
+            count: h.len(),
+            min_us: h.min(),
+            mean_us: h.mean(),
+            stdev_us: h.stdev(),
+            max_us: h.max(),
+            percentiles: BENCH_PERCENTILES
+                .iter()
+                .map(|&p| (p, h.value_at_percentile(p)))
+                .collect(),
+        })
+    }
+
+    /// The value at percentile `p` (one of [`BENCH_PERCENTILES`]), µs.
+    pub fn at(&self, p: f64) -> Option<u64> {
+        self.percentiles
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|&(_, v)| v)
+    }
+}
+
+/// The value at percentile `p` (0..=100) of `h`, µs; 0 when empty.
+pub fn hist_percentile(h: &hdrhistogram::Histogram<u64>, p: f64) -> u64 {
+    h.value_at_percentile(p)
+}
+
+/// The 101 rows `(i, µs)` of an ab `-e` CSV from a histogram: row 0 is the
+/// smallest value, row 100 the largest, row `i` the value at percentile
+/// `i`. Empty for an empty histogram.
+pub fn hist_cdf_rows(h: &hdrhistogram::Histogram<u64>) -> Vec<(u32, u64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    (0..=100u32)
+        .map(|i| {
+            let v = match i {
+                0 => h.min(),
+                100 => h.max(),
+                i => h.value_at_percentile(f64::from(i)),
+            };
+            (i, v)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_figures_and_cdf_rows() {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_max(3_600_000_000, 3).unwrap();
+        for v in 1..=1000u64 {
+            h.record(v).unwrap();
+        }
+        let s = HistSummary::of(&h).unwrap();
+        assert_eq!((s.count, s.min_us, s.max_us), (1000, 1, 1000));
+        assert_eq!(s.at(50.0), Some(500));
+        assert_eq!(s.at(99.0), Some(990));
+        assert!((s.mean_us - 500.5).abs() < 0.01);
+        let rows = hist_cdf_rows(&h);
+        assert_eq!(rows.len(), 101);
+        assert_eq!(
+            (rows[0], rows[50], rows[100]),
+            ((0, 1), (50, 500), (100, 1000))
+        );
+        assert!(HistSummary::of(&hdrhistogram::Histogram::<u64>::new(3).unwrap()).is_none());
+    }
 
     #[test]
     fn cdf_index_follows_ab_and_clamps_past_the_end() {

@@ -1,0 +1,404 @@
+//! `speedup bench`'s flags, and their validation into a [`BenchPlan`]
+//! before any work. Every error names the flag and how to fix it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target};
+
+use crate::plan::{BenchPlan, Outputs};
+
+/// How long a run lasts when neither `--duration` nor `--requests` is given.
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// Flags of `speedup bench`: wrk's and oha's names where they have them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Connections to keep open, each with one request in flight at most
+    #[arg(
+        short = 'c',
+        long = "connections",
+        value_name = "N",
+        default_value_t = 50
+    )]
+    pub connections: u32,
+    /// How long to send, e.g. 10s, 2m, 500ms (default 10s unless --requests)
+    #[arg(short = 'd', long = "duration", value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Stop after this many requests
+    #[arg(short = 'n', long = "requests", value_name = "N")]
+    pub requests: Option<u64>,
+    /// Requests per second on a fixed schedule (open loop, corrected for
+    /// coordinated omission); without it, as fast as answers come back
+    #[arg(long = "rate", value_name = "R")]
+    pub rate: Option<f64>,
+    /// Client worker threads (default: the number of cores)
+    #[arg(long = "threads", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Limit on each request, from its send to its last byte
+    #[arg(long = "timeout", value_name = "TIME", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Send requests for this long first without recording them, e.g. 2s
+    #[arg(long = "warmup", value_name = "TIME", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Request method
+    #[arg(
+        short = 'm',
+        long = "method",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
+    pub method: String,
+    /// Extra header 'Name: value' (repeatable; replaces a default of the same name)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Request body
+    #[arg(long = "body", value_name = "STR", conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Request body read from a file
+    #[arg(long = "body-file", value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Send HTTP/1.0 requests (default HTTP/1.1)
+    #[arg(long = "http1.0")]
+    pub http10: bool,
+    /// Close each connection after one request
+    #[arg(long = "no-keepalive")]
+    pub no_keepalive: bool,
+    /// Accept a certificate that does not verify (self-signed, wrong host)
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
+    /// Write the result as JSON (schema speedup-bench/1) to FILE, '-' for stdout
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write ab's -e CSV (percentage served, ms) to FILE, for `speedup plot`
+    #[arg(long = "csv", value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write one CSV row per second (requests, errors, p50, p99, max) to FILE
+    #[arg(long = "timeline", value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Write an HdrHistogram interval log (one histogram per second, µs) to FILE
+    #[arg(long = "hdr-log", value_name = "FILE")]
+    pub hdr_log: Option<PathBuf>,
+    /// Show the live progress line even when stderr is not a terminal
+    #[arg(long = "progress")]
+    pub progress: bool,
+    /// http://host[:port]/path or https://...
+    #[arg(value_name = "URL")]
+    pub url: String,
+}
+
+/// A flag with a value that cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    /// `--rate` not a positive finite number.
+    #[error(
+        "--rate {0}: the rate must be a positive number of requests per second (e.g. --rate 1000)"
+    )]
+    Rate(f64),
+    /// `--rate` below the thread count.
+    #[error("--rate {rate}: below the number of client threads ({threads}), each thread needs at least 1 request per second (raise --rate or lower --threads)")]
+    RateBelowThreads {
+        /// The rate given.
+        rate: f64,
+        /// The worker threads.
+        threads: usize,
+    },
+    /// `-d 0`.
+    #[error("--duration 0: the duration must be greater than 0 (e.g. -d 10s)")]
+    ZeroDuration,
+    /// `-n 0`.
+    #[error("--requests 0: the number of requests must be at least 1")]
+    ZeroRequests,
+    /// `-c 0`.
+    #[error("--connections 0: at least one connection is needed")]
+    ZeroConnections,
+    /// `--threads 0`.
+    #[error("--threads 0: at least one client thread is needed")]
+    ZeroThreads,
+    /// `--timeout 0`.
+    #[error("--timeout 0: the request timeout must be greater than 0 (e.g. --timeout 5s)")]
+    ZeroTimeout,
+    /// More connections than requests.
+    #[error(
+        "--connections {connections} is greater than --requests {requests}: lower -c or raise -n"
+    )]
+    ConnectionsAboveRequests {
+        /// `-c`.
+        connections: u32,
+        /// `-n`.
+        requests: u64,
+    },
+    /// A header line without a colon.
+    #[error("--header {0:?}: a header is 'Name: value', e.g. -H 'Accept-Encoding: gzip'")]
+    Header(String),
+    /// A header the request framing cannot carry.
+    #[error("--header {0:?}: names must be tokens and values must not contain CR or LF")]
+    InvalidHeader(String),
+    /// A method that is not a token.
+    #[error("--method {0:?}: use a token such as GET, HEAD or POST")]
+    Method(String),
+    /// The body file cannot be read.
+    #[error("--body-file {path}: cannot read it ({source}): check the path and its permissions")]
+    BodyFile {
+        /// The file given.
+        path: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The URL cannot be used.
+    #[error("URL: {0}")]
+    Url(PlanError),
+}
+
+/// Parses `10s`, `2m`, `500ms`, `1h`, `1.5s`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a duration: use a number and a unit, e.g. 10s, 2m, 500ms")
+    })?;
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s, m or h (e.g. 10s, 2m, 500ms)"
+            ))
+        }
+    };
+    let secs = value * scale;
+    if !secs.is_finite() || secs > 1e9 {
+        return Err(format!("{text:?} is too long"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl BenchArgs {
+    /// Validates the flags into a plan: nothing is sent or opened but the
+    /// `--body-file`.
+    pub fn plan(&self) -> Result<BenchPlan, FlagError> {
+        if self.connections == 0 {
+            return Err(FlagError::ZeroConnections);
+        }
+        if self.threads == Some(0) {
+            return Err(FlagError::ZeroThreads);
+        }
+        if self.duration == Some(Duration::ZERO) {
+            return Err(FlagError::ZeroDuration);
+        }
+        if self.timeout.is_zero() {
+            return Err(FlagError::ZeroTimeout);
+        }
+        match self.requests {
+            Some(0) => return Err(FlagError::ZeroRequests),
+            Some(n) if u64::from(self.connections) > n => {
+                return Err(FlagError::ConnectionsAboveRequests {
+                    connections: self.connections,
+                    requests: n,
+                })
+            }
+            _ => {}
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = self.threads.unwrap_or(cores).min(self.connections as usize);
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(FlagError::Rate(rate));
+            }
+            if rate < threads as f64 {
+                return Err(FlagError::RateBelowThreads { rate, threads });
+            }
+        }
+        let target = Target::parse(&self.url).map_err(FlagError::Url)?;
+        let body = match (&self.body, &self.body_file) {
+            (Some(b), _) => Some(b.clone().into_bytes()),
+            (None, Some(path)) => Some(read_body(path)?),
+            (None, None) => None,
+        };
+        let mut plan = Plan::new(target);
+        plan.headers = self.headers(&plan.target, body.as_ref().map(Vec::len))?;
+        plan.method = self.method.clone();
+        plan.version = if self.http10 {
+            HttpVersion::Http10
+        } else {
+            HttpVersion::Http11
+        };
+        plan.body = body.map(Arc::from);
+        plan.keep_alive = !self.no_keepalive;
+        plan.concurrency = self.connections;
+        plan.timeout = self.timeout;
+        plan.threads = Some(threads);
+        plan.rate = self.rate;
+        plan.requests = self.requests;
+        let warmup = self.warmup.unwrap_or(Duration::ZERO);
+        plan.duration = match (self.duration, self.requests) {
+            (Some(d), _) => Some(d + warmup),
+            (None, None) => Some(DEFAULT_DURATION + warmup),
+            (None, Some(_)) => None,
+        };
+        if let Some(n) = plan.requests.as_mut() {
+            // Warm-up requests are sent on top of the ones measured.
+            if let Some(rate) = self.rate {
+                *n += (warmup.as_secs_f64() * rate) as u64;
+            }
+        }
+        plan.validate().map_err(|e| match e {
+            PlanError::InvalidMethod { method } => FlagError::Method(method),
+            PlanError::InvalidHeader { name } => FlagError::InvalidHeader(name),
+            other => FlagError::Url(other),
+        })?;
+        Ok(BenchPlan {
+            url: self.url.clone(),
+            engine: plan,
+            threads,
+            warmup,
+            insecure: self.insecure,
+            outputs: Outputs {
+                json: self.json.clone(),
+                csv: self.csv.clone(),
+                timeline: self.timeline.clone(),
+                hdr_log: self.hdr_log.clone(),
+            },
+        })
+    }
+
+    /// Host, User-Agent and Accept unless `-H` gives them, Connection as
+    /// the keep-alive choice needs, Content-Length with a body, then `-H`.
+    fn headers(
+        &self,
+        target: &Target,
+        body_len: Option<usize>,
+    ) -> Result<Vec<(String, String)>, FlagError> {
+        let mut extra = Vec::with_capacity(self.headers.len());
+        for line in &self.headers {
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| FlagError::Header(line.clone()))?;
+            extra.push((name.trim().to_string(), value.trim().to_string()));
+        }
+        let given = |name: &str| extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let mut out: Vec<(String, String)> = default_headers(target)
+            .into_iter()
+            .filter(|(name, _)| !given(name))
+            .collect();
+        if !given("Connection") {
+            match (self.no_keepalive, self.http10) {
+                (true, false) => out.push(("Connection".into(), "close".into())),
+                (false, true) => out.push(("Connection".into(), "keep-alive".into())),
+                _ => {}
+            }
+        }
+        if let Some(len) = body_len.filter(|_| !given("Content-Length")) {
+            out.push(("Content-Length".into(), len.to_string()));
+        }
+        out.extend(extra);
+        Ok(out)
+    }
+}
+
+fn read_body(path: &Path) -> Result<Vec<u8>, FlagError> {
+    std::fs::read(path).map_err(|source| FlagError::BodyFile {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<BenchArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map(|c| c.args)
+    }
+
+    fn error(args: &[&str]) -> String {
+        match parse(args) {
+            Ok(a) => a.plan().expect_err("an error").to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("3x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn bad_input_names_the_flag() {
+        let url = "http://127.0.0.1:1/";
+        assert!(error(&["--rate", "0", url]).starts_with("--rate 0"));
+        assert!(error(&["--rate", "1", "--threads", "2", url])
+            .contains("below the number of client threads"));
+        assert!(error(&["-d", "0", url]).starts_with("--duration 0"));
+        assert!(error(&["-d", "5y", url]).contains("--duration"));
+        assert!(error(&["-d", "5y", url]).contains("unknown unit"));
+        assert!(error(&["-n", "0", url]).starts_with("--requests 0"));
+        assert!(error(&["-c", "10", "-n", "5", url]).starts_with("--connections 10"));
+        assert!(error(&["-H", "nocolon", url]).starts_with("--header"));
+        assert!(error(&["-m", "G T", url]).starts_with("--method"));
+        assert!(error(&["--timeout", "0s", url]).starts_with("--timeout 0"));
+        assert!(error(&["--body-file", "/nonexistent/x", url]).starts_with("--body-file"));
+        assert!(error(&["ftp://h/"]).starts_with("URL"));
+    }
+
+    #[test]
+    fn plan_from_flags() {
+        let p = parse(&[
+            "-c",
+            "4",
+            "--threads",
+            "2",
+            "--rate",
+            "100",
+            "-d",
+            "2s",
+            "--warmup",
+            "1s",
+            "-H",
+            "User-Agent: me",
+            "--body",
+            "abc",
+            "-m",
+            "POST",
+            "http://h:81/x",
+        ])
+        .unwrap()
+        .plan()
+        .unwrap();
+        assert_eq!(p.threads, 2);
+        assert_eq!(p.warmup, Duration::from_secs(1));
+        assert_eq!(p.engine.duration, Some(Duration::from_secs(3)));
+        assert_eq!(p.engine.rate, Some(100.0));
+        assert!(p.engine.keep_alive);
+        let names: Vec<&str> = p.engine.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Host", "Accept", "Content-Length", "User-Agent"]);
+        let closed = parse(&["--no-keepalive", "http://h/"])
+            .unwrap()
+            .plan()
+            .unwrap();
+        assert_eq!(closed.engine.duration, Some(DEFAULT_DURATION));
+        assert!(closed
+            .engine
+            .headers
+            .contains(&("Connection".into(), "close".into())));
+    }
+}

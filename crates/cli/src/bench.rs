@@ -1,0 +1,171 @@
+//! `speedup bench` and `speedup merge`: flags to a validated plan, output
+//! files opened before any request, a progress line on a terminal, then the
+//! summary and the requested files.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
+
+/// Runs `speedup bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let plan = args.plan()?;
+    // Open every file first: a bad path fails before any request is sent.
+    let writers = SeriesWriters {
+        timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
+        hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
+    };
+    let json_to_stdout = plan.outputs.json.as_deref() == Some(Path::new("-"));
+    let json_file = match &plan.outputs.json {
+        Some(p) if !json_to_stdout => open(Some(p), "--json")?,
+        _ => None,
+    };
+    let csv_file = open(plan.outputs.csv.as_deref(), "--csv")?;
+    let progress = (args.progress || std::io::stderr().is_terminal()).then(Bar::new);
+    let result = match &progress {
+        Some(bar) => speedup_bench::run(&plan, writers, bar),
+        None => speedup_bench::run(&plan, writers, &speedup_bench::Quiet),
+    };
+    if let Some(bar) = &progress {
+        bar.0.finish_and_clear();
+    }
+    let result = result.context("the run failed")?;
+    // The summary goes to stdout, or to stderr when stdout carries the JSON.
+    if json_to_stdout {
+        text::write_summary(&result, &mut std::io::stderr().lock())?;
+        write_to(&mut std::io::stdout().lock(), "--json", |w| {
+            json::write_json(&json::to_json(&result), w)
+        })?;
+    } else {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        text::write_summary(&result, &mut out)?;
+        out.flush()?;
+    }
+    if let Some(mut w) = json_file {
+        write_to(&mut w, "--json", |w| {
+            json::write_json(&json::to_json(&result), w)
+        })?;
+    }
+    if let Some(mut w) = csv_file {
+        write_to(&mut w, "--csv", |w| {
+            json::write_ab_csv(csv_hist(&result), w)
+        })?;
+    }
+    if result.total() > 0 && result.tally.responses() == 0 {
+        eprintln!(
+            "speedup bench: no request got a response from {} (see the errors above)",
+            result.url
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The latencies of the `--csv` file: corrected when there are any.
+fn csv_hist(r: &BenchResult) -> &speedup_bench::hist::Hist {
+    if r.open_loop() && !r.tally.corrected.is_empty() {
+        &r.tally.corrected
+    } else {
+        &r.tally.uncorrected
+    }
+}
+
+/// Flags of `speedup merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Also write the merged result as JSON (schema speedup-merge/1) to FILE, '-' for stdout
+    #[arg(long = "json", value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Interval logs written by `speedup bench --hdr-log`
+    #[arg(value_name = "LOG", required = true)]
+    logs: Vec<PathBuf>,
+}
+
+/// Runs `speedup merge`.
+pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let merged = merge::merge(&args.logs)?;
+    let to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    let mut summary: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(BufWriter::new(std::io::stdout().lock()))
+    };
+    writeln!(
+        summary,
+        "speedup merge: {} logs, {} intervals\n  requests:   {} over {:.2}s, {:.1} req/s\n",
+        merged.files.len(),
+        merged.intervals,
+        merged.hist.len(),
+        merged.span.as_secs_f64(),
+        merged.rate()
+    )?;
+    let s = speedup_report::stats::HistSummary::of(&merged.hist);
+    text::write_latency_table(&mut summary, &[("merged", s.as_ref())])?;
+    summary.flush()?;
+    match args.json.as_deref() {
+        None => {}
+        Some(p) if to_stdout || p == Path::new("-") => {
+            json::write_json(&merge::to_json(&merged), &mut std::io::stdout().lock())?
+        }
+        Some(p) => {
+            let mut w = open(Some(p), "--json")?.context("--json")?;
+            write_to(&mut w, "--json", |w| {
+                json::write_json(&merge::to_json(&merged), w)
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `path` for writing, with an error naming the flag.
+fn open(path: Option<&Path>, flag: &str) -> anyhow::Result<Option<Box<dyn Write + Send>>> {
+    let Some(path) = path else { return Ok(None) };
+    let file = File::create(path).with_context(|| {
+        format!(
+            "{flag} {}: cannot create the file (check the directory and permissions)",
+            path.display()
+        )
+    })?;
+    Ok(Some(Box::new(BufWriter::new(file))))
+}
+
+fn write_to<W: Write + ?Sized>(
+    w: &mut W,
+    flag: &str,
+    write: impl FnOnce(&mut W) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    write(w)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("cannot write the {flag} file"))
+}
+
+/// The live progress line: elapsed, req/s, p99 so far, errors.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Bar(bar)
+    }
+}
+
+impl speedup_bench::Observer for Bar {
+    fn progress(&self, p: &Progress) {
+        let rps = p.completed as f64 / p.elapsed.as_secs_f64().max(1e-3);
+        self.0.set_message(format!(
+            "{} requests, {rps:.0} req/s, p99 {}, {} errors",
+            p.completed,
+            text::human_us(p.p99_us as f64),
+            p.errors
+        ));
+        self.0.tick();
+    }
+}

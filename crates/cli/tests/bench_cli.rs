@@ -1,0 +1,120 @@
+//! `speedup bench` and `speedup merge` from the outside: flag errors name
+//! the flag, `--json -` puts the JSON alone on stdout, `--csv` is drawn by
+//! `speedup plot`, and `merge` reads the logs bench wrote.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn speedup(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .args(args)
+        .output()
+        .expect("run speedup")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("speedup-bench-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[test]
+fn bad_input_names_the_flag_and_the_fix() {
+    let url = "http://127.0.0.1:1/";
+    for (args, needle) in [
+        (
+            vec!["--rate", "0", url],
+            "--rate 0: the rate must be a positive number",
+        ),
+        (
+            vec!["--rate", "1", "--threads", "2", "-c", "2", url],
+            "below the number of client threads (2)",
+        ),
+        (
+            vec!["-d", "0", url],
+            "--duration 0: the duration must be greater than 0",
+        ),
+        (
+            vec!["-d", "10y", url],
+            "'--duration <TIME>': unknown unit \"y\"",
+        ),
+        (vec!["--rate", "fast", url], "'--rate <R>'"),
+        (
+            vec!["--timeline", "/nonexistent/dir/t.csv", url],
+            "--timeline /nonexistent/dir/t.csv: cannot create",
+        ),
+        (vec!["http://127.0.0.1:1"], "no path after the host"),
+    ] {
+        let out = speedup(&[&["bench"], args.as_slice()].concat());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    let out = speedup(&["merge", "/nonexistent.hlog"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot read /nonexistent.hlog"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn json_on_stdout_csv_for_plot_and_merge() {
+    let server =
+        speedup_lab::EmbeddedServer::start(speedup_server::Config::default()).expect("serve");
+    let url = format!("{}/async/sleep/0.001", server.base_url());
+    let dir = scratch("run");
+    let (csv, hlog) = (dir.join("bench.csv"), dir.join("bench.hlog"));
+    let out = speedup(&[
+        "bench",
+        "--rate",
+        "200",
+        "-c",
+        "4",
+        "-d",
+        "1s",
+        "--json",
+        "-",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--hdr-log",
+        hlog.to_str().unwrap(),
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is the JSON alone");
+    assert_eq!(v["schema"], "speedup-bench/1");
+    assert_eq!(v["requests"]["total"], 200);
+    assert!(
+        stderr(&out).contains("corrected  uncorrected"),
+        "{}",
+        stderr(&out)
+    );
+
+    let svg = dir.join("cdf.svg");
+    let out = speedup(&["plot", "-o", svg.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+
+    let out = speedup(&[
+        "merge",
+        "--json",
+        "-",
+        hlog.to_str().unwrap(),
+        hlog.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("merge JSON");
+    assert_eq!(m["requests"]["total"], 400);
+    assert!(
+        stderr(&out).contains("speedup merge: 2 logs"),
+        "{}",
+        stderr(&out)
+    );
+}
