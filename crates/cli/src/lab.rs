@@ -6,7 +6,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,7 +21,7 @@ pub struct LabArgs {
     #[arg(long, default_value_t = 100)]
     concurrency: u32,
     /// Seconds each request asks the server to sleep: the ideal response time
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = parse_sleep)]
     sleep: f64,
     /// Threads in the embedded server's blocking pool (FastAPI: 40)
     #[arg(long, default_value_t = 40)]
@@ -44,15 +43,30 @@ pub struct LabArgs {
     no_warmup: bool,
 }
 
+/// `--sleep`: seconds above 0 (a zero sleep measures nothing the article
+/// is about), checked when parsing.
+fn parse_sleep(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        Ok(_) => Err("--sleep must be a number of seconds above 0, e.g. --sleep 0.1".into()),
+        Err(_) => Err("--sleep must be a number of seconds, e.g. --sleep 0.1".into()),
+    }
+}
+
 /// Runs `speedup lab`.
 pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
-    // `speedup_lab::run` validates the plan before any work.
     let plan = plan(args)?;
+    // Before any work: the plan's ranges, a writable --out (the folder is
+    // written there, then moved into place), and (inside `run`) every
+    // external server.
+    plan.validate()?;
+    let staging = speedup_lab::folder::Staging::new(&plan.out_dir)?;
     let mut observer = Progress::new();
     let results = speedup_lab::run(&plan, &mut observer)?;
-    let index = speedup_lab::folder::write(&plan, &results)?;
     let mut out = std::io::stdout().lock();
+    // The figures are printed first, so a failed write loses nothing.
     print_table(&mut out, &plan, &results)?;
+    let index = speedup_lab::folder::write(&plan, &results, staging)?;
     writeln!(out, "\nreport: {}", index.display())?;
     let bad: Vec<String> = results
         .iter()
@@ -158,7 +172,6 @@ fn print_table(
 struct Progress {
     terminal: bool,
     bar: Option<ProgressBar>,
-    started: Instant,
 }
 
 impl Progress {
@@ -166,14 +179,12 @@ impl Progress {
         Progress {
             terminal: std::io::stderr().is_terminal(),
             bar: None,
-            started: Instant::now(),
         }
     }
 }
 
 impl Observer for Progress {
     fn started(&mut self, name: &str, url: &str, total: u64) {
-        self.started = Instant::now();
         if self.terminal {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let style =
@@ -199,11 +210,13 @@ impl Observer for Progress {
             bar.finish();
         }
         if !self.terminal {
+            // The run's own duration (first request to last response), not
+            // a time rounded to the progress poll.
             eprintln!(
-                "{}: {} requests in {:.2} s",
+                "{}: {} requests in {:.3} s",
                 m.row.name,
                 m.row.requests,
-                self.started.elapsed().as_secs_f64()
+                m.report.elapsed.as_secs_f64()
             );
         }
     }

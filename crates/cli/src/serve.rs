@@ -2,9 +2,14 @@
 //!
 //! Turns flags into a [`speedup_server::Config`], builds the tokio runtime
 //! (`--workers` async threads, a blocking pool large enough for `--threads`),
-//! sets up logging, binds, prints the bound address on stdout (so scripts can
-//! use `--port 0`), and serves until SIGINT or SIGTERM.
+//! sets up logging, makes room for `--max-connections` in the open-files
+//! limit, binds, prints the bound address on stdout (so scripts can use
+//! `--port 0`), and serves until SIGINT or SIGTERM (a second one stops at
+//! once).
 
+mod limits;
+
+use std::future::Future;
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -39,16 +44,27 @@ pub struct ServeArgs {
     /// Longest sleep in seconds a request may ask for; longer gets a 422.
     #[arg(long, default_value_t = 60.0, value_parser = seconds)]
     max_sleep: f64,
-    /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
+    /// Seconds started requests get to finish after SIGINT/SIGTERM (queued
+    /// ones get a 503 at once; a second signal stops at once).
     #[arg(long, default_value_t = 10.0, value_parser = seconds)]
     grace: f64,
-    /// Seconds an idle keep-alive connection stays open; 0 turns keep-alive off.
+    /// Seconds an idle keep-alive connection waits for its next request;
+    /// 0 turns keep-alive off. Independent of --header-timeout.
     #[arg(long, default_value_t = 5.0, value_parser = seconds)]
     keep_alive: f64,
-    /// Seconds a client may take to send a request's headers.
+    /// Seconds a new connection may take to send its first byte.
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+    first_byte_timeout: f64,
+    /// Seconds a client may take to send a request's headers, counted from
+    /// their first byte (idle time before it is --keep-alive's).
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     header_timeout: f64,
-    /// Most connections open at once; more wait in the listen backlog.
+    /// Largest request head (request line and headers) in bytes; larger
+    /// ones get a 431.
+    #[arg(long, default_value_t = 32 * 1024, value_parser = header_bytes)]
+    max_header_bytes: usize,
+    /// Most connections open at once; more wait in the listen backlog, and
+    /// at the cap the connection idle the longest makes room.
     #[arg(long, default_value_t = 25_000, value_parser = at_least_one)]
     max_connections: usize,
     /// Log one line per request.
@@ -65,15 +81,30 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// A finite, non-negative number of seconds that fits a `Duration`.
+/// A number of seconds from 0 to a day ([`speedup_server::MAX_DURATION`]),
+/// so no deadline computed from it can overflow.
 fn seconds(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()
         .map_err(|_| "expected a number of seconds such as 5 or 0.5".to_owned())?;
-    if !value.is_finite() || value < 0.0 || Duration::try_from_secs_f64(value).is_err() {
-        return Err("expected a finite number of seconds >= 0".to_owned());
+    let max = speedup_server::MAX_DURATION.as_secs_f64();
+    if !(0.0..=max).contains(&value) {
+        return Err(format!("expected a number of seconds from 0 to {max}"));
     }
     Ok(value)
+}
+
+/// A request-head size within [`speedup_server::HEADER_BYTES`].
+fn header_bytes(text: &str) -> Result<usize, String> {
+    let range = speedup_server::HEADER_BYTES;
+    match text.parse::<usize>() {
+        Ok(bytes) if range.contains(&bytes) => Ok(bytes),
+        _ => Err(format!(
+            "expected a number of bytes from {} to {}, such as 32768",
+            range.start(),
+            range.end()
+        )),
+    }
 }
 
 /// Like [`seconds`], but zero is not allowed.
@@ -90,7 +121,9 @@ impl ServeArgs {
             threads: self.threads,
             max_sleep: self.max_sleep,
             keep_alive: Duration::from_secs_f64(self.keep_alive),
+            first_byte_timeout: Duration::from_secs_f64(self.first_byte_timeout),
             header_timeout: Duration::from_secs_f64(self.header_timeout),
+            max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections,
             grace: Duration::from_secs_f64(self.grace),
             access_log: self.access_log,
@@ -110,8 +143,9 @@ impl ServeArgs {
 /// Runs `speedup serve` until SIGINT or SIGTERM, then exits 0.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging()?;
-    let config = args.config();
+    let mut config = args.config();
     config.validate()?;
+    config.max_connections = limits::make_room_for(config.max_connections)?;
     let addr = args.address()?;
     let workers = match args.workers {
         Some(workers) => workers,
@@ -127,7 +161,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let result = runtime.block_on(async {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
-        let shutdown = shutdown_signal()?;
+        let (shutdown, cut) = shutdown_signals()?;
         let listener = speedup_server::bind(addr).await.map_err(|error| {
             anyhow!("{error}; check --host and --port (--port 0 picks any free port)")
         })?;
@@ -135,7 +169,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .local_addr()
             .context("cannot read the bound address")?;
         println!("listening on http://{local}");
-        speedup_server::serve(listener, config, shutdown).await?;
+        let router = speedup_server::app(&config);
+        speedup_server::serve_until(listener, router, config, shutdown, cut).await?;
         anyhow::Ok(())
     });
     // A blocking sleep past the grace period must not hold the exit.
@@ -158,27 +193,56 @@ fn init_logging() -> anyhow::Result<()> {
         .map_err(|error| anyhow!("cannot set up logging: {error}"))
 }
 
-/// Installs the SIGINT and SIGTERM handlers now and returns a future that
-/// resolves on the first of them. Must run inside the runtime.
+/// Installs the SIGINT and SIGTERM handlers now and returns two futures:
+/// the first resolves on the first of them (graceful shutdown), the second
+/// on the next one (stop at once). Must run inside the runtime.
 #[cfg(unix)]
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+fn shutdown_signals() -> anyhow::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => tracing::info!("received SIGINT"),
-            _ = terminate.recv() => tracing::info!("received SIGTERM"),
+    let (count, counted) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            let seen = *count.borrow() + 1;
+            match seen {
+                1 => {
+                    tracing::info!("received {name}: shutting down (send it again to stop at once)")
+                }
+                _ => tracing::warn!("received {name} again: stopping at once"),
+            }
+            count.send_replace(seen);
         }
-    })
+    });
+    let nth = move |n: u32| {
+        let mut counted = counted.clone();
+        async move {
+            // A dropped sender (runtime going away) counts as a signal.
+            let _ = counted.wait_for(|seen| *seen >= n).await;
+        }
+    };
+    Ok((nth(1), nth(2)))
 }
 
-/// Ctrl-C only where there are no Unix signals.
+/// Ctrl-C only where there are no Unix signals (twice stops at once).
 #[cfg(not(unix))]
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    Ok(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
+fn shutdown_signals() -> anyhow::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
+    let (count, counted) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
             tracing::info!("received Ctrl-C");
+            count.send_modify(|seen| *seen += 1);
         }
-    })
+    });
+    let nth = move |n: u32| {
+        let mut counted = counted.clone();
+        async move {
+            let _ = counted.wait_for(|seen| *seen >= n).await;
+        }
+    };
+    Ok((nth(1), nth(2)))
 }

@@ -58,7 +58,23 @@ fn wait_for_line(lines: &Receiver<String>, needles: &[&str]) -> String {
 }
 
 fn serve(extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_speedup"))
+    serve_with_limits("", extra)
+}
+
+/// Starts `speedup serve` after `ulimit {ulimit}` (empty: none) in a shell.
+fn serve_with_limits(ulimit: &str, extra: &[&str]) -> Served {
+    let mut command = if ulimit.is_empty() {
+        Command::new(env!("CARGO_BIN_EXE_speedup"))
+    } else {
+        let mut shell = Command::new("sh");
+        shell.args([
+            "-c",
+            &format!("ulimit {ulimit} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_speedup"),
+        ]);
+        shell
+    };
+    let mut child = command
         .args(["serve", "--host", "127.0.0.1", "--port", "0"])
         .args(extra)
         .env("RUST_LOG", "info,speedup_server=debug")
@@ -159,6 +175,14 @@ fn invalid_flags_are_named() {
         ("--threads", "0"),
         ("--max-sleep", "inf"),
         ("--header-timeout", "0"),
+        // Durations that pass a `Duration` but overflow deadlines: every
+        // connection task used to panic on them while the server ran on.
+        ("--keep-alive", "1e19"),
+        ("--header-timeout", "1e19"),
+        ("--grace", "1e19"),
+        ("--max-sleep", "1e19"),
+        ("--first-byte-timeout", "0"),
+        ("--max-header-bytes", "100"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_speedup"))
             .args(["serve", "--port", "0", flag, value])
@@ -168,4 +192,56 @@ fn invalid_flags_are_named() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
     }
+}
+
+#[test]
+fn a_second_signal_stops_at_once_and_says_what_it_cut() {
+    let mut served = serve(&["--grace", "30"]);
+    let mut stream = served.start_request("/async/sleep/30");
+    served.signal("TERM");
+    wait_for_line(&served.stderr, &["shutting down"]);
+    let signalled = Instant::now();
+    served.signal("INT");
+    let status = served.exit_status(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status:?}");
+    let took = signalled.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "exit took {took:?} with a 30 s grace"
+    );
+    wait_for_line(&served.stderr, &["cutting 1 open connection"]);
+    assert_eq!(read_all(&mut stream), "", "the cut request got an answer");
+}
+
+#[test]
+fn the_soft_open_files_limit_is_raised_for_max_connections() {
+    let mut served = serve_with_limits("-Sn 256", &["--max-connections", "1000"]);
+    wait_for_line(&served.stderr, &["raised the open-files limit from 256"]);
+    // Above the old soft limit: 300 connections open at once, all served.
+    let streams: Vec<TcpStream> = (0..300)
+        .map(|_| served.start_request("/async/sleep/0.5"))
+        .collect();
+    for mut stream in streams {
+        assert!(read_all(&mut stream).starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+}
+
+#[test]
+fn a_hard_limit_too_low_for_max_connections_is_reported_and_respected() {
+    // No process can raise its limit beyond fs.nr_open (at most 2^30 on Linux).
+    let mut served = serve(&["--max-connections", "2000000000"]);
+    let line = wait_for_line(
+        &served.stderr,
+        &["open-files hard limit", "serving at most"],
+    );
+    assert!(line.contains("--max-connections 2000000000"), "{line}");
+    let response = {
+        let mut stream = served.start_request("/async/sleep/0");
+        read_all(&mut stream)
+    };
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response:?}");
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
 }

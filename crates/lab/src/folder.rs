@@ -1,6 +1,11 @@
 //! The report folder: per scenario ab's CSV (`NAME.csv`) and text report
 //! (`NAME.txt`); `summary.json`; `cdf.svg`; and `index.html`, one
 //! self-contained page with the chart inline.
+//!
+//! The folder is written whole into a temporary sibling ([`Staging`],
+//! created before the experiment, which also proves `--out` writable) and
+//! moved into place only when complete: never half a report, and never an
+//! old page beside new CSVs or files of an earlier run.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -30,13 +35,95 @@ pub struct Summary<'a> {
     pub scenarios: Vec<&'a ScenarioRow>,
 }
 
-/// Writes the whole folder; returns the path of `index.html`.
-pub fn write(plan: &LabPlan, results: &[Measurement]) -> Result<PathBuf, LabError> {
-    let dir = &plan.out_dir;
-    fs::create_dir_all(dir).map_err(|source| LabError::Write {
-        path: dir.clone(),
-        source,
-    })?;
+/// A report folder being written: a temporary directory beside `--out`,
+/// moved into place by [`Staging::commit`]; removed if dropped before.
+#[derive(Debug)]
+pub struct Staging {
+    tmp: PathBuf,
+    old: PathBuf,
+    out: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Creates the temporary folder beside `out` (and `out`'s parents).
+    pub fn new(out: &Path) -> Result<Staging, LabError> {
+        let unwritable = |e: std::io::Error| {
+            LabError::Plan(format!(
+                "--out {}: cannot create the report folder there ({e}): choose a writable place",
+                out.display()
+            ))
+        };
+        let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return Err(LabError::Plan(format!(
+                "--out {}: give a folder name, e.g. --out lab-report",
+                out.display()
+            )));
+        };
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(unwritable)?;
+        let pid = std::process::id();
+        let tmp = parent.join(format!(".{name}.tmp-{pid}"));
+        let old = parent.join(format!(".{name}.old-{pid}"));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir(&tmp).map_err(unwritable)?;
+        Ok(Staging {
+            tmp,
+            old,
+            out: out.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Where the files go until the commit.
+    pub fn dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Replaces `out` with the finished folder.
+    pub fn commit(mut self) -> Result<PathBuf, LabError> {
+        let fail = |path: &Path, source| LabError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let had_old = self.out.exists();
+        if had_old {
+            fs::rename(&self.out, &self.old).map_err(|e| fail(&self.out, e))?;
+        }
+        if let Err(e) = fs::rename(&self.tmp, &self.out) {
+            if had_old {
+                let _ = fs::rename(&self.old, &self.out);
+            }
+            return Err(fail(&self.out, e));
+        }
+        self.committed = true;
+        if had_old {
+            let _ = fs::remove_dir_all(&self.old).or_else(|_| fs::remove_file(&self.old));
+        }
+        Ok(self.out.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Writes the whole folder into `staging`, then moves it into place;
+/// returns the path of `index.html`.
+pub fn write(
+    plan: &LabPlan,
+    results: &[Measurement],
+    staging: Staging,
+) -> Result<PathBuf, LabError> {
+    let dir = staging.dir().to_path_buf();
+    let dir = &dir;
     let mut series = Vec::new();
     for m in results {
         let slug = slug(&m.row.name);
@@ -74,20 +161,20 @@ pub fn write(plan: &LabPlan, results: &[Measurement]) -> Result<PathBuf, LabErro
 
     let page = LabPage {
         title: "Speed up your server: blocking pool vs async timers".into(),
-        intro: html::article_intro(
-            plan.requests,
-            u64::from(plan.concurrency),
-            plan.ideal_ms(),
-            plan.threads as u64,
-        ),
+        intro: html::article_intro(&html::RunSettings {
+            requests: plan.requests,
+            concurrency: u64::from(plan.concurrency),
+            sleep_ms: plan.ideal_ms(),
+            // An external --target has its own pool, which we do not know.
+            threads: plan.target.is_none().then_some(plan.threads as u64),
+        }),
         chart_svg: svg,
         ideal_ms: plan.ideal_ms(),
         rows: results.iter().map(|m| m.row.clone()).collect(),
         notes: notes(plan),
     };
-    let index = dir.join("index.html");
-    write_file(&index, |w| html::render_lab_page(&page, w))?;
-    Ok(index)
+    write_file(&dir.join("index.html"), |w| html::render_lab_page(&page, w))?;
+    Ok(staging.commit()?.join("index.html"))
 }
 
 /// The chart series of one run: the same 101 rows as its `-e` CSV.

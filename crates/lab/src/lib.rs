@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod folder;
 pub mod measure;
 pub mod plan;
+pub mod preflight;
 
 pub use embedded::EmbeddedServer;
 pub use measure::{Measurement, Observer};
@@ -50,6 +51,15 @@ pub enum LabError {
         #[source]
         source: speedup_load::PlanError,
     },
+    /// A `--target` or `--compare` server failed the check made before
+    /// the experiment.
+    #[error("{flag}: {reason}")]
+    Unreachable {
+        /// The flag that named the server, with its value.
+        flag: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
     /// The chart could not be drawn.
     #[error("cannot draw the chart")]
     Chart(#[from] speedup_report::plot::PlotError),
@@ -67,8 +77,12 @@ pub enum LabError {
 /// Runs every scenario of `plan` against every server, in order, and
 /// returns the measurements (the report folder is written by
 /// [`folder::write`]).
+///
+/// Every external server is checked first ([`preflight::check_servers`]),
+/// so that a missing one fails before any scenario runs.
 pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<Vec<Measurement>, LabError> {
     plan.validate()?;
+    preflight::check_servers(plan)?;
     let embedded = if plan.needs_embedded() {
         Some(EmbeddedServer::start(plan.server_config()).map_err(LabError::Server)?)
     } else {

@@ -111,9 +111,9 @@ impl LabPlan {
                 self.concurrency, self.requests
             ));
         }
-        if !self.sleep.is_finite() || self.sleep < 0.0 || self.sleep > DEFAULT_MAX_SLEEP {
+        if !self.sleep.is_finite() || self.sleep <= 0.0 || self.sleep > DEFAULT_MAX_SLEEP {
             return bad(format!(
-                "--sleep {} is out of range: give seconds from 0 to {DEFAULT_MAX_SLEEP}, e.g. --sleep 0.1",
+                "--sleep {} is out of range: give seconds above 0 and at most {DEFAULT_MAX_SLEEP}, e.g. --sleep 0.1",
                 self.sleep
             ));
         }
@@ -154,6 +154,21 @@ impl LabPlan {
                 "the name `{}` is used twice: give each --scenario and --compare its own name",
                 w[0]
             ));
+        }
+        // Each run writes NAME.csv and NAME.txt under a file-name-safe
+        // NAME: two runs must not write the same files.
+        let mut files: Vec<(String, String)> = Vec::new();
+        for server in self.servers(Some("")) {
+            for scenario in &self.scenarios {
+                let name = server.scenario_name(scenario);
+                let file = crate::folder::slug(&name);
+                if let Some((other, _)) = files.iter().find(|(_, f)| *f == file) {
+                    return bad(format!(
+                        "scenarios `{other}` and `{name}` would both write {file}.csv: give one of them another name"
+                    ));
+                }
+                files.push((name, file));
+            }
         }
         Ok(())
     }
@@ -224,6 +239,30 @@ mod tests {
             ..LabPlan::default()
         };
         assert!(plan.validate().unwrap_err().to_string().contains("twice"));
+        let plan = LabPlan {
+            scenarios: vec![
+                Scenario {
+                    name: "a b".into(),
+                    path: "/x".into(),
+                },
+                Scenario {
+                    name: "a-b".into(),
+                    path: "/y".into(),
+                },
+            ],
+            ..LabPlan::default()
+        };
+        let err = plan.validate().unwrap_err().to_string();
+        assert!(err.contains("would both write a-b.csv"), "{err}");
+        let plan = LabPlan {
+            sleep: 0.0,
+            ..LabPlan::default()
+        };
+        assert!(plan
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--sleep 0"));
     }
 
     #[test]

@@ -60,25 +60,77 @@ pub struct ScenarioRow {
     pub why: String,
 }
 
-/// The article's experiment in a few sentences, for [`LabPage::intro`].
-///
-/// `threads` is the blocking pool size the baseline ran with.
-pub fn article_intro(requests: u64, concurrency: u64, sleep_ms: f64, threads: u64) -> String {
-    let rounds = if threads == 0 {
-        0
-    } else {
-        concurrency.div_ceil(threads)
-    };
-    format!(
-        "The article compares two FastAPI endpoints that each sleep {sleep} ms: a blocking \
-         def endpoint, which FastAPI runs on a pool of {threads} threads, and an async def \
+/// The settings of this run, as the page describes them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSettings {
+    /// Requests per scenario.
+    pub requests: u64,
+    /// Requests in flight at once.
+    pub concurrency: u64,
+    /// The sleep each request asks for, ms (the ideal response time).
+    pub sleep_ms: f64,
+    /// The blocking pool of the server under test, when known (the
+    /// embedded server's); `None` for an external server.
+    pub threads: Option<u64>,
+}
+
+/// The article's experiment, then this run's, for [`LabPage::intro`]. The
+/// article's settings are the article's (1000 requests, 100 at a time, a
+/// 100 ms sleep, FastAPI's 40 threads); this run's are described as this
+/// run's, in sentences that hold for any values.
+pub fn article_intro(run: &RunSettings) -> String {
+    let RunSettings {
+        requests,
+        concurrency: c,
+        sleep_ms,
+        threads,
+    } = *run;
+    let sleep = trim_ms(sleep_ms);
+    let article = "The article compares two FastAPI endpoints that each sleep 100 ms: a blocking \
+         `def` endpoint, which FastAPI runs on its pool of 40 threads, and an `async def` \
          endpoint, which waits on a timer and holds no thread while it sleeps. Apache Bench \
-         sends {requests} requests, {concurrency} at a time, to each.\n\n\
-         Ideally every request takes {sleep} ms. With {concurrency} clients and {threads} \
-         threads the blocking endpoint serves them in up to {rounds} rounds, so its tail \
-         grows to a few times the ideal; the async endpoint serves all of them in one round.",
-        sleep = trim_ms(sleep_ms),
-    )
+         sends 1000 requests, 100 at a time, to each: the blocking endpoint serves them in \
+         up to 3 rounds, so its tail grows to about three times the ideal, while the async \
+         endpoint serves all 100 in one round.";
+    let requests_text = plural(requests, "request", "requests");
+    let mut this = format!(
+        "This run sends {requests_text}, {c} at a time, each asking for a {sleep} ms sleep, \
+         so ideally every request takes {sleep} ms."
+    );
+    match threads {
+        Some(t) => {
+            let pool = plural(t, "thread", "threads");
+            let rounds = c.div_ceil(t.max(1));
+            if rounds > 1 {
+                this.push_str(&format!(
+                    " The blocking endpoint has a pool of {pool}, fewer than the {c} requests \
+                     in flight, so it serves them in up to {rounds} rounds: its tail grows \
+                     towards {rounds} times the ideal. The async endpoint serves all {c} at \
+                     once, in one round."
+                ));
+            } else {
+                this.push_str(&format!(
+                    " The blocking endpoint has a pool of {pool}, enough for all {c} requests \
+                     in flight: like the async endpoint, it serves every request in one round, \
+                     so both tails stay near the ideal."
+                ));
+            }
+        }
+        None => this.push_str(
+            " The server under test is external: its blocking pool, and so its rounds, are \
+             its own.",
+        ),
+    }
+    format!("{article}\n\n{this}")
+}
+
+/// `1 request`, `2 requests`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// Writes `page` as one self-contained HTML document.
@@ -100,7 +152,28 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
          <h1>{title}</h1>\n"
     )?;
     for paragraph in page.intro.split("\n\n").filter(|p| !p.trim().is_empty()) {
-        writeln!(out, "<p>{}</p>", escape(paragraph.trim()))?;
+        writeln!(out, "<p>{}</p>", inline(paragraph.trim()))?;
+    }
+    let troubled: Vec<&ScenarioRow> = page
+        .rows
+        .iter()
+        .filter(|r| r.failures > 0 || r.non_2xx > 0)
+        .collect();
+    if !troubled.is_empty() {
+        writeln!(out, "<div class=\"warning\" id=\"warnings\">")?;
+        for r in troubled {
+            writeln!(
+                out,
+                "<p>⚠ <strong>{}</strong> ({}): {} failed and {} non-2xx of {} requests. Its \
+                 times are not those of a working endpoint: check the path and the server.</p>",
+                escape(&r.name),
+                url_html(&r.url),
+                r.failures,
+                r.non_2xx,
+                r.requests
+            )?;
+        }
+        writeln!(out, "</div>")?;
     }
     writeln!(
         out,
@@ -118,7 +191,7 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
                 out,
                 "<li><strong>{}</strong>: {}</li>",
                 escape(&row.name),
-                escape(&row.why)
+                inline(&row.why)
             )?;
         }
         writeln!(out, "</ul>")?;
@@ -126,7 +199,7 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
     if !page.notes.is_empty() {
         writeln!(out, "<h2>Notes</h2>\n<ul id=\"notes\">")?;
         for note in &page.notes {
-            writeln!(out, "<li>{}</li>", escape(note))?;
+            writeln!(out, "<li>{}</li>", inline(note))?;
         }
         writeln!(out, "</ul>")?;
     }
@@ -161,7 +234,7 @@ fn table(page: &LabPage, out: &mut String) -> std::fmt::Result {
             "<tr><td>{}<br><span class=\"url\">{}</span></td><td>{}</td><td>{}</td>\
              <td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{ratio}</td>",
             escape(&row.name),
-            escape(&row.url),
+            url_html(&row.url),
             row.requests,
             row.concurrency,
             row.rps,
@@ -206,6 +279,31 @@ fn strip_prolog(svg: &str) -> &str {
     }
 }
 
+/// Escaped text in which `code` spans (Markdown backticks) become
+/// `<code>` elements.
+fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in escape(text).split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    // An unmatched backtick would have left a <code> open: keep it literal.
+    if text.matches('`').count() % 2 == 1 {
+        return escape(text);
+    }
+    out
+}
+
+/// A URL that may break after each `/`, never inside a word.
+fn url_html(url: &str) -> String {
+    escape(url).replace('/', "/<wbr>")
+}
+
 /// Escapes text for HTML element content and quoted attributes.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -239,7 +337,9 @@ th:first-child, td:first-child, td:last-child, th:last-child { text-align: left;
 thead th { border-bottom: 2px solid #999; }
 tr.ideal td { color: #555; font-style: italic; }
 td.bad { color: #b00020; font-weight: bold; }
-.url { color: #666; font-size: 0.8rem; word-break: break-all; }
+.url { color: #666; font-size: 0.8rem; }
+.warning { border-left: 4px solid #b00020; background: #fff4f4; padding: 0.2rem 1rem; margin: 1rem 0; }
+code { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: 0.9em; }
 .scroll { overflow-x: auto; }
 caption { caption-side: bottom; text-align: left; color: #555; font-size: 0.85rem; padding-top: 0.4rem; }
 td:last-child { min-width: 7rem; }

@@ -1,40 +1,67 @@
-//! One HTTP/1.1 connection: hyper plus the timeouts a real server needs.
+//! One HTTP/1.1 connection: hyper plus the limits a real server needs.
 //!
-//! hyper provides the protocol and the header-read timeout. In hyper 1.x that
-//! timer restarts as soon as a keep-alive connection goes idle, so it bounds
-//! "idle + reading the next head" together; it cannot give uvicorn's shorter
-//! keep-alive idle timeout (5 s) next to a longer header timeout. So each
-//! connection also tracks whether a request is in flight ([`Activity`]) and
-//! closes itself after `keep_alive` without one.
+//! * hyper provides the protocol, with a bounded request head
+//!   (`max_header_bytes`, 431 beyond it; the read buffer is bounded by the
+//!   same number). Half-closed clients are still answered (`activity`'s
+//!   `Watched` holds their end of stream back), reset ones are not.
+//! * The idle-phase timeouts (first byte, keep-alive, header) and eviction
+//!   at the cap are `activity`'s: hyper's header timer is off because it
+//!   also runs while idle.
+//! * HTTP/1.1 requests without exactly one `Host` get a 400 (RFC 9112
+//!   §3.2) before they reach the application.
+//! * A handler that panics answers 500 and closes its connection; the
+//!   server and every other connection carry on.
+//! * After a malformed or oversized head, the answer is followed by a
+//!   bounded lingering close (read and discard what the client still
+//!   sends), so the client reads the error instead of a reset.
 //!
 //! Shutdown: a connection that is serving a request finishes it (hyper's
-//! graceful shutdown turns keep-alive off, so it closes after the response);
-//! an idle keep-alive connection is closed by hyper at once; a connection
-//! that never sent a request is dropped.
+//! graceful shutdown turns keep-alive off, so it closes after the
+//! response); an idle keep-alive connection is closed by hyper at once; a
+//! connection that never sent a request is dropped. Requests still queued
+//! for the blocking pool answer 503 at once (see `sleep`), through the
+//! [`Stopping`] signal every request carries.
 
+use std::any::Any;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::http::{header, HeaderValue, Version};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::Service;
 
+use crate::activity::{Activity, Timeouts, Watched};
+use crate::errors::ApiError;
 use crate::routes::LocalAddr;
 use crate::Config;
+
+/// hyper's smallest allowed read buffer.
+const MIN_READ_BUFFER: usize = 8192;
+
+/// Lingering close: how long, and how many bytes, we keep reading and
+/// discarding after answering a bad request.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
 
 /// Per-server connection settings, shared by all connection tasks.
 #[derive(Debug)]
 pub(crate) struct ConnSettings {
     builder: http1::Builder,
-    /// `None` when keep-alive is off (`keep_alive` of zero).
-    keep_alive: Option<Duration>,
+    timeouts: Timeouts,
     access_log: bool,
 }
 
@@ -44,114 +71,60 @@ impl ConnSettings {
         let keep_alive = Some(config.keep_alive).filter(|idle| !idle.is_zero());
         let mut builder = http1::Builder::new();
         builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_timeout)
-            .keep_alive(keep_alive.is_some());
+            .header_read_timeout(None)
+            .keep_alive(keep_alive.is_some())
+            .max_header_size(config.max_header_bytes)
+            .max_buf_size(config.max_header_bytes.max(MIN_READ_BUFFER));
         Self {
             builder,
-            keep_alive,
+            timeouts: Timeouts {
+                first_byte: config.first_byte_timeout,
+                keep_alive,
+                header: config.header_timeout,
+            },
             access_log: config.access_log,
         }
     }
 }
 
-/// Whether the connection is serving a request, and since when it is not.
-#[derive(Debug)]
-struct Activity {
-    state: Mutex<ActivityState>,
-}
+/// The server's shutdown signal, attached to every request so handlers that
+/// have not started their work yet can refuse it (503) instead.
+#[derive(Debug, Clone)]
+pub(crate) struct Stopping(pub(crate) watch::Receiver<bool>);
 
-#[derive(Debug, Clone, Copy)]
-struct ActivityState {
-    busy: bool,
-    used: bool,
-    /// When the last request finished (or the connection opened).
-    idle_since: Instant,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            state: Mutex::new(ActivityState {
-                busy: false,
-                used: false,
-                idle_since: Instant::now(),
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ActivityState> {
-        // The state is plain data, valid even if a holder panicked.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn snapshot(&self) -> ActivityState {
-        *self.lock()
-    }
-
-    /// Marks a request as started; the guard marks it finished when dropped
-    /// (also when the client disconnects and hyper drops the handler).
-    fn begin(self: &Arc<Self>) -> BusyGuard {
-        let mut state = self.lock();
-        state.busy = true;
-        state.used = true;
-        BusyGuard(Arc::clone(self))
-    }
-
-    /// Resolves once the connection has had no request for `keep_alive`.
-    async fn idle_for(&self, keep_alive: Duration) {
-        loop {
-            let state = self.snapshot();
-            let deadline = if state.busy {
-                Instant::now() + keep_alive
-            } else {
-                state.idle_since + keep_alive
-            };
-            if !state.busy && Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep_until(deadline).await;
-        }
+impl Stopping {
+    /// Resolves when the server starts shutting down (or is gone).
+    pub(crate) async fn wait(&mut self) {
+        // An error means the server dropped the sender: shutdown too.
+        let _ = self.0.wait_for(|stopping| *stopping).await;
     }
 }
 
-struct BusyGuard(Arc<Activity>);
-
-impl Drop for BusyGuard {
-    fn drop(&mut self) {
-        let mut state = self.0.lock();
-        state.busy = false;
-        state.idle_since = Instant::now();
-    }
-}
-
-/// Resolves when the server starts shutting down (or is gone).
-async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
-    // An error means the server dropped the sender: treat it as shutdown too.
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
-}
-
-/// Serves one accepted connection until the client leaves, it idles out, a
-/// timeout or error ends it, or shutdown closes it.
+/// Serves one accepted connection until the client leaves, a timeout or
+/// error ends it, it is evicted at the cap, or shutdown closes it.
 pub(crate) async fn serve_connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
+    activity: Arc<Activity>,
     router: Router,
     settings: Arc<ConnSettings>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     // Small request/response pairs: don't let Nagle delay them.
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
-    let activity = Arc::new(Activity::new());
+    let mut stopping = Stopping(shutdown);
     let service = {
         let activity = Arc::clone(&activity);
         let access_log = settings.access_log;
+        let stopping = stopping.clone();
         service_fn(move |mut request: hyper::Request<Incoming>| {
             let guard = activity.begin();
+            let host_ok = has_one_host(&request);
             if let Some(local) = local {
                 request.extensions_mut().insert(LocalAddr(local));
             }
+            request.extensions_mut().insert(stopping.clone());
             tracing::debug!(
                 "{peer} \"{} {} {:?}\" started",
                 request.method(),
@@ -169,11 +142,24 @@ pub(crate) async fn serve_connection(
                 );
                 (line, Instant::now())
             });
-            let call = router.clone().call(request);
+            let call = host_ok.then(|| CatchPanic(router.clone().call(request)));
             async move {
-                let response = call.await;
+                let response = match call {
+                    Some(call) => match call.await {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(never)) => match never {},
+                        Err(panic) => {
+                            tracing::error!(
+                                "{peer}: request handler panicked: {}",
+                                message(&*panic)
+                            );
+                            own_response(ApiError::Internal)
+                        }
+                    },
+                    None => own_response(ApiError::BadRequest),
+                };
                 drop(guard);
-                if let (Some((line, started)), Ok(response)) = (logged, &response) {
+                if let Some((line, started)) = logged {
                     tracing::info!(
                         target: "speedup_server::access",
                         "{peer} \"{line}\" {} {:.1}ms",
@@ -181,43 +167,95 @@ pub(crate) async fn serve_connection(
                         started.elapsed().as_secs_f64() * 1e3,
                     );
                 }
-                response
+                Ok::<_, std::convert::Infallible>(response)
             }
         })
     };
-    let connection = settings
-        .builder
-        .serve_connection(TokioIo::new(stream), service);
+    let io = TokioIo::new(Watched::new(&mut stream, &activity));
+    let connection = settings.builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
     let mut draining = false;
-    loop {
+    let result = loop {
         tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!("{peer}: connection closed: {error}");
-                }
-                return;
-            }
-            () = shutdown_signalled(&mut shutdown), if !draining => {
-                if !activity.snapshot().used {
+            result = connection.as_mut() => break result,
+            () = stopping.wait(), if !draining => {
+                if !activity.used() {
                     return;
                 }
                 connection.as_mut().graceful_shutdown();
                 draining = true;
             }
-            () = idle(&activity, settings.keep_alive), if !draining => {
-                tracing::debug!("{peer}: keep-alive idle timeout");
+            why = activity.expired(&settings.timeouts), if !draining => {
+                tracing::debug!("{peer}: closing: {why:?}");
                 return;
             }
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!("{peer}: connection closed: {error}");
+        if error.is_parse() {
+            linger(&mut stream).await;
         }
     }
 }
 
-/// The keep-alive watchdog, or never when keep-alive is off (hyper then
-/// closes after each response by itself).
-async fn idle(activity: &Activity, keep_alive: Option<Duration>) {
-    match keep_alive {
-        Some(keep_alive) => activity.idle_for(keep_alive).await,
-        None => std::future::pending().await,
+/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host`.
+fn has_one_host<B>(request: &hyper::Request<B>) -> bool {
+    request.version() != Version::HTTP_11
+        || request.headers().get_all(header::HOST).iter().count() == 1
+}
+
+/// An answer the connection gives itself (the application never saw the
+/// request, or panicked): stamped like the application's, and the
+/// connection's last.
+fn own_response(error: ApiError) -> Response {
+    let mut response = error.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::SERVER, HeaderValue::from_static("speedup"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Reads and discards what the client still sends after our error answer
+/// (bounded in time and bytes), so its kernel does not see a reset that
+/// would destroy the answer before it is read.
+async fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut discarded = 0;
+        let mut chunk = [0u8; 4096];
+        while discarded < LINGER_BYTES {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => discarded += read,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+}
+
+/// A future whose panic is caught and returned instead of unwinding
+/// through the connection task.
+struct CatchPanic<F>(F);
+
+impl<F: Future + Unpin> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
+}
+
+/// The text of a panic payload, when it has one.
+fn message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

@@ -39,6 +39,12 @@ pub(crate) enum ApiError {
         /// the raw input, untrimmed).
         input: String,
     },
+    /// An HTTP/1.1 request without exactly one `Host` header: uvicorn's
+    /// plain-text 400, and the connection closes.
+    BadRequest,
+    /// The server is shutting down and the request had not started: 503
+    /// with `retry-after`, and the connection closes.
+    ShuttingDown,
     /// The blocking pool failed (a panicking or cancelled sleep): Starlette's
     /// plain-text 500.
     Internal,
@@ -108,6 +114,21 @@ pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
+/// `retry-after` of the 503 sent to requests refused during shutdown: a
+/// restarted server is usually back within a second.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// A `text/plain; charset=utf-8` response, as Starlette's `PlainTextResponse`.
+fn text_response(status: StatusCode, body: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
@@ -128,14 +149,29 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 validation_body(problem, &input),
             ),
-            ApiError::Internal => {
-                let mut response = Response::new(Body::from("Internal Server Error"));
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; charset=utf-8"),
-                );
+            ApiError::BadRequest => {
+                let mut response =
+                    text_response(StatusCode::BAD_REQUEST, "Invalid HTTP request received.");
                 response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+            ApiError::ShuttingDown => {
+                let mut response = json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"detail":"Service Unavailable"}"#.into(),
+                );
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+            ApiError::Internal => {
+                text_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
         }
     }

@@ -19,6 +19,7 @@
 //! models and the bounded pool), `routes` (routing), `conn` (one connection
 //! with its timeouts), `server` (accept loop and shutdown).
 
+mod activity;
 mod conn;
 mod errors;
 pub mod pyfloat;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use routes::app;
+pub use server::{bind, serve, serve_router, serve_until};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -42,7 +44,13 @@ pub use routes::app;
 pub fn pending_async_sleeps() -> usize {
     timer::pending()
 }
-pub use server::{bind, serve, serve_router};
+
+/// The longest any duration setting may be (a day): far from overflowing
+/// `Instant` arithmetic, and longer than any timeout a server needs.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// The allowed range of [`Config::max_header_bytes`].
+pub const HEADER_BYTES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
 
 /// How the server behaves; [`Config::default`] matches `speedup serve`'s
 /// defaults.
@@ -55,10 +63,18 @@ pub struct Config {
     /// Close a keep-alive connection after this long without a request
     /// (uvicorn: 5 s). Zero turns keep-alive off.
     pub keep_alive: Duration,
+    /// Close a new connection that sends no byte for this long (nginx and
+    /// hyper users pick 1–2 s), so idle sockets cannot hold slots.
+    pub first_byte_timeout: Duration,
     /// Close a connection whose request head takes longer than this to
-    /// arrive (hyper counts from when the connection is ready for it).
+    /// arrive, counted from the head's first byte (independent of
+    /// `keep_alive`, which counts the idle time before it).
     pub header_timeout: Duration,
-    /// Most connections open at once; more wait in the listen backlog.
+    /// Largest request head (request line and headers) in bytes; larger
+    /// ones get a 431. It also bounds the connection's read buffer.
+    pub max_header_bytes: usize,
+    /// Most connections open at once; more wait in the listen backlog. At the
+    /// cap, the connection idle the longest is closed to make room.
     pub max_connections: usize,
     /// On shutdown, how long in-flight requests may take before their
     /// connections are closed anyway.
@@ -73,7 +89,9 @@ impl Default for Config {
             threads: 40,
             max_sleep: 60.0,
             keep_alive: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(2),
             header_timeout: Duration::from_secs(10),
+            max_header_bytes: 32 * 1024,
             max_connections: 25_000,
             grace: Duration::from_secs(10),
             access_log: false,
@@ -96,14 +114,23 @@ impl Config {
         if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
             return invalid("max_connections", "must be at least 1");
         }
-        if !self.max_sleep.is_finite()
-            || self.max_sleep < 0.0
-            || Duration::try_from_secs_f64(self.max_sleep).is_err()
-        {
-            return invalid("max_sleep", "must be a finite number of seconds >= 0");
+        let max_secs = MAX_DURATION.as_secs_f64();
+        if !(0.0..=max_secs).contains(&self.max_sleep) {
+            return invalid("max_sleep", "must be between 0 and 86400 seconds");
         }
-        if self.header_timeout.is_zero() {
-            return invalid("header_timeout", "must be longer than zero");
+        for (setting, value, zero_ok) in [
+            ("keep_alive", self.keep_alive, true),
+            ("first_byte_timeout", self.first_byte_timeout, false),
+            ("header_timeout", self.header_timeout, false),
+            ("grace", self.grace, true),
+        ] {
+            if value > MAX_DURATION || (!zero_ok && value.is_zero()) {
+                let range = if zero_ok { "0" } else { "more than 0" };
+                return invalid(setting, &format!("must be {range} to 86400 seconds"));
+            }
+        }
+        if !HEADER_BYTES.contains(&self.max_header_bytes) {
+            return invalid("max_header_bytes", "must be 1024 to 1048576 bytes");
         }
         Ok(())
     }

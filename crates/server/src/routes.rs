@@ -21,8 +21,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+use crate::conn::Stopping;
 use crate::errors::{json_response, ApiError};
-use crate::sleep::{async_sleep, validate, BlockingPool};
+use crate::sleep::{async_sleep, validate, BlockingPool, Sleep};
 use crate::url::{latin1, percent_decode, quote_redirect};
 use crate::Config;
 
@@ -62,39 +63,66 @@ pub fn app(config: &Config) -> Router {
 
 /// The only handler: routes, runs, and stamps the `server` header.
 async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    // Only the head is needed; keeping `Parts` (Sync) rather than the request
-    // (whose body is not) keeps this future `Send` across the sleeps.
+    // Only the head is needed, and only until the work is known: the head
+    // (up to `max_header_bytes`) is dropped before any sleep, so a queued
+    // or sleeping request holds a few bytes, not its headers.
     let (parts, _body) = request.into_parts();
-    let mut response = route(&state, &parts)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
+    let mut response = match route(&state, &parts) {
+        Ok(Routed::Sleep(endpoint, sleep)) => {
+            let stopping = parts.extensions.get::<Stopping>().cloned();
+            drop(parts);
+            run(&state, endpoint, sleep, stopping)
+                .await
+                .unwrap_or_else(IntoResponse::into_response)
+        }
+        Ok(Routed::Done(response)) => response,
+        Err(error) => error.into_response(),
+    };
     response
         .headers_mut()
         .insert(header::SERVER, HeaderValue::from_static("speedup"));
     response
 }
 
-async fn route(state: &AppState, parts: &Parts) -> Result<Response, ApiError> {
+/// What a request asks for, decided from its head alone.
+enum Routed {
+    /// One of the sleep endpoints, with its validated sleep.
+    Sleep(Endpoint, Sleep),
+    /// An answer that needs no work (a redirect).
+    Done(Response),
+}
+
+fn route(state: &AppState, parts: &Parts) -> Result<Routed, ApiError> {
     let path = percent_decode(parts.uri.path());
     if let Some((endpoint, n)) = match_route(&path) {
         if parts.method != Method::GET {
             return Err(ApiError::MethodNotAllowed);
         }
         let sleep = validate(n, state.max_sleep)?;
-        match endpoint {
-            Endpoint::Baseline => state.pool.sleep(sleep.duration).await?,
-            Endpoint::Async => async_sleep(sleep.duration).await?,
-        }
-        return Ok(json_response(StatusCode::OK, sleep.body()));
+        return Ok(Routed::Sleep(endpoint, sleep));
     }
     if path != "/" {
         if let Some(stripped) = path.strip_suffix('/') {
             if match_route(stripped).is_some() {
-                return redirect(parts, stripped);
+                return redirect(parts, stripped).map(Routed::Done);
             }
         }
     }
     Err(ApiError::NotFound)
+}
+
+/// Sleeps as the endpoint's model does, then answers.
+async fn run(
+    state: &AppState,
+    endpoint: Endpoint,
+    sleep: Sleep,
+    stopping: Option<Stopping>,
+) -> Result<Response, ApiError> {
+    match endpoint {
+        Endpoint::Baseline => state.pool.sleep(sleep.duration, stopping).await?,
+        Endpoint::Async => async_sleep(sleep.duration).await?,
+    }
+    Ok(json_response(StatusCode::OK, sleep.body()))
 }
 
 /// Matches Starlette's `^/baseline/sleep/(?P<n>[^/]+)$` and its async twin.

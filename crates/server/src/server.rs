@@ -20,7 +20,9 @@ use axum::Router;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinError, JoinSet};
+use tokio::time::Instant;
 
+use crate::activity::{Activity, IdleList};
 use crate::conn::{serve_connection, ConnSettings};
 use crate::{app, Config, ServerError};
 
@@ -31,6 +33,13 @@ const BACKLOG: u32 = 2048;
 /// Pause after an accept error such as "too many open files", so the loop
 /// does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// At most one accept-error warning this often (the rest are counted).
+const WARN_EVERY: Duration = Duration::from_secs(5);
+
+/// At the cap, how long to wait for an evicted connection's slot before
+/// evicting another.
+const EVICT_RETRY: Duration = Duration::from_millis(20);
 
 /// Binds a listening socket on `addr` with address reuse and a deep backlog.
 ///
@@ -72,6 +81,19 @@ pub async fn serve_router(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    serve_until(listener, router, config, shutdown, std::future::pending()).await
+}
+
+/// Like [`serve_router`], with a second stop: once graceful shutdown has
+/// begun, `cut` resolving (a second SIGTERM or SIGINT, say) closes every
+/// connection still open at once instead of waiting out `config.grace`.
+pub async fn serve_until(
+    listener: TcpListener,
+    router: Router,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    cut: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     config.validate()?;
     let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
     // No silent fallback to an imprecise timer: fail or say so now.
@@ -81,50 +103,68 @@ pub async fn serve_router(
     }
     tracing::info!(
         "listening on http://{local} (threads {}, max sleep {}s, keep-alive {:?}, \
-         header timeout {:?}, max connections {}, grace {:?})",
+         first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
+         max connections {}, grace {:?})",
         config.threads,
         config.max_sleep,
         config.keep_alive,
+        config.first_byte_timeout,
         config.header_timeout,
+        config.max_header_bytes,
         config.max_connections,
         config.grace,
     );
     let settings = Arc::new(ConnSettings::new(&config));
     let limit = Arc::new(Semaphore::new(config.max_connections));
+    let idle = Arc::new(IdleList::default());
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut warnings = Throttle::new(WARN_EVERY);
+    // One accept in progress at a time, kept across loop turns: it may hold
+    // an accepted connection while it makes room at the cap.
+    let mut accepting = Box::pin(accept(&listener, &limit, &idle));
 
     loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break,
             Some(finished) = connections.join_next() => report(finished),
-            accepted = accept(&listener, &limit) => match accepted {
-                Ok((stream, peer, permit)) => {
-                    let task = serve_connection(
-                        stream,
-                        peer,
-                        router.clone(),
-                        Arc::clone(&settings),
-                        stopping.clone(),
-                    );
-                    connections.spawn(async move {
-                        task.await;
-                        drop(permit);
-                    });
+            accepted = accepting.as_mut() => {
+                match accepted {
+                    Ok((stream, peer, permit, activity)) => {
+                        let task = serve_connection(
+                            stream,
+                            peer,
+                            activity,
+                            router.clone(),
+                            Arc::clone(&settings),
+                            stopping.clone(),
+                        );
+                        connections.spawn(async move {
+                            task.await;
+                            drop(permit);
+                        });
+                    }
+                    Err(error) if is_per_connection(&error) => {
+                        tracing::debug!("accept: {error}");
+                    }
+                    Err(error) => {
+                        if let Some(suppressed) = warnings.allow(Instant::now()) {
+                            tracing::warn!(
+                                "accept failed, retrying: {error} \
+                                 ({suppressed} more failure(s) since the last warning)"
+                            );
+                        }
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
                 }
-                Err(error) if is_per_connection(&error) => {
-                    tracing::debug!("accept: {error}");
-                }
-                Err(error) => {
-                    tracing::warn!("accept failed, retrying: {error}");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
+                accepting.set(accept(&listener, &limit, &idle));
+            }
         }
     }
 
+    drop(accepting);
     drop(listener);
     tracing::info!(
         "shutting down: stopped accepting; finishing {} open connection(s) within {:?}",
@@ -137,29 +177,74 @@ pub async fn serve_router(
             report(finished);
         }
     };
-    if tokio::time::timeout(config.grace, drain).await.is_err() {
-        tracing::warn!(
-            "grace period of {:?} over with {} connection(s) still open; closing them",
-            config.grace,
+    tokio::select! {
+        finished = tokio::time::timeout(config.grace, drain) => if finished.is_err() {
+            tracing::warn!(
+                "grace period of {:?} over with {} connection(s) still open; closing them",
+                config.grace,
+                connections.len(),
+            );
+        },
+        () = cut => tracing::warn!(
+            "stopping now: cutting {} open connection(s)",
             connections.len(),
-        );
-        connections.shutdown().await;
+        ),
     }
+    connections.shutdown().await;
     tracing::info!("server stopped");
     Ok(())
 }
 
-/// Waits for a connection slot, then for a connection.
+/// Waits for a connection and a slot for it.
+///
+/// Below the cap, a slot is taken first, so while every connection is busy
+/// the ones beyond the cap wait in the kernel's backlog. At the cap with a
+/// connection idle, one connection is accepted anyway and the connection
+/// idle the longest is closed to make room: idle sockets must not starve
+/// clients with requests. The accepted connection is listed as idle at
+/// once, so it can be evicted in turn if it never sends anything.
 async fn accept(
     listener: &TcpListener,
     limit: &Arc<Semaphore>,
-) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
-    let permit = Arc::clone(limit)
-        .acquire_owned()
-        .await
-        .map_err(|_| io::Error::other("connection limit semaphore closed"))?;
+    idle: &Arc<IdleList>,
+) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
+    let permit = tokio::select! {
+        biased;
+        permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
+        () = idle.until_any() => None,
+    };
     let (stream, peer) = listener.accept().await?;
-    Ok((stream, peer, permit))
+    let permit = match permit {
+        Some(permit) => permit,
+        None => make_room(limit, idle).await?,
+    };
+    Ok((stream, peer, permit, Activity::new(Arc::clone(idle))))
+}
+
+/// At the cap: evicts idle connections, oldest first, until a slot frees.
+async fn make_room(limit: &Arc<Semaphore>, idle: &IdleList) -> io::Result<OwnedSemaphorePermit> {
+    loop {
+        if let Ok(permit) = Arc::clone(limit).try_acquire_owned() {
+            return Ok(permit);
+        }
+        if idle.evict_oldest() {
+            // The evicted connection frees its slot within moments; if it
+            // turned busy instead, evict the next one after a short wait.
+            let freed = tokio::time::timeout(EVICT_RETRY, Arc::clone(limit).acquire_owned());
+            if let Ok(permit) = freed.await {
+                return permit.map_err(closed);
+            }
+        } else {
+            tokio::select! {
+                permit = Arc::clone(limit).acquire_owned() => return permit.map_err(closed),
+                () = idle.until_any() => {}
+            }
+        }
+    }
+}
+
+fn closed(_: tokio::sync::AcquireError) -> io::Error {
+    io::Error::other("connection limit semaphore closed")
 }
 
 /// Errors that concern one connection (gone before we accepted it), not the
@@ -180,5 +265,55 @@ fn report(finished: Result<(), JoinError>) {
         if error.is_panic() {
             tracing::error!("connection task panicked: {error}");
         }
+    }
+}
+
+/// Lets one event through per `every`, counting the ones in between.
+#[derive(Debug)]
+struct Throttle {
+    every: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttle {
+    fn new(every: Duration) -> Self {
+        Self {
+            every,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(events suppressed since the last one let through)` if this one
+    /// may pass at `now`.
+    fn allow(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < self.every => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_lets_one_through_per_period_and_counts_the_rest() {
+        let start = Instant::now();
+        let mut throttle = Throttle::new(Duration::from_secs(5));
+        assert_eq!(throttle.allow(start), Some(0));
+        for ms in 1..=600 {
+            assert_eq!(throttle.allow(start + Duration::from_millis(ms)), None);
+        }
+        assert_eq!(throttle.allow(start + Duration::from_secs(5)), Some(600));
+        assert_eq!(throttle.allow(start + Duration::from_secs(6)), None);
     }
 }

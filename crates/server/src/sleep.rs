@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::conn::Stopping;
 use crate::errors::{ApiError, Invalid};
 use crate::pyfloat;
 
@@ -89,12 +90,31 @@ impl BlockingPool {
     ///
     /// If the client goes away while queued, the wait is dropped and no
     /// thread is used; once the sleep has started it runs to the end, as a
-    /// Python thread would.
-    pub(crate) async fn sleep(&self, duration: Duration) -> Result<(), ApiError> {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Internal)?;
+    /// Python thread would. Once the server is `stopping`, sleeps that have
+    /// to wait for a thread never start: they fail with
+    /// [`ApiError::ShuttingDown`] at once.
+    pub(crate) async fn sleep(
+        &self,
+        duration: Duration,
+        stopping: Option<Stopping>,
+    ) -> Result<(), ApiError> {
+        // A free thread starts the sleep even during shutdown (the request
+        // arrived before it); only waiting ones are refused.
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(_) => {
+                let acquire = Arc::clone(&self.permits).acquire_owned();
+                match stopping {
+                    Some(mut stopping) => tokio::select! {
+                        biased;
+                        () = stopping.wait() => return Err(ApiError::ShuttingDown),
+                        permit = acquire => permit,
+                    },
+                    None => acquire.await,
+                }
+            }
+        }
+        .map_err(|_| ApiError::Internal)?;
         tokio::task::spawn_blocking(move || {
             std::thread::sleep(duration);
             drop(permit);
@@ -148,6 +168,6 @@ mod tests {
     #[tokio::test]
     async fn pool_runs_blocking_sleeps() {
         let pool = BlockingPool::new(1);
-        assert_eq!(pool.sleep(Duration::from_millis(1)).await, Ok(()));
+        assert_eq!(pool.sleep(Duration::from_millis(1), None).await, Ok(()));
     }
 }

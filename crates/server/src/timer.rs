@@ -139,7 +139,11 @@ impl Timer {
         state.next_seq += 1;
         state.sleepers.insert(key, waker);
         if let Some(until) = state.waiting_until {
-            if until.is_none_or(|until| deadline < until) {
+            let earlier = match until {
+                Some(until) => deadline < until,
+                None => true,
+            };
+            if earlier {
                 // Mark it signalled so the sleepers after it don't signal again.
                 state.waiting_until = None;
                 self.earlier.notify_one();

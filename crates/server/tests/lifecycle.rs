@@ -159,14 +159,15 @@ async fn half_a_request_line_times_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_cap_wait_in_the_backlog() {
+async fn connections_beyond_the_cap_wait_while_every_connection_is_busy() {
     let config = Config {
         max_connections: 1,
         ..Config::default()
     };
-    let server = TestServer::start(config).await;
-    let holder = idle_keep_alive(&server).await;
-    // The kernel completes the handshake, but the server does not accept.
+    let (server, mut arrivals) = start_observed(config).await;
+    let mut holder = start_request(&server, "/async/sleep/0.5").await;
+    wait_arrivals(&mut arrivals, 1).await;
+    // The kernel completes the handshake, but the server does not serve it.
     let mut waiting = start_request(&server, "/async/sleep/0").await;
     let early = tokio::time::timeout(
         Duration::from_millis(300),
@@ -174,11 +175,172 @@ async fn connections_beyond_the_cap_wait_in_the_backlog() {
     )
     .await;
     assert!(early.is_err(), "served beyond --max-connections: {early:?}");
-    // Freeing the slot lets it through.
-    drop(holder);
+    // The busy connection was not evicted: it gets its answer, and that
+    // frees the slot for the waiting one.
+    let first = read_response(&mut holder, false)
+        .await
+        .expect("holder served");
+    assert_eq!(first.status, 200);
     let response = read_response(&mut waiting, false)
         .await
         .expect("served later");
     assert_eq!(response.status, 200);
     server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_the_longest_idle_connection_makes_room() {
+    let config = Config {
+        max_connections: 2,
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut oldest = idle_keep_alive(&server).await;
+    let mut newer = idle_keep_alive(&server).await;
+    // Both slots hold idle keep-alive connections (5 s keep-alive): a new
+    // client is still served at once, and the oldest idle one is closed.
+    let started = Instant::now();
+    let mut client = start_request(&server, "/async/sleep/0").await;
+    let response = read_response(&mut client, false).await.expect("served");
+    assert_eq!(response.status, 200);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "waited {took:?} at the cap");
+    assert_eq!(
+        wait_for_close(&mut oldest, Duration::from_secs(2)).await,
+        Ok(Vec::new()),
+        "the oldest idle connection was not closed"
+    );
+    // The newer one is still usable.
+    send(
+        &mut newer,
+        &keep_alive_request("/async/sleep/0", server.addr),
+    )
+    .await;
+    let again = read_response(&mut newer, false).await.expect("still open");
+    assert_eq!(again.status, 200);
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_is_not_capped_by_the_header_timeout() {
+    let config = Config {
+        keep_alive: Duration::from_millis(1500),
+        header_timeout: Duration::from_millis(300),
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut idle = idle_keep_alive(&server).await;
+    let started = Instant::now();
+    let leftover = wait_for_close(&mut idle, Duration::from_secs(6)).await;
+    let took = started.elapsed();
+    assert_eq!(leftover, Ok(Vec::new()));
+    assert!(
+        took >= Duration::from_millis(1200),
+        "closed after {took:?}: --keep-alive 1.5 s cut short by the 0.3 s header timeout"
+    );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_new_connections_get_the_first_byte_timeout() {
+    let config = Config {
+        first_byte_timeout: Duration::from_millis(300),
+        keep_alive: Duration::from_secs(10),
+        header_timeout: Duration::from_secs(10),
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut silent = connect(server.addr).await;
+    let started = Instant::now();
+    let closed = wait_for_close(&mut silent, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert_eq!(closed, Ok(Vec::new()), "silent client kept its slot");
+    assert!(took >= Duration::from_millis(250), "closed after {took:?}");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_queued_requests_503_at_once_and_finishes_started_ones() {
+    let config = Config {
+        threads: 1,
+        ..Config::default()
+    };
+    let (mut server, mut arrivals) = start_observed(config).await;
+    let mut started = start_request(&server, "/baseline/sleep/1.5").await;
+    wait_arrivals(&mut arrivals, 1).await;
+    let mut queued = Vec::new();
+    for _ in 0..3 {
+        queued.push(start_request(&server, "/baseline/sleep/1.5").await);
+    }
+    wait_arrivals(&mut arrivals, 3).await;
+
+    let stopped = Instant::now();
+    server.begin_shutdown();
+    for stream in &mut queued {
+        let response = read_response(stream, false).await.expect("queued answer");
+        assert_eq!(response.status, 503, "{}", response.body_text());
+        assert_eq!(response.header("retry-after"), Some("1"));
+        assert_eq!(response.header("connection"), Some("close"));
+        assert_eq!(response.body_text(), r#"{"detail":"Service Unavailable"}"#);
+    }
+    let refused_within = stopped.elapsed();
+    let response = read_response(&mut started, false)
+        .await
+        .expect("started answer");
+    assert_eq!(response.status, 200, "the started sleep must finish");
+    let finished_within = stopped.elapsed();
+    assert!(
+        refused_within < finished_within,
+        "queued requests answered after {refused_within:?}, not before the started one \
+         ({finished_within:?})"
+    );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_stop_cuts_open_connections_at_once() {
+    let config = Config {
+        grace: Duration::from_secs(30),
+        ..Config::default()
+    };
+    let (arrived, mut arrivals) = mpsc::unbounded_channel();
+    let router = speedup_server::app(&config).layer(middleware::from_fn(
+        move |request: Request, next: Next| {
+            let _ = arrived.send(request.uri().path().to_owned());
+            next.run(request)
+        },
+    ));
+    let listener = speedup_server::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (first, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let (second, second_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(speedup_server::serve_until(
+        listener,
+        router,
+        config,
+        async move {
+            let _ = first_rx.await;
+        },
+        async move {
+            let _ = second_rx.await;
+        },
+    ));
+    let mut stuck = connect(addr).await;
+    send(&mut stuck, &request_bytes("GET", "/async/sleep/30", addr)).await;
+    wait_arrivals(&mut arrivals, 1).await;
+    let _ = first.send(());
+    let _ = second.send(());
+    let started = Instant::now();
+    tokio::time::timeout(IO_TIMEOUT, server)
+        .await
+        .expect("second stop did not cut the 30 s grace short")
+        .expect("server task")
+        .expect("clean stop");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        wait_for_close(&mut stuck, Duration::from_secs(3)).await,
+        Ok(Vec::new())
+    );
 }

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::html::{article_intro, LabPage, ScenarioRow};
+use speedup_report::html::{article_intro, LabPage, RunSettings, ScenarioRow};
 use speedup_report::plot::{render_svg, ChartSpec};
 
 /// ab's `-e` text for a CDF whose row `p` is `ms(p)`, formatted like ab
@@ -58,7 +58,12 @@ pub fn sample_page() -> LabPage {
     };
     LabPage {
         title: "speedup lab: blocking vs async".into(),
-        intro: article_intro(1000, 100, 100.0, 40),
+        intro: article_intro(&RunSettings {
+            requests: 1000,
+            concurrency: 100,
+            sleep_ms: 100.0,
+            threads: Some(40),
+        }),
         chart_svg: render_svg(&spec).expect("chart renders"),
         ideal_ms: 100.0,
         rows: vec![

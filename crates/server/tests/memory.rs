@@ -1,0 +1,141 @@
+//! Memory a hostile client can make the server hold: the resident set the
+//! whole test process gains (read from `/proc/self/status`) while 1,000
+//! connections send 390 KB request heads (the attack: 1.23 GB for
+//! 3,000 before the bound), and while 1,000 requests with heads just under
+//! the bound sleep. Alone in its test binary so no other test's memory is
+//! counted.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestServer, IO_TIMEOUT};
+use speedup_server::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+const CONNECTIONS: usize = 1000;
+const MB: f64 = 1024.0 * 1024.0;
+
+/// The process's resident set in bytes.
+fn rss() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS line");
+    kib * 1024.0
+}
+
+/// Room for both ends of every connection in this process.
+fn raise_open_files() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a struct we own.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        let wanted = (2 * CONNECTIONS as u64 + 256).min(lim.rlim_max);
+        if lim.rlim_cur < wanted {
+            lim.rlim_cur = wanted;
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+        }
+    }
+}
+
+/// A complete GET for `target` whose head is padded to `size` bytes.
+fn padded_request(target: &str, addr: SocketAddr, size: usize) -> Vec<u8> {
+    let start = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nx-pad: ");
+    let mut bytes = start.into_bytes();
+    let pad = size.saturating_sub(bytes.len() + 4);
+    bytes.resize(bytes.len() + pad, b'a');
+    bytes.extend_from_slice(b"\r\n\r\n");
+    bytes
+}
+
+/// Opens `CONNECTIONS` connections that each send `request`, waits until
+/// every request is written and `settle` has passed, and returns the RSS
+/// added since before the first connect. The connections stay open (and
+/// their responses unread) until the returned set is dropped.
+async fn rss_added_by(addr: SocketAddr, request: Vec<u8>, settle: Duration) -> (f64, JoinSet<()>) {
+    let request = Arc::new(request);
+    let before = rss();
+    let (sent, mut all_sent) = mpsc::channel(CONNECTIONS);
+    let mut clients = JoinSet::new();
+    for _ in 0..CONNECTIONS {
+        let (request, sent) = (Arc::clone(&request), sent.clone());
+        clients.spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.expect("connect");
+            let _ = stream.write_all(&request).await;
+            let _ = sent.send(()).await;
+            // Hold the connection (bounded): read until closed.
+            let mut sink = [0u8; 1024];
+            let _ = tokio::time::timeout(IO_TIMEOUT, async {
+                while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+            })
+            .await;
+        });
+    }
+    for _ in 0..CONNECTIONS {
+        tokio::time::timeout(IO_TIMEOUT, all_sent.recv())
+            .await
+            .expect("requests sent in time");
+    }
+    tokio::time::sleep(settle).await;
+    (rss() - before, clients)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_heads_and_sleeping_requests_hold_little_memory() {
+    raise_open_files();
+    let config = Config {
+        grace: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let limit = config.max_header_bytes;
+    let server = TestServer::start(config).await;
+    // Warm up allocator arenas and the runtime on a few requests first.
+    for _ in 0..4 {
+        assert_eq!(common::get(server.addr, "/async/sleep/0").await.status, 200);
+    }
+
+    // Heads just under the bound, kept waiting by a long async sleep.
+    let sleeper = padded_request("/async/sleep/30", server.addr, limit - 512);
+    let (added, clients) = rss_added_by(server.addr, sleeper, Duration::from_millis(300)).await;
+    eprintln!(
+        "{CONNECTIONS} sleeping requests with {} KB heads: +{:.1} MB ({:.1} KB per connection)",
+        (limit - 512) / 1024,
+        added / MB,
+        added / CONNECTIONS as f64 / 1024.0
+    );
+    assert!(
+        added < 150.0 * MB,
+        "1,000 sleeping requests added {:.0} MB",
+        added / MB
+    );
+    drop(clients);
+
+    let attack = padded_request("/async/sleep/30", server.addr, 390 * 1024);
+    let (added, clients) = rss_added_by(server.addr, attack, Duration::from_millis(300)).await;
+    drop(clients);
+    eprintln!(
+        "{CONNECTIONS} x 390 KB heads: +{:.1} MB ({:.1} KB per connection)",
+        added / MB,
+        added / CONNECTIONS as f64 / 1024.0
+    );
+    // Unbounded, hyper keeps ~400 KB per connection: ~400 MB here.
+    assert!(
+        added < 100.0 * MB,
+        "1,000 oversized heads added {:.0} MB",
+        added / MB
+    );
+
+    server.stop().await.expect("clean stop");
+}
