@@ -1,7 +1,8 @@
 //! `speedup lab` end to end with small numbers: the report folder, the
 //! summary's schema, the pool model in the figures, the exit status on
-//! non-2xx, and the page in a real browser (headless Chromium, skipped with
-//! a note when it is not installed; CI installs it).
+//! non-2xx, and the page in a real browser (headless Chromium: that test is
+//! `#[ignore = "needs chromium"]`; `.ci/run` installs Chromium and runs it
+//! with `--include-ignored`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,19 @@ fn lab_writes_the_report_and_shows_the_pool_model() {
         "{stdout}"
     );
 
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+#[ignore = "needs chromium"]
+fn the_page_renders_in_chromium() {
+    let dir = scratch("browser");
+    let out = lab(&dir, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     browser_check(&dir);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -148,12 +162,9 @@ fn lab_rejects_bad_flags_by_name() {
 /// The page in headless Chromium: the DOM has the chart and the table, and
 /// a screenshot is not blank and shows both series' colours.
 fn browser_check(dir: &Path) {
-    let Some(browser) = chromium() else {
-        eprintln!(
-            "skipping the browser check: chromium is not on PATH (CI installs Debian's chromium)"
-        );
-        return;
-    };
+    let browser = chromium().expect(
+        "chromium is not on PATH: install it (`apt-get install -y chromium`; .ci/run does) to run this test",
+    );
     let page = dir.join("index.html");
     let dom_path = dir.join("dom.html");
     let status = run_chromium(&browser, dir, &page, &["--dump-dom".into()], &dom_path);
