@@ -16,6 +16,39 @@ mod response;
 mod schedule;
 mod worker;
 
+/// The response parser, for the fuzz targets in `fuzz/` (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use crate::response::{ResponseReader, MAX_HEAD};
+
+    /// Feeds `data` to a fresh response reader in pieces of `step` bytes
+    /// (then the end of the stream), as the connection loop would, and
+    /// checks what must hold whatever a server sends: no panic, counts
+    /// within what was fed, and a head never held beyond its cap.
+    pub fn feed_response(data: &[u8], step: usize, head_request: bool) {
+        let mut reader = ResponseReader::new();
+        reader.begin(head_request, true);
+        let mut fed = 0u64;
+        let mut done = false;
+        for piece in data.chunks(step.max(1)) {
+            fed += piece.len() as u64;
+            match reader.feed(piece) {
+                Ok(true) => {
+                    done = true;
+                    break;
+                }
+                Ok(false) => {}
+                Err(_) => return,
+            }
+            assert!(reader.head_len() <= MAX_HEAD);
+        }
+        if !done {
+            let _ = reader.eof();
+        }
+        assert!(reader.header_bytes + reader.body_bytes <= fed);
+    }
+}
+
 pub use engine::{run, Control, Recorder, RunError, RunOutput};
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
 pub use record::{ErrorKind, Outcome, Record, Sample, Scheduled};

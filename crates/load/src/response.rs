@@ -104,6 +104,12 @@ impl ResponseReader {
         }
     }
 
+    /// Bytes of a split head held so far.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn head_len(&self) -> usize {
+        self.head.len()
+    }
+
     /// True until the first byte of this response arrived: an EOF now means
     /// the server closed the connection without answering.
     pub(crate) fn nothing_received(&self) -> bool {

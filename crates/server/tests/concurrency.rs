@@ -2,8 +2,9 @@
 //! 0.2 s on 40 threads take two rounds; 80 async sleeps take one.
 //!
 //! The baseline assertions are hard invariants (40 threads cannot finish
-//! more than 40 sleeps of 0.2 s before 0.4 s), the async one has a wide margin
-//! for a noisy 2-core machine.
+//! more than 40 sleeps of 0.2 s before 0.4 s); the async one is relative
+//! (its burst ends before the baseline's on the same machine, in the same
+//! test), since an absolute upper bound fails on a noisy CI machine.
 
 mod common;
 
@@ -70,9 +71,15 @@ async fn baseline_queues_beyond_forty_threads() {
 async fn async_sleeps_all_at_once() {
     let server = TestServer::start(config()).await;
     let (_, total) = burst(&server, "/async/sleep").await;
+    let (_, baseline) = burst(&server, "/baseline/sleep").await;
     assert!(
-        total < TWO_ROUNDS,
-        "80 async sleeps took {total:?}; they should overlap into one round"
+        total >= Duration::from_millis(200),
+        "80 async sleeps of 0.2 s took {total:?}"
+    );
+    // One round against the baseline's two: well under its time.
+    assert!(
+        total * 4 < baseline * 3,
+        "80 async sleeps took {total:?}, the blocking ones {baseline:?}; they should overlap into one round"
     );
     server.stop().await.expect("clean stop");
 }
