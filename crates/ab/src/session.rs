@@ -157,9 +157,8 @@ pub fn final_abort(
         .or(never_connected)
 }
 
-/// What ab says when it gives up (the lines after its error), then "Total
-/// of N requests completed" when some completed (answered) before it.
-pub fn abort_message(abort: Abort, plan: &Plan, args: &AbArgs, report: &AbReport) -> String {
+/// What ab says on stderr when it gives up.
+pub fn abort_message(abort: Abort, plan: &Plan, args: &AbArgs) -> String {
     let at = format!("{}:{}", plan.target.url_host(), plan.target.port);
     let (what, via) = match &plan.proxy {
         Some(p) => (
@@ -168,7 +167,7 @@ pub fn abort_message(abort: Abort, plan: &Plan, args: &AbArgs, report: &AbReport
         ),
         None => (at.clone(), String::new()),
     };
-    let mut text = match abort {
+    match abort {
         Abort::Connect => format!(
             "\nTest aborted after 10 failures\n\nspeedup ab: cannot connect to {what}: is it running and listening there?"
         ),
@@ -182,12 +181,14 @@ pub fn abort_message(abort: Abort, plan: &Plan, args: &AbArgs, report: &AbReport
             "speedup ab: a response from {at}{via} took longer than the {} s timeout (raise -s, or use -r to count timeouts and go on)",
             args.timeout
         ),
-    };
-    let answered = report.counts.responses;
-    if answered > 0 {
-        text.push_str(&format!("\nTotal of {answered} requests completed"));
     }
-    text
+}
+
+/// ab's "Total of N requests completed" (on stdout) after an abort, counting
+/// only requests that were answered; `None` when none was.
+pub fn completed_before_abort(report: &AbReport) -> Option<String> {
+    let answered = report.counts.responses;
+    (answered > 0).then(|| format!("Total of {answered} requests completed"))
 }
 
 /// ab's closing progress line and its report, as text or (`-w`) HTML.

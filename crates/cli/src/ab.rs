@@ -62,7 +62,10 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(abort) = abort {
         let _ = std::io::stdout().flush();
-        eprintln!("{}", session::abort_message(abort, &plan, &args, &report));
+        eprintln!("{}", session::abort_message(abort, &plan, &args));
+        if let Some(line) = session::completed_before_abort(&report) {
+            println!("{line}");
+        }
         return Ok(ExitCode::FAILURE);
     }
     write_report(

@@ -316,3 +316,23 @@ fn a_refused_upload_is_counted_not_a_dead_server() {
         .unwrap();
     assert!(non_2xx >= 1, "{stdout}");
 }
+
+#[test]
+fn a_timeout_abort_counts_only_answered_requests() {
+    let base = ab_support::misbehaving();
+    let out = ab_within(
+        &["-n", "3", "-s", "1", &format!("{base}/hang")],
+        Duration::from_secs(30),
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("took longer than the 1 s timeout"),
+        "{stderr}"
+    );
+    // The timed-out request did not complete: no "Total of 1 requests".
+    assert!(
+        !stdout.contains("Total of") && !stderr.contains("Total of"),
+        "{stdout}\n{stderr}"
+    );
+}
