@@ -70,6 +70,38 @@ pub struct ServeArgs {
     /// Log one line per request.
     #[arg(long)]
     access_log: bool,
+    /// Threads of the CPU pool behind /pool/fibo [default: number of cores].
+    #[arg(long, value_parser = cpu_threads)]
+    cpu_threads: Option<usize>,
+    /// Largest n the fibo endpoints accept; larger gets a 422.
+    #[arg(long, default_value_t = 40, value_parser = max_fibo)]
+    max_fibo: u32,
+    /// Hold one global lock while computing (released while sleeping), as
+    /// CPython's GIL does, to see why Python needs processes.
+    #[arg(long)]
+    gil: bool,
+}
+
+/// A CPU pool size from 1 to [`speedup_server::MAX_CPU_THREADS`].
+fn cpu_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(count) if (1..=speedup_server::MAX_CPU_THREADS).contains(&count) => Ok(count),
+        _ => Err(format!(
+            "expected a thread count from 1 to {}, such as 2",
+            speedup_server::MAX_CPU_THREADS
+        )),
+    }
+}
+
+/// A fibo bound up to [`speedup_server::MAX_FIBO_LIMIT`].
+fn max_fibo(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if n <= speedup_server::MAX_FIBO_LIMIT => Ok(n),
+        _ => Err(format!(
+            "expected a whole number from 0 to {} (naive fibo(50) takes minutes), such as 40",
+            speedup_server::MAX_FIBO_LIMIT
+        )),
+    }
 }
 
 /// A count of at least one.
@@ -127,6 +159,11 @@ impl ServeArgs {
             max_connections: self.max_connections,
             grace: Duration::from_secs_f64(self.grace),
             access_log: self.access_log,
+            cpu_threads: self
+                .cpu_threads
+                .unwrap_or_else(speedup_server::default_cpu_threads),
+            max_fibo: self.max_fibo,
+            gil: self.gil,
         }
     }
 

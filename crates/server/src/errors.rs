@@ -22,6 +22,14 @@ pub(crate) enum Invalid {
     GreaterThanEqual(f64),
     /// Above `--max-sleep`.
     LessThanEqual(f64),
+    /// Not an integer (`n: int`, the fibo endpoints).
+    IntParsing,
+    /// An integer of more than 4300 digits.
+    IntParsingSize,
+    /// An integer below its lower bound (0: a negative `n`).
+    IntGreaterThanEqual(i64),
+    /// An integer above its upper bound (`--max-fibo`).
+    IntLessThanEqual(i64),
 }
 
 /// Everything a request can fail with, rendered as FastAPI renders it.
@@ -77,6 +85,26 @@ impl Invalid {
                 "less_than_equal",
                 format!("Input should be less than or equal to {bound}"),
                 Some(format!(r#"{{"le":{}}}"#, pyfloat::format(bound))),
+            ),
+            Invalid::IntParsing => (
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer".to_owned(),
+                None,
+            ),
+            Invalid::IntParsingSize => (
+                "int_parsing_size",
+                "Unable to parse input string as an integer, exceeded maximum size".to_owned(),
+                None,
+            ),
+            Invalid::IntGreaterThanEqual(bound) => (
+                "greater_than_equal",
+                format!("Input should be greater than or equal to {bound}"),
+                Some(format!(r#"{{"ge":{bound}}}"#)),
+            ),
+            Invalid::IntLessThanEqual(bound) => (
+                "less_than_equal",
+                format!("Input should be less than or equal to {bound}"),
+                Some(format!(r#"{{"le":{bound}}}"#)),
             ),
         }
     }
@@ -200,6 +228,27 @@ mod tests {
         assert_eq!(
             validation_body(Invalid::LessThanEqual(2.5), "3"),
             r#"{"detail":[{"type":"less_than_equal","loc":["path","n"],"msg":"Input should be less than or equal to 2.5","input":"3","ctx":{"le":2.5}}]}"#
+        );
+    }
+
+    #[test]
+    fn int_bodies_are_fastapis() {
+        // Captured from FastAPI 0.165 / pydantic 2.13 with `n: int = Path(ge=0, le=40)`.
+        assert_eq!(
+            validation_body(Invalid::IntParsing, "30.5"),
+            r#"{"detail":[{"type":"int_parsing","loc":["path","n"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"30.5"}]}"#
+        );
+        assert_eq!(
+            validation_body(Invalid::IntLessThanEqual(40), "41"),
+            r#"{"detail":[{"type":"less_than_equal","loc":["path","n"],"msg":"Input should be less than or equal to 40","input":"41","ctx":{"le":40}}]}"#
+        );
+        assert_eq!(
+            validation_body(Invalid::IntGreaterThanEqual(0), "-3"),
+            r#"{"detail":[{"type":"greater_than_equal","loc":["path","n"],"msg":"Input should be greater than or equal to 0","input":"-3","ctx":{"ge":0}}]}"#
+        );
+        assert_eq!(
+            validation_body(Invalid::IntParsingSize, "1"),
+            r#"{"detail":[{"type":"int_parsing_size","loc":["path","n"],"msg":"Unable to parse input string as an integer, exceeded maximum size","input":"1"}]}"#
         );
     }
 

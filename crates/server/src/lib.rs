@@ -1,10 +1,16 @@
-//! The article's server: FastAPI's two sleep endpoints on tokio, each
-//! concurrency model made visible.
+//! The article's server: FastAPI's endpoints on tokio, each concurrency
+//! model made visible.
 //!
 //! * `GET /baseline/sleep/{n}`: the `def` handler. A blocking
 //!   `std::thread::sleep` on a pool of [`Config::threads`] threads (FastAPI's
 //!   40), queueing first come, first served beyond that.
 //! * `GET /async/sleep/{n}`: the `async def` handler, a timer.
+//! * The rest of the series: `/stall/sleep/{n}` (a blocking sleep inside an
+//!   async handler), `/baseline/fibo/{n}`, `/async/fibo/{n}` and
+//!   `/pool/fibo/{n}` (CPU-bound work on the blocking pool, inline on a
+//!   runtime worker, on a CPU pool), `/baseline/fibo_sleep/{n}` and
+//!   `/async/fibo_sleep/{n}` (part 3: compute, then sleep), and `/metrics`.
+//!   [`Config::gil`] adds a global lock held while computing.
 //!
 //! Responses match FastAPI byte for byte (Python float formatting, pydantic
 //! 422 bodies, 404/405/307), except that sleeps which are negative, not
@@ -14,15 +20,21 @@
 //! Use [`bind`] and [`serve`] to run it (tests pass a `127.0.0.1:0` listener
 //! and a shutdown future), or [`app`] to drive the router directly.
 //!
-//! Modules: `pyfloat` (Python float text), `url` (decoding and quoting as
-//! uvicorn/Starlette do), `errors` (FastAPI's error bodies), `sleep` (the two
-//! models and the bounded pool), `routes` (routing), `conn` (one connection
-//! with its timeouts), `server` (accept loop and shutdown).
+//! Modules: `pyfloat` (Python float text), `pyint` (pydantic's int
+//! parsing), `url` (decoding and quoting as uvicorn/Starlette do), `errors`
+//! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
+//! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
+//! (what each endpoint does), `routes` (routing and counting), `conn` (one
+//! connection with its timeouts), `server` (accept loop and shutdown).
 
 mod activity;
 mod conn;
+mod cpu;
 mod errors;
+mod handlers;
+mod metrics;
 pub mod pyfloat;
+pub mod pyint;
 mod routes;
 mod server;
 mod sleep;
@@ -35,6 +47,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+pub use cpu::{fibo, MAX_FIBO_LIMIT};
 pub use routes::app;
 pub use server::{bind, serve, serve_router, serve_until};
 
@@ -48,6 +61,9 @@ pub fn pending_async_sleeps() -> usize {
 /// The longest any duration setting may be (a day): far from overflowing
 /// `Instant` arithmetic, and longer than any timeout a server needs.
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// The largest [`Config::cpu_threads`].
+pub const MAX_CPU_THREADS: usize = 1024;
 
 /// The allowed range of [`Config::max_header_bytes`].
 pub const HEADER_BYTES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
@@ -81,6 +97,17 @@ pub struct Config {
     pub grace: Duration,
     /// Log one line per request (`tracing` target `speedup_server::access`).
     pub access_log: bool,
+    /// Threads of the CPU pool behind `/pool/fibo` (default: the cores).
+    pub cpu_threads: usize,
+    /// Largest `n` the fibo endpoints accept; larger gets a 422.
+    pub max_fibo: u32,
+    /// Hold one global lock while computing, as CPython's GIL does.
+    pub gil: bool,
+}
+
+/// The number of cores, the CPU pool's default size.
+pub fn default_cpu_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 impl Default for Config {
@@ -95,6 +122,9 @@ impl Default for Config {
             max_connections: 25_000,
             grace: Duration::from_secs(10),
             access_log: false,
+            cpu_threads: default_cpu_threads(),
+            max_fibo: 40,
+            gil: false,
         }
     }
 }
@@ -110,6 +140,15 @@ impl Config {
         };
         if self.threads == 0 || self.threads > Semaphore::MAX_PERMITS {
             return invalid("threads", "must be at least 1 (and a sane thread count)");
+        }
+        if self.cpu_threads == 0 || self.cpu_threads > MAX_CPU_THREADS {
+            return invalid("cpu_threads", "must be 1 to 1024");
+        }
+        if self.max_fibo > MAX_FIBO_LIMIT {
+            return invalid(
+                "max_fibo",
+                "must be at most 50 (naive fibo(50) takes minutes)",
+            );
         }
         if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
             return invalid("max_connections", "must be at least 1");

@@ -1,4 +1,5 @@
-//! The application: FastAPI's routing rules around the two sleep endpoints.
+//! The application: FastAPI's routing rules around the endpoints (see
+//! `handlers` for what each does), and the request counting for `/metrics`.
 //!
 //! Routing is done by hand on the percent-decoded path rather than with
 //! axum's matcher, because Starlette matches decoded paths (`1%2F2` is two
@@ -20,10 +21,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tokio::time::Instant;
 
 use crate::conn::Stopping;
-use crate::errors::{json_response, ApiError};
-use crate::sleep::{async_sleep, validate, BlockingPool, Sleep};
+use crate::errors::ApiError;
+use crate::handlers::{self, validate_work, AppState, Endpoint, Work, METRICS_PATH, ROUTES};
 use crate::url::{latin1, percent_decode, quote_redirect};
 use crate::Config;
 
@@ -32,52 +34,39 @@ use crate::Config;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LocalAddr(pub(crate) SocketAddr);
 
-/// Shared, read-only state of the application.
-#[derive(Debug)]
-struct AppState {
-    pool: BlockingPool,
-    max_sleep: f64,
-}
-
-/// Which of the article's handlers a path names.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Endpoint {
-    /// `/baseline/sleep/{n}`: blocking sleep on the bounded pool.
-    Baseline,
-    /// `/async/sleep/{n}`: timer sleep.
-    Async,
-}
-
-/// Builds the application for `config` (thread-pool size and sleep bound).
+/// Builds the application for `config` (pool sizes, bounds, `--gil`).
 ///
-/// The router owns its blocking pool, so build it once per server and clone
-/// it per connection (cheap). It can be driven without sockets through
+/// The router owns its pools and metrics, so build it once per server and
+/// clone it per connection (cheap). It can be driven without sockets through
 /// `tower::ServiceExt::oneshot`.
 pub fn app(config: &Config) -> Router {
-    let state = Arc::new(AppState {
-        pool: BlockingPool::new(config.threads),
-        max_sleep: config.max_sleep,
-    });
+    let state = Arc::new(AppState::new(config));
     Router::new().fallback(dispatch).with_state(state)
 }
 
-/// The only handler: routes, runs, and stamps the `server` header.
+/// The only handler: routes, runs, counts, and stamps the `server` header.
 async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = Instant::now();
+    let _in_flight = state.metrics.start();
     // Only the head is needed, and only until the work is known: the head
     // (up to `max_header_bytes`) is dropped before any sleep, so a queued
     // or sleeping request holds a few bytes, not its headers.
     let (parts, _body) = request.into_parts();
-    let mut response = match route(&state, &parts) {
-        Ok(Routed::Sleep(endpoint, sleep)) => {
+    let (label, routed) = route(&state, &parts);
+    let mut response = match routed {
+        Ok(Routed::Work(work)) => {
             let stopping = parts.extensions.get::<Stopping>().cloned();
             drop(parts);
-            run(&state, endpoint, sleep, stopping)
+            handlers::run(&state, work, stopping)
                 .await
                 .unwrap_or_else(IntoResponse::into_response)
         }
         Ok(Routed::Done(response)) => response,
         Err(error) => error.into_response(),
     };
+    state
+        .metrics
+        .record(label, response.status().as_u16(), started.elapsed());
     response
         .headers_mut()
         .insert(header::SERVER, HeaderValue::from_static("speedup"));
@@ -86,54 +75,46 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
 
 /// What a request asks for, decided from its head alone.
 enum Routed {
-    /// One of the sleep endpoints, with its validated sleep.
-    Sleep(Endpoint, Sleep),
+    /// An endpoint, with its validated input.
+    Work(Work),
     /// An answer that needs no work (a redirect).
     Done(Response),
 }
 
-fn route(state: &AppState, parts: &Parts) -> Result<Routed, ApiError> {
+/// The metrics label of requests that match no endpoint (404s, redirects).
+const OTHER: &str = "other";
+
+/// Routes `parts`; the label names the endpoint for `/metrics`.
+fn route(state: &AppState, parts: &Parts) -> (&'static str, Result<Routed, ApiError>) {
     let path = percent_decode(parts.uri.path());
-    if let Some((endpoint, n)) = match_route(&path) {
+    if let Some((endpoint, label, n)) = match_route(&path) {
         if parts.method != Method::GET {
-            return Err(ApiError::MethodNotAllowed);
+            return (label, Err(ApiError::MethodNotAllowed));
         }
-        let sleep = validate(n, state.max_sleep)?;
-        return Ok(Routed::Sleep(endpoint, sleep));
+        return (
+            label,
+            validate_work(state, endpoint, n, parts).map(Routed::Work),
+        );
     }
     if path != "/" {
         if let Some(stripped) = path.strip_suffix('/') {
             if match_route(stripped).is_some() {
-                return redirect(parts, stripped).map(Routed::Done);
+                return (OTHER, redirect(parts, stripped).map(Routed::Done));
             }
         }
     }
-    Err(ApiError::NotFound)
+    (OTHER, Err(ApiError::NotFound))
 }
 
-/// Sleeps as the endpoint's model does, then answers.
-async fn run(
-    state: &AppState,
-    endpoint: Endpoint,
-    sleep: Sleep,
-    stopping: Option<Stopping>,
-) -> Result<Response, ApiError> {
-    match endpoint {
-        Endpoint::Baseline => state.pool.sleep(sleep.duration, stopping).await?,
-        Endpoint::Async => async_sleep(sleep.duration).await?,
+/// Matches Starlette's `^/baseline/sleep/(?P<n>[^/]+)$` and the other
+/// endpoints' patterns, and `/metrics` exactly.
+fn match_route(path: &str) -> Option<(Endpoint, &'static str, &str)> {
+    if path == METRICS_PATH {
+        return Some((Endpoint::Metrics, METRICS_PATH, ""));
     }
-    Ok(json_response(StatusCode::OK, sleep.body()))
-}
-
-/// Matches Starlette's `^/baseline/sleep/(?P<n>[^/]+)$` and its async twin.
-fn match_route(path: &str) -> Option<(Endpoint, &str)> {
-    const ROUTES: [(&str, Endpoint); 2] = [
-        ("/baseline/sleep/", Endpoint::Baseline),
-        ("/async/sleep/", Endpoint::Async),
-    ];
-    ROUTES.iter().find_map(|&(prefix, endpoint)| {
+    ROUTES.iter().find_map(|&(prefix, endpoint, label)| {
         let n = path.strip_prefix(prefix)?;
-        (!n.is_empty() && !n.contains('/')).then_some((endpoint, n))
+        (!n.is_empty() && !n.contains('/')).then_some((endpoint, label, n))
     })
 }
 
@@ -172,19 +153,38 @@ fn redirect(parts: &Parts, path: &str) -> Result<Response, ApiError> {
 mod tests {
     use super::{match_route, Endpoint};
 
+    fn endpoint(path: &str) -> Option<(Endpoint, &str)> {
+        match_route(path).map(|(endpoint, _, n)| (endpoint, n))
+    }
+
     #[test]
     fn matches_one_non_empty_segment() {
         assert_eq!(
-            match_route("/baseline/sleep/0.1"),
-            Some((Endpoint::Baseline, "0.1"))
+            endpoint("/baseline/sleep/0.1"),
+            Some((Endpoint::BaselineSleep, "0.1"))
         );
         assert_eq!(
-            match_route("/async/sleep/ 1 "),
-            Some((Endpoint::Async, " 1 "))
+            endpoint("/async/sleep/ 1 "),
+            Some((Endpoint::AsyncSleep, " 1 "))
         );
-        assert_eq!(match_route("/async/sleep/"), None);
-        assert_eq!(match_route("/async/sleep/1/"), None);
-        assert_eq!(match_route("/async/sleep/1/2"), None);
-        assert_eq!(match_route("/async/sleeps/1"), None);
+        assert_eq!(endpoint("/async/sleep/"), None);
+        assert_eq!(endpoint("/async/sleep/1/"), None);
+        assert_eq!(endpoint("/async/sleep/1/2"), None);
+        assert_eq!(endpoint("/async/sleeps/1"), None);
+    }
+
+    #[test]
+    fn matches_the_later_parts_and_metrics() {
+        assert_eq!(endpoint("/pool/fibo/30"), Some((Endpoint::PoolFibo, "30")));
+        assert_eq!(
+            endpoint("/baseline/fibo_sleep/20"),
+            Some((Endpoint::BaselineFiboSleep, "20"))
+        );
+        assert_eq!(endpoint("/metrics"), Some((Endpoint::Metrics, "")));
+        assert_eq!(endpoint("/metrics/x"), None);
+        assert_eq!(
+            match_route("/async/fibo/1").map(|(_, label, _)| label),
+            Some("/async/fibo/{n}")
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The two concurrency models the article compares.
+//! The two concurrency models the article compares, for sleeping.
 //!
 //! * Baseline (`def` handler): FastAPI runs it on anyio's thread pool, capped
 //!   at 40 threads; request 41 waits for a free thread. [`BlockingPool`]
@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use crate::conn::Stopping;
 use crate::errors::{ApiError, Invalid};
+use crate::metrics::{Held, PoolGauges};
 use crate::pyfloat;
 
 /// A validated sleep request: the float FastAPI would have seen, and how
@@ -68,41 +69,56 @@ pub(crate) fn validate(input: &str, max_sleep: f64) -> Result<Sleep, ApiError> {
     Ok(Sleep { seconds, duration })
 }
 
-/// A bounded pool for blocking work: at most `threads` sleeps run at once,
+/// A bounded pool for blocking work: at most `threads` jobs run at once,
 /// the rest queue in arrival order.
 #[derive(Debug, Clone)]
 pub(crate) struct BlockingPool {
     /// tokio's semaphore is fair: waiters are served first come, first served,
     /// which is how anyio's `CapacityLimiter` queues FastAPI's `def` handlers.
     permits: Arc<Semaphore>,
+    /// Busy threads and queued requests, for `/metrics`.
+    gauges: PoolGauges,
 }
 
 impl BlockingPool {
     /// A pool of `threads` threads (validated `>= 1` by [`crate::Config`]).
-    pub(crate) fn new(threads: usize) -> Self {
+    pub(crate) fn new(threads: usize, gauges: PoolGauges) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(threads)),
+            gauges,
         }
     }
 
     /// Blocks one pool thread for `duration` with `std::thread::sleep`,
-    /// waiting for a free thread first.
-    ///
-    /// If the client goes away while queued, the wait is dropped and no
-    /// thread is used; once the sleep has started it runs to the end, as a
-    /// Python thread would. Once the server is `stopping`, sleeps that have
-    /// to wait for a thread never start: they fail with
-    /// [`ApiError::ShuttingDown`] at once.
+    /// waiting for a free thread first (see [`BlockingPool::run`]).
     pub(crate) async fn sleep(
         &self,
         duration: Duration,
         stopping: Option<Stopping>,
     ) -> Result<(), ApiError> {
-        // A free thread starts the sleep even during shutdown (the request
+        self.run(move || std::thread::sleep(duration), stopping)
+            .await
+    }
+
+    /// Runs the blocking `job` on a pool thread, waiting for a free thread
+    /// first, as FastAPI runs a `def` handler.
+    ///
+    /// If the client goes away while queued, the wait is dropped and no
+    /// thread is used; once the job has started it runs to the end, as a
+    /// Python thread would. Once the server is `stopping`, jobs that have
+    /// to wait for a thread never start: they fail with
+    /// [`ApiError::ShuttingDown`] at once.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+        stopping: Option<Stopping>,
+    ) -> Result<T, ApiError> {
+        // A free thread starts the job even during shutdown (the request
         // arrived before it); only waiting ones are refused.
         let permit = match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(permit) => Ok(permit),
             Err(_) => {
+                let _queued = Held::new(&self.gauges.queued);
                 let acquire = Arc::clone(&self.permits).acquire_owned();
                 match stopping {
                     Some(mut stopping) => tokio::select! {
@@ -115,9 +131,12 @@ impl BlockingPool {
             }
         }
         .map_err(|_| ApiError::Internal)?;
+        let busy = Held::new(&self.gauges.busy);
         tokio::task::spawn_blocking(move || {
-            std::thread::sleep(duration);
+            let result = job();
+            drop(busy);
             drop(permit);
+            result
         })
         .await
         .map_err(|_| ApiError::Internal)
@@ -167,7 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn pool_runs_blocking_sleeps() {
-        let pool = BlockingPool::new(1);
+        let pool = BlockingPool::new(1, PoolGauges::default());
         assert_eq!(pool.sleep(Duration::from_millis(1), None).await, Ok(()));
     }
 }

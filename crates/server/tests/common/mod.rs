@@ -221,3 +221,28 @@ pub async fn wait_for_close(stream: &mut TcpStream, limit: Duration) -> Result<V
         Err(_) => Err(format!("connection still open after {limit:?}")),
     }
 }
+
+/// `GET target` on a fresh connection with extra header lines (each ending
+/// in `\r\n`).
+pub async fn send_with_headers(addr: SocketAddr, target: &str, headers: &str) -> Response {
+    let mut stream = connect(addr).await;
+    let bytes =
+        format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
+    send(&mut stream, bytes.as_bytes()).await;
+    read_response(&mut stream, false)
+        .await
+        .unwrap_or_else(|error| panic!("GET {target}: {error}"))
+}
+
+/// The smallest `n` (at most the default `--max-fibo`) whose `fibo(n)`
+/// takes at least `at_least` in this build on this machine, measured here.
+pub fn fibo_taking(at_least: Duration) -> u32 {
+    for n in 20..=40 {
+        let started = std::time::Instant::now();
+        std::hint::black_box(speedup_server::fibo(n));
+        if started.elapsed() >= at_least {
+            return n;
+        }
+    }
+    40
+}
