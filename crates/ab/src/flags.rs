@@ -220,6 +220,8 @@ pub fn plan(args: &AbArgs) -> Result<Plan, FlagError> {
     plan.headers = headers;
     plan.body = body.map(Arc::from);
     plan.keep_alive = args.keep_alive;
+    // ab never verifies a server's certificate.
+    plan.insecure = true;
     plan.trace_responses = args.verbosity >= 2;
     plan.concurrency = args.concurrency;
     if args.timeout == 0 {

@@ -62,6 +62,11 @@ pub struct AbReport {
     pub host: String,
     /// The port ("Server Port:").
     pub port: u16,
+    /// For `https://`: protocol and cipher ("SSL/TLS Protocol:"), e.g.
+    /// `TLSv1.3,TLS_AES_256_GCM_SHA384`.
+    pub tls_protocol: Option<String>,
+    /// For `https://` to a host name: the name sent ("TLS Server Name:").
+    pub tls_server_name: Option<String>,
     /// Path and query ("Document Path:").
     pub path: String,
     /// `-c` ("Concurrency Level:").
@@ -102,6 +107,8 @@ impl AbReport {
             server_software: server_header.unwrap_or_default(),
             host: plan.target.host.clone(),
             port: plan.target.port,
+            tls_protocol: None,
+            tls_server_name: None,
             path: plan.target.path.clone(),
             concurrency: plan.concurrency,
             elapsed,

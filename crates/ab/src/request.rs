@@ -15,6 +15,8 @@ pub fn plain_plan(url: &str, requests: u64, concurrency: u32) -> Result<Plan, Pl
     plan.headers = headers;
     plan.requests = Some(requests);
     plan.concurrency = concurrency;
+    // ab never verifies a server's certificate.
+    plan.insecure = true;
     Ok(plan)
 }
 

@@ -136,6 +136,13 @@ pub fn build_report(
         .body
         .as_ref()
         .map(|_| report.counts.complete * request_len as u64);
+    if let Some(tls) = output.tls {
+        report.tls_protocol = Some(format!("{},{}", tls.protocol, tls.cipher));
+        // SNI carries host names only, never addresses.
+        if plan.target.host.parse::<std::net::IpAddr>().is_err() {
+            report.tls_server_name = Some(plan.target.host.clone());
+        }
+    }
     report.start_epoch_us = start_epoch_us;
     report.utc_offset_secs = utc_offset_secs(start_epoch_us);
     report

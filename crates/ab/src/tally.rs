@@ -193,7 +193,8 @@ impl AbTally {
             }
         };
         match kind {
-            ErrorKind::Connect => {
+            // ab counts a failed TLS handshake where it failed to connect.
+            ErrorKind::Connect | ErrorKind::Certificate | ErrorKind::Tls => {
                 self.err_connect += 1;
                 bump(live.map(|l| &l.connect));
             }

@@ -16,6 +16,12 @@ pub fn write_text(r: &AbReport, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "Server Software:        {}", r.server_software)?;
     writeln!(out, "Server Hostname:        {}", r.host)?;
     writeln!(out, "Server Port:            {}", r.port)?;
+    if let Some(tls) = &r.tls_protocol {
+        writeln!(out, "SSL/TLS Protocol:       {tls}")?;
+    }
+    if let Some(name) = &r.tls_server_name {
+        writeln!(out, "TLS Server Name:        {name}")?;
+    }
     writeln!(out)?;
     writeln!(out, "Document Path:          {}", r.path)?;
     if r.options.variable_length {

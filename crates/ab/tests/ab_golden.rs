@@ -60,6 +60,8 @@ fn report(tally: AbTally, options: AbOptions) -> AbReport {
         server_software: "golden/1.0".into(),
         host: "127.0.0.1".into(),
         port: 8000,
+        tls_protocol: None,
+        tls_server_name: None,
         path: "/x?y=1".into(),
         concurrency: 2,
         elapsed: Duration::from_micros(12_345),

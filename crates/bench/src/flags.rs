@@ -236,6 +236,7 @@ impl BenchArgs {
         plan.timeout = self.timeout;
         plan.threads = Some(threads);
         plan.rate = self.rate;
+        plan.insecure = self.insecure;
         plan.requests = self.requests;
         let warmup = self.warmup.unwrap_or(Duration::ZERO);
         plan.duration = match (self.duration, self.requests) {
@@ -259,7 +260,6 @@ impl BenchArgs {
             engine: plan,
             threads,
             warmup,
-            insecure: self.insecure,
             outputs: Outputs {
                 json: self.json.clone(),
                 csv: self.csv.clone(),

@@ -16,8 +16,6 @@ pub struct BenchPlan {
     pub threads: usize,
     /// Requests sent before this much time has passed are not recorded.
     pub warmup: Duration,
-    /// Accept certificates that do not verify.
-    pub insecure: bool,
     /// Files to write.
     pub outputs: Outputs,
 }

@@ -10,7 +10,7 @@ use crate::hist::{add, new_hist, Hist, HIGHEST_US};
 use crate::intervals::{Interval, IntervalSink};
 
 /// The error kinds bench counts, in report order.
-pub const ERROR_KINDS: [ErrorKind; 7] = [
+pub const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::Connect,
     ErrorKind::Read,
     ErrorKind::Write,
@@ -18,6 +18,8 @@ pub const ERROR_KINDS: [ErrorKind; 7] = [
     ErrorKind::Malformed,
     ErrorKind::NoResponse,
     ErrorKind::Length,
+    ErrorKind::Certificate,
+    ErrorKind::Tls,
 ];
 
 /// The name of an error kind in the summary and the JSON.
@@ -30,10 +32,13 @@ pub fn error_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Malformed => "malformed",
         ErrorKind::NoResponse => "no_response",
         ErrorKind::Length => "length",
+        ErrorKind::Certificate => "certificate",
+        ErrorKind::Tls => "tls",
     }
 }
 
-fn error_index(kind: ErrorKind) -> usize {
+/// The index of `kind` in [`ERROR_KINDS`] (and [`Tally::errors`]).
+pub fn error_index(kind: ErrorKind) -> usize {
     ERROR_KINDS.iter().position(|&k| k == kind).unwrap_or(0)
 }
 

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
+use speedup_load::ErrorKind;
 
 /// Runs `speedup bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -54,6 +55,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         write_to(&mut w, "--csv", |w| {
             json::write_ab_csv(csv_hist(&result), w)
         })?;
+    }
+    let certificate =
+        result.tally.errors[speedup_bench::recorder::error_index(ErrorKind::Certificate)];
+    if certificate > 0 && result.tally.responses() == 0 {
+        eprintln!(
+            "speedup bench: the TLS certificate of {} could not be verified against the trusted \
+             root certificates (self-signed, expired, or issued for another name): check the URL's \
+             host, or pass -k/--insecure to accept the certificate anyway",
+            result.url
+        );
+        return Ok(ExitCode::FAILURE);
     }
     if result.total() > 0 && result.tally.responses() == 0 {
         eprintln!(

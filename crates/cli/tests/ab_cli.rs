@@ -24,7 +24,6 @@ fn flag_errors_are_clear() {
         "-c 10 is greater than -n 5",
     );
     fails_with(&["http://127.0.0.1:8000"], "no path after the host");
-    fails_with(&["https://127.0.0.1/"], "https is not supported yet");
     fails_with(
         &["-p", "/nonexistent/post.txt", "http://127.0.0.1:1/"],
         "cannot read the -p file",

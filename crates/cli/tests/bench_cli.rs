@@ -2,6 +2,9 @@
 //! the flag, `--json -` puts the JSON alone on stdout, `--csv` is drawn by
 //! `speedup plot`, and `merge` reads the logs bench wrote.
 
+#[path = "../../load/tests/support/tls_server.rs"]
+mod tls_server;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -117,4 +120,36 @@ fn json_on_stdout_csv_for_plot_and_merge() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn tls_needs_insecure_for_a_self_signed_certificate_and_ab_reaches_it() {
+    let base = tls_server::start();
+    let url = format!("{base}/");
+    let out = speedup(&["bench", "-n", "4", "-c", "2", &url]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("could not be verified") && err.contains("-k/--insecure"),
+        "{err}"
+    );
+
+    let out = speedup(&["bench", "-k", "-n", "20", "-c", "2", "--json", "-", &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["status"]["200"], 20);
+
+    // ab never verifies, as real ab doesn't, and says what it negotiated.
+    let out = Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .args(["ab", "-n", "10", "-c", "2", &url])
+        .output()
+        .expect("run speedup ab");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("SSL/TLS Protocol:       TLSv1.3,TLS_AES_"),
+        "{text}"
+    );
+    assert!(text.contains("Complete requests:      10"), "{text}");
+    assert!(text.contains("Failed requests:        0"), "{text}");
 }

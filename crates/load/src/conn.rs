@@ -22,6 +22,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use crate::engine::Recorder;
 use crate::record::{ErrorKind, Outcome, Record, Sample};
 use crate::response::ResponseReader;
+use crate::stream::Stream;
 use crate::worker::{RunState, Worker};
 
 /// When the phases of one attempt ended.
@@ -43,7 +44,7 @@ const SOURCES: u32 = 8;
 /// What one exchange read of the response: how it ended, and whether the
 /// request could not be written whole.
 struct Exchange {
-    stream: TcpStream,
+    stream: Stream,
     write_failed: bool,
 }
 
@@ -51,7 +52,7 @@ struct Exchange {
 pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worker<R>>, index: u32) {
     let source = run.spread_sources.then(|| source_address(index));
     let mut reader = ResponseReader::new();
-    let mut kept: Option<TcpStream> = None;
+    let mut kept: Option<Stream> = None;
     // One timer per connection, pushed forward for each request: extending a
     // registered timer is a cheap atomic update, not a timer-wheel operation.
     // The plan's validation guarantees `start + timeout` is representable.
@@ -122,12 +123,12 @@ async fn exchange<R: Recorder>(
     run: &RunState,
     worker: &Worker<R>,
     source: Option<SocketAddr>,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     reader: &mut ResponseReader,
     times: &mut Times,
     want_server: bool,
 ) -> Result<Exchange, ErrorKind> {
-    let stream = match stream {
+    let mut stream = match stream {
         Some(s) => s,
         None => {
             let s = connect(run.addr, source)
@@ -135,13 +136,26 @@ async fn exchange<R: Recorder>(
                 .map_err(|_| ErrorKind::Connect)?;
             // Small requests must leave at once, not wait for Nagle.
             let _ = s.set_nodelay(true);
+            let s = match &run.tls {
+                // The handshake counts as part of connecting, as in ab.
+                Some(tls) => {
+                    let t = tls.handshake(s).await?;
+                    if run.tls_info.get().is_none() {
+                        if let Some(info) = t.info() {
+                            let _ = run.tls_info.set(info);
+                        }
+                    }
+                    Stream::Tls(Box::new(t))
+                }
+                None => Stream::Plain(s),
+            };
             times.connected = Some(Instant::now());
             s
         }
     };
     reader.begin(run.head_request, want_server);
     let mut read = Reading {
-        stream: &stream,
+        stream: &mut stream,
         worker,
         reader,
         times,
@@ -197,7 +211,7 @@ enum Written {
 
 /// The reading side of one exchange.
 struct Reading<'a, R> {
-    stream: &'a TcpStream,
+    stream: &'a mut Stream,
     worker: &'a Worker<R>,
     reader: &'a mut ResponseReader,
     times: &'a mut Times,
@@ -217,7 +231,7 @@ impl<R: Recorder> Reading<'_, R> {
                 Err(e) if e.kind() == IoKind::WouldBlock => {
                     tokio::select! {
                         biased;
-                        r = self.stream.readable() => {
+                        r = self.stream.tcp().readable() => {
                             r.map_err(|_| None)?;
                             match self.read_now() {
                                 Ok(Some(true)) => return Ok(Written::Answered),
@@ -227,13 +241,14 @@ impl<R: Recorder> Reading<'_, R> {
                                 Err(ReadError::Bad(kind)) => return Err(Some(kind)),
                             }
                         }
-                        r = self.stream.writable() => r.map_err(|_| None)?,
+                        r = self.stream.tcp().writable() => r.map_err(|_| None)?,
                     }
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => {}
                 Err(_) => return Err(None),
             }
         }
+        self.stream.flush().await.map_err(|_| None)?;
         self.times.written = Some(Instant::now());
         Ok(Written::All)
     }

@@ -15,6 +15,7 @@ use crate::limits::{default_threads, descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
 use crate::request::build_request;
+use crate::tls::{TlsClient, TlsInfo};
 use crate::worker::{panic_message, run_worker, RunState, WorkerError};
 
 /// Receives the records of one worker thread. One recorder per worker,
@@ -111,6 +112,8 @@ pub struct RunOutput<R> {
     pub elapsed: Duration,
     /// The Server header of the first complete response, if any.
     pub server_header: Option<String>,
+    /// For `https://`: the protocol and cipher of the first handshake.
+    pub tls: Option<TlsInfo>,
 }
 
 /// Why a run could not start.
@@ -135,6 +138,10 @@ pub enum RunError {
         /// The resolver's error.
         source: std::io::Error,
     },
+    /// The TLS client could not be set up (e.g. the host is not a valid
+    /// server name).
+    #[error("cannot set up TLS: {0}")]
+    Tls(rustls::Error),
     /// A worker thread or its runtime could not be created.
     #[error("cannot start the client runtime: {0}")]
     Runtime(std::io::Error),
@@ -166,6 +173,10 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         None => (plan.target.host.as_str(), plan.target.port),
     };
     let addr = resolve(host, port)?;
+    let tls = match plan.target.tls {
+        true => Some(TlsClient::new(&plan.target.host, plan.insecure).map_err(RunError::Tls)?),
+        false => None,
+    };
     let base = Instant::now();
     let run = Arc::new(RunState {
         addr,
@@ -183,6 +194,8 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         base,
         control: Arc::clone(&control.state),
         server: OnceLock::new(),
+        tls,
+        tls_info: OnceLock::new(),
         rate: plan.rate,
         threads,
     });
@@ -226,11 +239,13 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     })?;
     let last = outputs.iter().filter_map(|o| o.last_done).max();
     let elapsed = last.map_or_else(|| base.elapsed(), |t| t.saturating_duration_since(base));
+    let tls = run.tls_info.get().cloned();
     let server_header = run.server.get().cloned();
     Ok(RunOutput {
         recorders: outputs.into_iter().map(|o| o.recorder).collect(),
         elapsed,
         server_header,
+        tls,
     })
 }
 

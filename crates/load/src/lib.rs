@@ -14,6 +14,8 @@ pub mod record;
 pub mod request;
 mod response;
 mod schedule;
+mod stream;
+mod tls;
 mod worker;
 
 /// The response parser, for the fuzz targets in `fuzz/` (feature `fuzzing`).
@@ -53,3 +55,4 @@ pub use engine::{run, Control, Recorder, RunError, RunOutput};
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
 pub use record::{ErrorKind, Outcome, Record, Sample, Scheduled};
 pub use request::{build_request, default_headers, USER_AGENT};
+pub use tls::TlsInfo;

@@ -10,9 +10,11 @@ use std::time::Duration;
 /// A plan or URL the engine cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    /// `https://` URLs need TLS, which the engine does not speak yet.
-    #[error("https is not supported yet: {url:?} (use an http:// url)")]
-    HttpsUnsupported {
+    /// `https://` through an HTTP proxy (CONNECT tunnels are not spoken).
+    #[error(
+        "https through a proxy is not supported: {url:?} (drop the proxy or use an http:// url)"
+    )]
+    HttpsThroughProxy {
         /// The URL as given.
         url: String,
     },
@@ -100,10 +102,12 @@ pub enum PlanError {
 pub struct Target {
     /// Host name or IP address; IPv6 addresses without the brackets.
     pub host: String,
-    /// TCP port (80 when the URL gives none).
+    /// TCP port (80, or 443 for `https://`, when the URL gives none).
     pub port: u16,
     /// The path including any query; always starts with '/'.
     pub path: String,
+    /// `https://`: speak TLS.
+    pub tls: bool,
 }
 
 impl Target {
@@ -114,20 +118,16 @@ impl Target {
             url: url.to_string(),
             reason: reason.to_string(),
         };
-        let rest = match url.find("://") {
+        let (rest, tls) = match url.find("://") {
             Some(i) => {
                 let scheme = &url[..i];
-                if scheme.eq_ignore_ascii_case("https") {
-                    return Err(PlanError::HttpsUnsupported {
-                        url: url.to_string(),
-                    });
+                let tls = scheme.eq_ignore_ascii_case("https");
+                if !tls && !scheme.eq_ignore_ascii_case("http") {
+                    return Err(invalid("only http:// and https:// urls are supported"));
                 }
-                if !scheme.eq_ignore_ascii_case("http") {
-                    return Err(invalid("only http:// urls are supported"));
-                }
-                &url[i + 3..]
+                (&url[i + 3..], tls)
             }
-            None => url,
+            None => (url, false),
         };
         let Some(slash) = rest.find('/') else {
             return Err(PlanError::NoPath {
@@ -165,6 +165,7 @@ impl Target {
             return Err(invalid("no host name"));
         }
         let port = match port {
+            None if tls => 443,
             None => 80,
             Some(p) => match p.parse::<u16>() {
                 Ok(p) if p > 0 => p,
@@ -183,6 +184,7 @@ impl Target {
             host: host.to_string(),
             port,
             path: path.to_string(),
+            tls,
         })
     }
 
@@ -198,7 +200,7 @@ impl Target {
     /// The value of a `Host` header: the host, plus `:port` unless it is 80
     /// (as ab writes it).
     pub fn host_header(&self) -> String {
-        if self.port == 80 {
+        if self.port == self.default_port() {
             self.url_host()
         } else {
             format!("{}:{}", self.url_host(), self.port)
@@ -208,7 +210,17 @@ impl Target {
     /// The absolute-form URL (`http://host:port/path`), sent as the request
     /// target through a proxy.
     pub fn absolute_url(&self) -> String {
-        format!("http://{}{}", self.host_header(), self.path)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.host_header(), self.path)
+    }
+
+    /// The port a URL of this scheme implies: 443 for https, else 80.
+    pub fn default_port(&self) -> u16 {
+        if self.tls {
+            443
+        } else {
+            80
+        }
     }
 }
 
@@ -284,6 +296,9 @@ pub struct Plan {
     /// closed loop, each connection sends as soon as its previous answer
     /// arrived.
     pub rate: Option<f64>,
+    /// For `https://`: accept any server certificate (self-signed, expired,
+    /// another host's) instead of verifying it against Mozilla's roots.
+    pub insecure: bool,
 }
 
 impl Plan {
@@ -305,11 +320,17 @@ impl Plan {
             proxy: None,
             trace_responses: false,
             rate: None,
+            insecure: false,
         }
     }
 
     /// Checks that the plan can run and cannot produce a malformed request.
     pub fn validate(&self) -> Result<(), PlanError> {
+        if self.target.tls && self.proxy.is_some() {
+            return Err(PlanError::HttpsThroughProxy {
+                url: self.target.absolute_url(),
+            });
+        }
         if self.concurrency == 0 {
             return Err(PlanError::ZeroConcurrency);
         }
@@ -384,6 +405,7 @@ mod tests {
             host: host.into(),
             port,
             path: path.into(),
+            tls: false,
         }
     }
 
@@ -414,10 +436,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_urls() {
-        assert!(matches!(
-            Target::parse("https://h/"),
-            Err(PlanError::HttpsUnsupported { .. })
-        ));
+        let https = Target::parse("https://h/").unwrap();
+        assert_eq!(
+            (https.port, https.tls, https.host_header()),
+            (443, true, "h".into())
+        );
+        assert_eq!(
+            Target::parse("https://h:8443/").unwrap().host_header(),
+            "h:8443"
+        );
         assert!(matches!(
             Target::parse("http://host"),
             Err(PlanError::NoPath { .. })

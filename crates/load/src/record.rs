@@ -49,6 +49,12 @@ pub enum ErrorKind {
     NoResponse,
     /// The body length differed from the expected document length.
     Length,
+    /// The server's TLS certificate did not verify (self-signed, expired,
+    /// another host's): see the plan's `insecure`.
+    Certificate,
+    /// The TLS handshake failed for another reason (no common protocol or
+    /// cipher, not a TLS server).
+    Tls,
 }
 
 /// How a request ended.

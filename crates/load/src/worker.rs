@@ -12,6 +12,7 @@ use crate::conn::connection;
 use crate::engine::{ControlState, Recorder};
 use crate::record::{Record, Scheduled};
 use crate::schedule::Schedule;
+use crate::tls::{TlsClient, TlsInfo};
 
 /// The one read buffer of a worker thread: every connection on the thread
 /// reads through it (reads never wait while holding it), so bodies of any
@@ -50,6 +51,10 @@ pub(crate) struct RunState {
     pub control: Arc<ControlState>,
     /// The first Server header seen.
     pub server: OnceLock<String>,
+    /// For `https://`: the TLS client, built once.
+    pub tls: Option<TlsClient>,
+    /// The first handshake's protocol and cipher.
+    pub tls_info: OnceLock<TlsInfo>,
     /// Open loop: requests per second over all threads.
     pub rate: Option<f64>,
     /// Worker threads, for the open-loop schedule's share of each.

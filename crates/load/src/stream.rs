@@ -1,0 +1,70 @@
+//! A connection's byte stream, plain TCP or TLS over TCP, behind the
+//! non-blocking calls the connection loop makes (`try_read`, `try_write`,
+//! readiness), so the loop is the same for both.
+
+use std::io;
+
+use tokio::net::TcpStream;
+
+use crate::tls::TlsStream;
+
+/// One connection's stream.
+pub(crate) enum Stream {
+    /// `http://`.
+    Plain(TcpStream),
+    /// `https://`.
+    Tls(Box<TlsStream>),
+}
+
+impl Stream {
+    /// The socket, for readiness while writing.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(t) => t.tcp(),
+        }
+    }
+
+    /// Waits until [`Stream::try_read`] may have bytes: at once when TLS
+    /// already holds decrypted ones.
+    pub(crate) async fn readable(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.readable().await,
+            Stream::Tls(t) => {
+                if t.has_plaintext() {
+                    return Ok(());
+                }
+                t.tcp().readable().await
+            }
+        }
+    }
+
+    /// A non-blocking read of (decrypted) bytes; `Ok(0)` at the end.
+    pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.try_read(buf),
+            Stream::Tls(t) => t.try_read(buf),
+        }
+    }
+
+    /// A non-blocking write of (plain) bytes.
+    pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.try_write(buf),
+            Stream::Tls(t) => t.try_write(buf),
+        }
+    }
+
+    /// Waits until everything written has left for the socket (TLS may
+    /// hold encrypted records back while the socket is full).
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        let Stream::Tls(t) = self else { return Ok(()) };
+        loop {
+            match t.try_flush() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => t.tcp().writable().await?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

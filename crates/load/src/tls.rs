@@ -1,0 +1,245 @@
+//! TLS for `https://` targets: rustls (ring provider) driven sans-IO over
+//! the connection's non-blocking TCP socket, so a TLS connection reads and
+//! writes through the same readiness calls and the worker's one scratch
+//! buffer as a plain one (an `AsyncRead` adapter would not fit that loop).
+//!
+//! Certificates are verified against Mozilla's roots (webpki-roots) unless
+//! the plan is insecure (`bench -k`, and `ab`, which never verifies): then
+//! any certificate is accepted, but the handshake's signatures are still
+//! checked.
+
+use std::io::{self, ErrorKind as IoKind, Read, Write};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+
+use crate::record::ErrorKind;
+
+/// What a run needs to open TLS connections, built once per run.
+pub(crate) struct TlsClient {
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+}
+
+impl TlsClient {
+    /// The client side for `host`; `insecure` accepts any certificate.
+    pub(crate) fn new(host: &str, insecure: bool) -> Result<TlsClient, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()?;
+        let mut config = if insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+                .with_no_client_auth()
+        } else {
+            let roots =
+                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|_| rustls::Error::General(format!("invalid server name {host:?}")))?;
+        Ok(TlsClient {
+            config: Arc::new(config),
+            name,
+        })
+    }
+
+    /// Runs the handshake over `tcp`. A certificate that does not verify
+    /// is [`ErrorKind::Certificate`]; any other failure [`ErrorKind::Tls`].
+    pub(crate) async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream, ErrorKind> {
+        let mut conn = ClientConnection::new(Arc::clone(&self.config), self.name.clone())
+            .map_err(|_| ErrorKind::Tls)?;
+        loop {
+            while conn.wants_write() {
+                match conn.write_tls(&mut Socket(&tcp)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == IoKind::WouldBlock => {
+                        tcp.writable().await.map_err(|_| ErrorKind::Tls)?
+                    }
+                    Err(_) => return Err(ErrorKind::Tls),
+                }
+            }
+            if !conn.is_handshaking() {
+                return Ok(TlsStream { tcp, conn });
+            }
+            tcp.readable().await.map_err(|_| ErrorKind::Tls)?;
+            match conn.read_tls(&mut Socket(&tcp)) {
+                Ok(0) => return Err(ErrorKind::Tls),
+                Ok(_) => {}
+                Err(e) if e.kind() == IoKind::WouldBlock => continue,
+                Err(_) => return Err(ErrorKind::Tls),
+            }
+            if let Err(e) = conn.process_new_packets() {
+                // Tell the server why, as far as the socket takes it.
+                let _ = conn.write_tls(&mut Socket(&tcp));
+                return Err(match e {
+                    rustls::Error::InvalidCertificate(_) => ErrorKind::Certificate,
+                    _ => ErrorKind::Tls,
+                });
+            }
+        }
+    }
+}
+
+/// The negotiated protocol (e.g. `TLSv1.3`) and cipher suite of a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub protocol: String,
+    /// The cipher suite's IANA name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+}
+
+/// A TLS client connection over a non-blocking TCP socket.
+pub(crate) struct TlsStream {
+    tcp: TcpStream,
+    conn: ClientConnection,
+}
+
+impl TlsStream {
+    /// The underlying socket, for readiness.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
+    /// What was negotiated.
+    pub(crate) fn info(&self) -> Option<TlsInfo> {
+        let protocol = match self.conn.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+            other => format!("{other:?}"),
+        };
+        let suite = self.conn.negotiated_cipher_suite()?.suite();
+        let name = suite.as_str().unwrap_or("unknown");
+        Some(TlsInfo {
+            protocol,
+            // rustls prefixes TLS 1.3 suites with TLS13_; the IANA (and
+            // OpenSSL) name is TLS_...
+            cipher: match name.strip_prefix("TLS13_") {
+                Some(rest) => format!("TLS_{rest}"),
+                None => name.to_string(),
+            },
+        })
+    }
+
+    /// Whether decrypted bytes wait to be read (no socket readiness needed).
+    pub(crate) fn has_plaintext(&mut self) -> bool {
+        self.conn
+            .process_new_packets()
+            .is_ok_and(|s| s.plaintext_bytes_to_read() > 0)
+    }
+
+    /// Encrypts what it can of `buf`: `WouldBlock` while earlier records
+    /// still wait for the socket, so nothing piles up unbounded.
+    pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.try_flush()?;
+        let n = self.conn.writer().write(buf)?;
+        match self.try_flush() {
+            Err(e) if e.kind() != IoKind::WouldBlock => Err(e),
+            _ => Ok(n),
+        }
+    }
+
+    /// Writes pending records to the socket; `WouldBlock` if it is full.
+    pub(crate) fn try_flush(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut Socket(&self.tcp))?;
+        }
+        Ok(())
+    }
+
+    /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream,
+    /// `WouldBlock` when the socket has no whole record yet.
+    pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == IoKind::WouldBlock => {}
+                // Closed without close_notify: HTTP framing decides.
+                Err(e) if e.kind() == IoKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            if self.conn.read_tls(&mut Socket(&self.tcp))? == 0 {
+                return Ok(0);
+            }
+            self.conn.process_new_packets().map_err(io::Error::other)?;
+            // Alerts, key updates: out with them if the socket takes them.
+            let _ = self.try_flush();
+        }
+    }
+}
+
+/// The socket as the blocking `Read`/`Write` rustls expects; would-block
+/// comes back as `WouldBlock`, which also clears tokio's readiness.
+struct Socket<'a>(&'a TcpStream);
+
+impl Read for Socket<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+}
+
+impl Write for Socket<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Accepts any certificate (`-k`), still checking the handshake signatures.
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
