@@ -29,6 +29,15 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// How many of the oldest idle connections eviction looks at.
+const EVICT_SCAN: usize = 64;
+
+/// A connection idle for less than this is never evicted: under an idle
+/// flood at the cap, connections churn fast, and a real client needs a
+/// moment between its connect and its first byte. It bounds the churn
+/// to `max_connections` per this period.
+const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(100);
+
 /// The three idle-phase timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
@@ -61,6 +70,9 @@ pub(crate) struct Activity {
     /// Wakes the watchdog when the state changes.
     changed: Notify,
     idle: Arc<IdleList>,
+    /// The socket, to look for unread bytes before evicting.
+    #[cfg(unix)]
+    fd: Option<std::os::fd::RawFd>,
 }
 
 #[derive(Debug)]
@@ -80,8 +92,11 @@ struct State {
 }
 
 impl Activity {
-    /// A new, idle connection, listed in `idle`.
-    pub(crate) fn new(idle: Arc<IdleList>) -> Arc<Self> {
+    /// A new, idle connection on socket `fd` (if known), listed in `idle`.
+    pub(crate) fn new(
+        idle: Arc<IdleList>,
+        #[cfg(unix)] fd: Option<std::os::fd::RawFd>,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| {
             let idle_key = Some(idle.insert(me.clone()));
             Self {
@@ -95,6 +110,8 @@ impl Activity {
                 }),
                 changed: Notify::new(),
                 idle,
+                #[cfg(unix)]
+                fd,
             }
         })
     }
@@ -135,16 +152,40 @@ impl Activity {
         self.changed.notify_one();
     }
 
-    /// Asks an idle connection to close; false if it is serving a request.
-    fn evict(&self) -> bool {
+    /// Asks an idle connection to close; false if it is serving a request,
+    /// has been idle for less than [`MIN_IDLE_TO_EVICT`], or, unless `any`,
+    /// has bytes of a request on the way (read or still in the socket: a
+    /// client that just connected and sent its request, before its task
+    /// first ran, must not lose it).
+    fn evict(&self, any: bool) -> bool {
         let mut state = self.lock();
-        if state.busy {
+        if state.busy
+            || state.idle_since.elapsed() < MIN_IDLE_TO_EVICT
+            || (!any && (state.head_since.is_some() || self.unread_bytes()))
+        {
             return false;
         }
         state.evicted = true;
+        if let Some(key) = state.idle_key.take() {
+            self.idle.remove(key);
+        }
         drop(state);
         self.changed.notify_one();
         true
+    }
+
+    /// Whether the socket holds bytes not read yet.
+    fn unread_bytes(&self) -> bool {
+        #[cfg(unix)]
+        if let Some(fd) = self.fd {
+            let mut unread: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int. The fd belongs to this live
+            // connection (at worst just closed: the call then fails or
+            // asks an unrelated socket, which only misjudges one eviction).
+            let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) };
+            return rc == 0 && unread > 0;
+        }
+        false
     }
 
     /// Resolves when one of `timeouts` runs out or the connection is
@@ -256,16 +297,29 @@ impl IdleList {
     }
 
     /// Asks the connection idle the longest to close; false if none is idle.
+    ///
+    /// Among the oldest few, a connection with no request on the way goes
+    /// first; failing that, the oldest one not serving a request (so a
+    /// flood of slow heads cannot hold the cap either).
     pub(crate) fn evict_oldest(&self) -> bool {
-        loop {
-            // Never hold the list's lock while taking a connection's.
-            let Some((_, oldest)) = self.lock().idle.pop_first() else {
-                return false;
-            };
-            if oldest.upgrade().is_some_and(|activity| activity.evict()) {
-                return true;
+        // Never hold the list's lock while taking a connection's.
+        let oldest: Vec<(u64, Weak<Activity>)> = self
+            .lock()
+            .idle
+            .iter()
+            .take(EVICT_SCAN)
+            .map(|(key, activity)| (*key, activity.clone()))
+            .collect();
+        for any in [false, true] {
+            for (key, activity) in &oldest {
+                match activity.upgrade() {
+                    Some(activity) if activity.evict(any) => return true,
+                    Some(_) => {}
+                    None => self.remove(*key),
+                }
             }
         }
+        false
     }
 }
 
@@ -385,19 +439,22 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<'_, T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn eviction_takes_the_oldest_idle_and_skips_busy_ones() {
+    #[tokio::test(start_paused = true)]
+    async fn eviction_takes_the_oldest_idle_and_skips_busy_ones() {
         let idle = Arc::new(IdleList::default());
-        let first = Activity::new(Arc::clone(&idle));
-        let second = Activity::new(Arc::clone(&idle));
-        let third = Activity::new(Arc::clone(&idle));
+        let first = Activity::new(Arc::clone(&idle), None);
+        let second = Activity::new(Arc::clone(&idle), None);
+        let third = Activity::new(Arc::clone(&idle), None);
         let busy = first.begin();
         assert_eq!(idle.len(), 2);
+        assert!(!idle.evict_oldest(), "too young to evict");
+        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
         assert!(idle.evict_oldest());
         assert!(second.lock().evicted, "the oldest idle one goes first");
         assert!(!first.lock().evicted);
         drop(busy);
         // `first` is idle again, now the most recent: `third` goes next.
+        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
         assert!(idle.evict_oldest());
         assert!(third.lock().evicted);
         drop(third);
@@ -413,7 +470,7 @@ mod tests {
             keep_alive: Some(Duration::from_secs(20)),
             header: Duration::from_secs(10),
         };
-        let activity = Activity::new(Arc::new(IdleList::default()));
+        let activity = Activity::new(Arc::new(IdleList::default()), None);
         let start = Instant::now();
         assert_eq!(activity.expired(&timeouts).await, Expired::FirstByte);
         assert_eq!(start.elapsed(), Duration::from_secs(1));

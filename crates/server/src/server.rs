@@ -218,7 +218,14 @@ async fn accept(
         Some(permit) => permit,
         None => make_room(limit, idle).await?,
     };
-    Ok((stream, peer, permit, Activity::new(Arc::clone(idle))))
+    #[cfg(unix)]
+    let activity = Activity::new(
+        Arc::clone(idle),
+        Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+    );
+    #[cfg(not(unix))]
+    let activity = Activity::new(Arc::clone(idle));
+    Ok((stream, peer, permit, activity))
 }
 
 /// At the cap: evicts idle connections, oldest first, until a slot frees.
