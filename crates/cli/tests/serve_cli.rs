@@ -184,13 +184,27 @@ fn invalid_flags_are_named() {
         ("--first-byte-timeout", "0"),
         ("--max-header-bytes", "100"),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_speedup"))
-            .args(["serve", "--port", "0", flag, value])
-            .output()
+        // Bounded: a server that accepts the value runs until killed.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_speedup"))
+            .args(["serve", "--host", "127.0.0.1", "--port", "0", flag, value])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("run speedup serve");
-        assert!(!output.status.success(), "{flag} {value} accepted");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        let mut served = Served {
+            child,
+            addr: String::new(),
+            stderr,
+        };
+        let status = served.exit_status(Duration::from_secs(10));
+        assert!(!status.success(), "{flag} {value} accepted");
+        // The process has exited, so its stderr ends: this does not block.
+        let stderr: Vec<String> = served.stderr.iter().collect();
+        assert!(
+            stderr.iter().any(|line| line.contains(flag)),
+            "{flag} {value}: {stderr:?}"
+        );
     }
 }
 
