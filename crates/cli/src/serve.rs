@@ -1,11 +1,11 @@
 //! `speedup serve`: run the article's server from the command line.
 //!
-//! Turns flags into a [`speedup_server::Config`], builds the tokio runtime
-//! (`--workers` async threads, a blocking pool large enough for `--threads`),
-//! sets up logging, makes room for `--max-connections` in the open-files
+//! Turns flags into a [`speedup_server::Config`], sets up logging, makes room for `--max-connections` in the open-files
 //! limit, binds, prints the bound address on stdout (so scripts can use
-//! `--port 0`), and serves until SIGINT or SIGTERM (a second one stops at
-//! once).
+//! `--port 0`), and serves on `--workers` threads, each a current-thread
+//! runtime with its own listening socket ([`speedup_server::serve_threads`]),
+//! until SIGINT or SIGTERM (a second one stops at once). The main thread only
+//! waits for the signals.
 
 mod limits;
 
@@ -17,14 +17,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use tracing_subscriber::EnvFilter;
-
-/// How long exit may wait for blocking sleeps still running after the
-/// server stopped (past `--grace`): not at all, in effect.
-const RUNTIME_EXIT_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Blocking threads the runtime may use besides the sleep pool (DNS
-/// lookups and other incidental blocking work).
-const SPARE_BLOCKING_THREADS: usize = 16;
 
 /// Flags of `speedup serve`.
 #[derive(Debug, clap::Args)]
@@ -38,7 +30,8 @@ pub struct ServeArgs {
     /// Threads for the blocking /baseline/sleep handler (FastAPI's pool: 40).
     #[arg(long, default_value_t = 40, value_parser = at_least_one)]
     threads: usize,
-    /// Async worker threads [default: number of cores].
+    /// Serving threads, each a runtime with its own listening socket
+    /// [default: number of cores].
     #[arg(long, value_parser = at_least_one)]
     workers: Option<usize>,
     /// Longest sleep in seconds a request may ask for; longer gets a 422.
@@ -188,10 +181,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(workers) => workers,
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .max_blocking_threads(config.threads.saturating_add(SPARE_BLOCKING_THREADS))
-        .thread_name("speedup-serve")
+    // The main thread only relays signals; serving runs on `workers` threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
@@ -199,19 +190,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
         let (shutdown, cut) = shutdown_signals()?;
-        let listener = speedup_server::bind(addr).await.map_err(|error| {
-            anyhow!("{error}; check --host and --port (--port 0 picks any free port)")
-        })?;
-        let local = listener
+        let listeners = speedup_server::bind_each(addr, workers)
+            .await
+            .map_err(|error| {
+                anyhow!("{error}; check --host and --port (--port 0 picks any free port)")
+            })?;
+        let local = listeners[0]
             .local_addr()
             .context("cannot read the bound address")?;
         println!("listening on http://{local}");
         let router = speedup_server::app(&config);
-        speedup_server::serve_until(listener, router, config, shutdown, cut).await?;
+        speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
         anyhow::Ok(())
     });
-    // A blocking sleep past the grace period must not hold the exit.
-    runtime.shutdown_timeout(RUNTIME_EXIT_TIMEOUT);
     result.map(|()| ExitCode::SUCCESS)
 }
 

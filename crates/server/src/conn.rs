@@ -72,6 +72,8 @@ impl ConnSettings {
         let mut builder = http1::Builder::new();
         builder
             .header_read_timeout(None)
+            // Head and the small body in one buffer, one write per response.
+            .writev(false)
             .keep_alive(keep_alive.is_some())
             .max_header_size(config.max_header_bytes)
             .max_buf_size(config.max_header_bytes.max(MIN_READ_BUFFER));
@@ -110,9 +112,8 @@ pub(crate) async fn serve_connection(
     settings: Arc<ConnSettings>,
     shutdown: watch::Receiver<bool>,
 ) {
-    // Small request/response pairs: don't let Nagle delay them.
-    let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().ok();
+    // TCP_NODELAY comes from the listening socket (see `server::bind`).
+    let local = LocalLookup::new(&stream);
     let mut stopping = Stopping(shutdown);
     let service = {
         let activity = Arc::clone(&activity);
@@ -121,8 +122,12 @@ pub(crate) async fn serve_connection(
         service_fn(move |mut request: hyper::Request<Incoming>| {
             let guard = activity.begin();
             let host_ok = has_one_host(&request);
-            if let Some(local) = local {
-                request.extensions_mut().insert(LocalAddr(local));
+            // Only a redirect without `Host` needs our address: no
+            // getsockname per connection.
+            if !request.headers().contains_key(header::HOST) {
+                if let Some(local) = local.get() {
+                    request.extensions_mut().insert(LocalAddr(local));
+                }
             }
             request.extensions_mut().insert(stopping.clone());
             tracing::debug!(
@@ -194,8 +199,52 @@ pub(crate) async fn serve_connection(
     if let Err(error) = result {
         tracing::debug!("{peer}: connection closed: {error}");
         if error.is_parse() {
-            linger(&mut stream).await;
+            // Boxed: its 4 KiB buffer would otherwise sit in every
+            // connection's future, copied on every spawn.
+            Box::pin(linger(&mut stream)).await;
         }
+    }
+}
+
+/// The connection's local address, looked up only when a request needs it.
+#[derive(Debug, Clone, Copy)]
+struct LocalLookup {
+    #[cfg(unix)]
+    fd: std::os::fd::RawFd,
+    #[cfg(not(unix))]
+    addr: Option<SocketAddr>,
+}
+
+impl LocalLookup {
+    fn new(stream: &TcpStream) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            Self {
+                fd: stream.as_raw_fd(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {
+            addr: stream.local_addr().ok(),
+        }
+    }
+
+    /// Must only be called while the connection's socket is open, that is
+    /// from the service hyper calls for one of its requests.
+    fn get(&self) -> Option<SocketAddr> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::FromRawFd;
+            // SAFETY: the fd belongs to the stream `serve_connection` owns
+            // until after hyper's last call of the service, so it is open
+            // here; ManuallyDrop borrows it without ever closing it.
+            let socket =
+                std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
+            socket.local_addr().ok()
+        }
+        #[cfg(not(unix))]
+        self.addr
     }
 }
 

@@ -25,7 +25,9 @@
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
 //! (what each endpoint does), `routes` (routing and counting), `conn` (one
-//! connection with its timeouts), `server` (accept loop and shutdown).
+//! connection with its timeouts), `server` (accept loop and shutdown), `threads`
+//! (one runtime and listening socket per thread), `timer` (the async sleep's
+//! timer).
 
 mod activity;
 mod conn;
@@ -38,6 +40,7 @@ pub mod pyint;
 mod routes;
 mod server;
 mod sleep;
+mod threads;
 mod timer;
 mod url;
 
@@ -50,6 +53,7 @@ use tokio::sync::Semaphore;
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
 pub use routes::app;
 pub use server::{bind, serve, serve_router, serve_until};
+pub use threads::{bind_each, serve_threads};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -197,6 +201,9 @@ pub enum ServerError {
     /// The listener's own address could not be read.
     #[error("cannot read the listening socket's address: {0}")]
     LocalAddr(io::Error),
+    /// A serving thread or its runtime could not start.
+    #[error("cannot start a serving thread: {0}")]
+    Thread(io::Error),
     /// The async endpoint's timer thread could not start.
     #[error("cannot start the async sleep timer: {0}")]
     Timer(io::Error),

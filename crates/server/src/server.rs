@@ -45,16 +45,29 @@ const EVICT_RETRY: Duration = Duration::from_millis(20);
 ///
 /// Port 0 picks a free port; read it back with `TcpListener::local_addr`.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    let bind_error = |source| ServerError::Bind { addr, source };
+    listen(addr, false).map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// A listening socket on `addr`, sharing the address with others bound with
+/// `reuse_port` (Linux spreads connections across them).
+pub(crate) fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
+    }?;
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    if reuse_port {
+        socket.set_reuseport(true)?;
     }
-    .map_err(bind_error)?;
-    socket.set_reuseaddr(true).map_err(bind_error)?;
-    socket.bind(addr).map_err(bind_error)?;
-    socket.listen(BACKLOG).map_err(bind_error)
+    #[cfg(not(unix))]
+    let _ = reuse_port;
+    // Small request/response pairs: don't let Nagle delay them. Accepted
+    // sockets inherit it, so no setsockopt per connection.
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// Serves the article's application ([`app`]) on `listener` until `shutdown`
@@ -96,6 +109,15 @@ pub async fn serve_until(
 ) -> Result<(), ServerError> {
     config.validate()?;
     let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+    announce(local, &config)?;
+    let shared = Shared::new(router, &config);
+    accept_loop(listener, &shared, shutdown, cut).await;
+    Ok(())
+}
+
+/// Starts the timer and logs the settings: what every serving entry point
+/// does before its first accept.
+pub(crate) fn announce(local: SocketAddr, config: &Config) -> Result<(), ServerError> {
     // No silent fallback to an imprecise timer: fail or say so now.
     crate::timer::start().map_err(ServerError::Timer)?;
     if let Some(warning) = crate::timer::precision_warning() {
@@ -114,16 +136,57 @@ pub async fn serve_until(
         config.max_connections,
         config.grace,
     );
-    let settings = Arc::new(ConnSettings::new(&config));
-    let limit = Arc::new(Semaphore::new(config.max_connections));
-    let idle = Arc::new(IdleList::default());
+    Ok(())
+}
+
+/// What every accept loop of one server shares: the application, the
+/// connection settings, and the connection cap with its idle list (one cap
+/// for the server, however many loops accept).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    router: Router,
+    settings: Arc<ConnSettings>,
+    limit: Arc<Semaphore>,
+    idle: Arc<IdleList>,
+    grace: Duration,
+}
+
+impl Shared {
+    /// The shared state of a server with a validated `config`.
+    pub(crate) fn new(router: Router, config: &Config) -> Self {
+        Self {
+            router,
+            settings: Arc::new(ConnSettings::new(config)),
+            limit: Arc::new(Semaphore::new(config.max_connections)),
+            idle: Arc::new(IdleList::default()),
+            grace: config.grace,
+        }
+    }
+}
+
+/// Accepts and serves connections on `listener` until `shutdown`, then
+/// shuts them down gracefully (or at once when `cut` resolves); returns when
+/// none of them is left.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    shared: &Shared,
+    shutdown: impl Future<Output = ()>,
+    cut: impl Future<Output = ()>,
+) {
+    let Shared {
+        router,
+        settings,
+        limit,
+        idle,
+        grace,
+    } = shared;
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut warnings = Throttle::new(WARN_EVERY);
     // One accept in progress at a time, kept across loop turns: it may hold
     // an accepted connection while it makes room at the cap.
-    let mut accepting = Box::pin(accept(&listener, &limit, &idle));
+    let mut accepting = Box::pin(accept(&listener, limit, idle));
 
     loop {
         tokio::select! {
@@ -138,9 +201,11 @@ pub async fn serve_until(
                             peer,
                             activity,
                             router.clone(),
-                            Arc::clone(&settings),
+                            Arc::clone(settings),
                             stopping.clone(),
                         );
+                        #[cfg(test)]
+                        record_future_size(std::mem::size_of_val(&task));
                         connections.spawn(async move {
                             task.await;
                             drop(permit);
@@ -159,7 +224,7 @@ pub async fn serve_until(
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 }
-                accepting.set(accept(&listener, &limit, &idle));
+                accepting.set(accept(&listener, limit, idle));
             }
         }
     }
@@ -169,7 +234,7 @@ pub async fn serve_until(
     tracing::info!(
         "shutting down: stopped accepting; finishing {} open connection(s) within {:?}",
         connections.len(),
-        config.grace,
+        *grace,
     );
     stop.send_replace(true);
     let drain = async {
@@ -178,10 +243,10 @@ pub async fn serve_until(
         }
     };
     tokio::select! {
-        finished = tokio::time::timeout(config.grace, drain) => if finished.is_err() {
+        finished = tokio::time::timeout(*grace, drain) => if finished.is_err() {
             tracing::warn!(
                 "grace period of {:?} over with {} connection(s) still open; closing them",
-                config.grace,
+                *grace,
                 connections.len(),
             );
         },
@@ -192,7 +257,6 @@ pub async fn serve_until(
     }
     connections.shutdown().await;
     tracing::info!("server stopped");
-    Ok(())
 }
 
 /// Waits for a connection and a slot for it.
@@ -308,9 +372,62 @@ impl Throttle {
     }
 }
 
+/// The largest connection future spawned (tests keep it small: it is
+/// copied into every task).
+#[cfg(test)]
+static FUTURE_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(test)]
+fn record_future_size(size: usize) {
+    FUTURE_SIZE.fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listener on a free loopback port, and its address.
+    async fn loopback() -> (TcpListener, SocketAddr) {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        (listener, addr)
+    }
+
+    /// A connection's future is moved into its task on every accept: keep
+    /// big buffers out of it (boxed where rarely needed).
+    #[tokio::test]
+    async fn connection_futures_stay_small() {
+        let (listener, addr) = loopback().await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::serve(listener, Config::default(), async move {
+            let _ = stopped.await;
+        }));
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.0\r\n\r\n")
+            .await
+            .expect("send");
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut answer)
+            .await
+            .expect("answer");
+        let _ = stop.send(());
+        server.await.expect("task").expect("clean stop");
+        let size = FUTURE_SIZE.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("connection future: {size} bytes");
+        assert!(size > 0 && size < 3000, "connection future is {size} bytes");
+    }
+
+    /// Accepted sockets inherit TCP_NODELAY from the listener, so the
+    /// server sets it once, not per connection.
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let (listener, addr) = loopback().await;
+        let (_client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let (stream, _) = accepted.expect("accept");
+        assert!(stream.nodelay().expect("getsockopt"));
+    }
 
     #[test]
     fn throttle_lets_one_through_per_period_and_counts_the_rest() {

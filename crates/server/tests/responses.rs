@@ -4,7 +4,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{get, request, Response, TestServer, IO_TIMEOUT};
+use common::{connect, get, read_response, request, send, Response, TestServer, IO_TIMEOUT};
 use speedup_server::Config;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -164,4 +164,20 @@ async fn redirect_without_host_uses_the_path() {
     let response = router.oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), 307);
     assert_eq!(response.headers()["location"], "/async/sleep/1");
+}
+
+/// Without a `Host` (HTTP/1.0), Starlette redirects to the address the
+/// connection was accepted on; the server looks it up only then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_without_host_over_a_socket_uses_the_local_address() {
+    let server = TestServer::start(Config::default()).await;
+    let mut stream = connect(server.addr).await;
+    send(&mut stream, b"GET /async/sleep/1/ HTTP/1.0\r\n\r\n").await;
+    let response = read_response(&mut stream, false).await.expect("a response");
+    assert_eq!(response.status, 307);
+    assert_eq!(
+        response.header("location"),
+        Some(format!("http://{}/async/sleep/1", server.addr).as_str())
+    );
+    server.stop().await.expect("clean stop");
 }

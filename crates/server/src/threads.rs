@@ -1,0 +1,183 @@
+//! Thread per core: one current-thread runtime per thread, each accepting on
+//! its own listening socket.
+//!
+//! A request lives on one connection, and a connection needs nothing from
+//! other connections, so a work-stealing runtime buys nothing here and costs
+//! cross-thread wake-ups (futex calls, context switches) and task migration
+//! on every request. Instead each thread runs a current-thread runtime and
+//! its own accept loop; on Linux every thread has its own socket bound to the
+//! same address with `SO_REUSEPORT`, and the kernel spreads new connections
+//! across them. Elsewhere the threads share one socket (duplicated).
+//!
+//! What stays global is what must: the application (its FIFO blocking pool,
+//! so at most `threads` blocking sleeps run at once whichever runtime asked),
+//! the connection cap and idle list (one cap for the server), and shutdown.
+//! Shutdown is the same as [`crate::serve_until`]'s, in every loop at once:
+//! stop accepting, finish in-flight requests within `grace` (or stop when
+//! `cut` resolves), close the rest.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+use crate::server::{accept_loop, announce, listen, Shared};
+use crate::{Config, ServerError};
+
+/// Blocking threads each runtime may use besides the sleep pool's share
+/// (incidental blocking work such as DNS lookups).
+const SPARE_BLOCKING_THREADS: usize = 16;
+
+/// How long a thread's exit may wait for blocking sleeps still running after
+/// its loop stopped (past `grace`): not at all, in effect.
+const RUNTIME_EXIT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Binds `count` listening sockets on `addr`, one per serving thread: on
+/// Linux separate sockets sharing the address (`SO_REUSEPORT`), elsewhere
+/// one socket and its duplicates.
+///
+/// Port 0 picks a free port for the first; the others take the same one.
+pub async fn bind_each(addr: SocketAddr, count: usize) -> Result<Vec<TcpListener>, ServerError> {
+    let bind_error = |source| ServerError::Bind { addr, source };
+    let mut listeners = Vec::with_capacity(count);
+    let mut addr = addr;
+    for _ in 0..count.max(1) {
+        let listener = if cfg!(target_os = "linux") || listeners.is_empty() {
+            listen(addr, cfg!(target_os = "linux")).map_err(bind_error)?
+        } else {
+            let copy = duplicate(&listeners[0]).map_err(bind_error)?;
+            TcpListener::from_std(copy).map_err(bind_error)?
+        };
+        addr = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// A duplicate of a listening socket, for platforms without `SO_REUSEPORT`
+/// balancing.
+fn duplicate(listener: &TcpListener) -> std::io::Result<std::net::TcpListener> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = listener.as_fd().try_clone_to_owned()?;
+        Ok(std::net::TcpListener::from(fd))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = listener;
+        Err(std::io::Error::other("duplicating a listener needs unix"))
+    }
+}
+
+/// Serves `router` on one thread per listener (see [`bind_each`]), each with
+/// a current-thread runtime, until `shutdown`; then shuts down gracefully as
+/// [`crate::serve_until`] does, at once if `cut` resolves.
+///
+/// Call it from any runtime (it only relays the two signals and waits);
+/// returns once every thread has stopped.
+pub async fn serve_threads(
+    listeners: Vec<TcpListener>,
+    router: Router,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    cut: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    config.validate()?;
+    let first = listeners.first().ok_or(ServerError::InvalidConfig {
+        setting: "listeners",
+        reason: "at least one listening socket is needed".to_owned(),
+    })?;
+    announce(first.local_addr().map_err(ServerError::LocalAddr)?, &config)?;
+    let shared = Arc::new(Shared::new(router, &config));
+    // 0: serving, 1: shutting down gracefully, 2: cut.
+    let (phase, watched) = watch::channel(0u8);
+    let mut finished = Vec::with_capacity(listeners.len());
+    let mut failure = None;
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let (done, waiting) = oneshot::channel();
+        let spawned = listener.into_std().and_then(|listener| {
+            let shared = Arc::clone(&shared);
+            let watched = watched.clone();
+            let blocking = config.threads.saturating_add(SPARE_BLOCKING_THREADS);
+            std::thread::Builder::new()
+                .name(format!("speedup-serve-{index}"))
+                .spawn(move || {
+                    let served = serve_on_this_thread(listener, &shared, watched, blocking);
+                    let _ = done.send(served);
+                })
+        });
+        match spawned {
+            Ok(_) => finished.push(waiting),
+            Err(error) => {
+                failure = Some(ServerError::Thread(error));
+                break;
+            }
+        }
+    }
+    if failure.is_some() {
+        phase.send_replace(2);
+    }
+    let relay = async {
+        shutdown.await;
+        phase.send_if_modified(|now| {
+            let was = *now;
+            *now = was.max(1);
+            was < 1
+        });
+        cut.await;
+        phase.send_replace(2);
+        std::future::pending::<()>().await;
+    };
+    let join = async {
+        for waiting in finished {
+            let served = waiting
+                .await
+                .unwrap_or_else(|_| Err(ServerError::Thread(std::io::Error::other("panicked"))));
+            if let Err(error) = served {
+                // One thread failing stops the others.
+                phase.send_replace(2);
+                failure.get_or_insert(error);
+            }
+        }
+    };
+    tokio::select! {
+        () = relay => {}
+        () = join => {}
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// One serving thread: its runtime, its accept loop, then a short wait for
+/// blocking sleeps still running.
+fn serve_on_this_thread(
+    listener: std::net::TcpListener,
+    shared: &Shared,
+    phase: watch::Receiver<u8>,
+    blocking_threads: usize,
+) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(blocking_threads)
+        .enable_all()
+        .build()
+        .map_err(ServerError::Thread)?;
+    let reached = |phase: &watch::Receiver<u8>, at: u8| {
+        let mut phase = phase.clone();
+        async move {
+            // A dropped sender (the caller gone) counts as reaching it.
+            let _ = phase.wait_for(|now| *now >= at).await;
+        }
+    };
+    let served = runtime.block_on(async {
+        let listener = TcpListener::from_std(listener).map_err(ServerError::Thread)?;
+        accept_loop(listener, shared, reached(&phase, 1), reached(&phase, 2)).await;
+        Ok(())
+    });
+    // A blocking sleep past the grace period must not hold the exit.
+    runtime.shutdown_timeout(RUNTIME_EXIT_TIMEOUT);
+    served
+}

@@ -1,0 +1,77 @@
+//! Thread per core ([`speedup_server::serve_threads`]): the same answers as
+//! [`speedup_server::serve`], from several runtimes sharing one port, and the
+//! same graceful shutdown.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{connect, get, read_response, request_bytes, send, IO_TIMEOUT};
+use speedup_server::{bind_each, serve_threads, Config};
+use tokio::sync::oneshot;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_share_one_port_and_shut_down_gracefully() {
+    let listeners = bind_each(SocketAddr::from(([127, 0, 0, 1], 0)), 3)
+        .await
+        .expect("bind");
+    let addr = listeners[0].local_addr().expect("local addr");
+    for listener in &listeners {
+        assert_eq!(listener.local_addr().expect("local addr"), addr);
+    }
+    let config = Config::default();
+    let router = speedup_server::app(&config);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve_threads(
+        listeners,
+        router,
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+        std::future::pending(),
+    ));
+
+    // Many connections, so every thread's socket gets some: all answered.
+    let mut answers = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        answers.spawn(async move { get(addr, "/async/sleep/0.001").await });
+    }
+    while let Some(answer) = answers.join_next().await {
+        let answer = answer.expect("client task");
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body_text(), "\"hello world after 0.001s of sleep\"");
+    }
+
+    // Shutdown lets an in-flight request finish, then refuses new ones.
+    let mut in_flight = connect(addr).await;
+    send(
+        &mut in_flight,
+        &request_bytes("GET", "/async/sleep/0.3", addr),
+    )
+    .await;
+    // Alone in this binary, so the process-wide count of sleepers is ours.
+    let until = Instant::now() + IO_TIMEOUT;
+    while speedup_server::pending_async_sleeps() == 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(
+        speedup_server::pending_async_sleeps(),
+        1,
+        "request in flight"
+    );
+    let started = Instant::now();
+    stop.send(()).expect("server running");
+    let answer = read_response(&mut in_flight, false)
+        .await
+        .expect("in-flight request answered");
+    assert_eq!(answer.status, 200);
+    tokio::time::timeout(IO_TIMEOUT, server)
+        .await
+        .expect("serve_threads returns")
+        .expect("task")
+        .expect("clean stop");
+    assert!(started.elapsed() < IO_TIMEOUT);
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
