@@ -4,6 +4,7 @@
 
 use std::io;
 
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use crate::tls::TlsStream;
@@ -42,7 +43,20 @@ impl Stream {
     /// A non-blocking read of (decrypted) bytes; `Ok(0)` at the end.
     pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Plain(s) => s.try_read(buf),
+            Stream::Plain(s) => {
+                let n = s.try_read(buf)?;
+                if n > 0 && n < buf.len() {
+                    // A short read drained the socket: forget its readiness
+                    // now, or the next wait returns at once and costs a
+                    // read that fails with EAGAIN (one extra syscall per
+                    // request). tokio clears it only if no new data arrived
+                    // since the readiness was observed, so nothing is missed.
+                    let _ = s.try_io(Interest::READABLE, || {
+                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                    });
+                }
+                Ok(n)
+            }
             Stream::Tls(t) => t.try_read(buf),
         }
     }
