@@ -176,8 +176,19 @@ impl<'a> Collector<'a> {
     }
 
     /// Takes what the threads shipped and writes every second all threads
-    /// are past. `all` (at the end of the run) writes everything left.
-    pub fn collect(&mut self, all: bool) -> io::Result<&SoFar> {
+    /// are past.
+    pub fn collect(&mut self) -> io::Result<&SoFar> {
+        self.collect_upto(None)
+    }
+
+    /// At the end of the run: writes everything left; the last second ends
+    /// at `end_us` (µs after the warm-up), so its interval is not a full second.
+    pub fn collect_all(&mut self, end_us: u64) -> io::Result<&SoFar> {
+        self.collect_upto(Some(end_us))
+    }
+
+    fn collect_upto(&mut self, end_us: Option<u64>) -> io::Result<&SoFar> {
+        let all = end_us.is_some();
         let (shipped, open) = self.sink.drain();
         for interval in shipped {
             self.merge(interval);
@@ -196,7 +207,14 @@ impl<'a> Collector<'a> {
                 .pending
                 .remove(&second)
                 .unwrap_or_else(|| Interval::new(second));
-            self.write(&interval)?;
+            let length = match end_us {
+                Some(end) if second + 1 == upto => {
+                    let used = end.saturating_sub(second * 1_000_000);
+                    Duration::from_micros(used.clamp(1_000, 1_000_000))
+                }
+                _ => Duration::from_secs(1),
+            };
+            self.write(&interval, length)?;
             self.next += 1;
         }
         Ok(&self.so_far)
@@ -223,7 +241,7 @@ impl<'a> Collector<'a> {
         Ok(())
     }
 
-    fn write(&mut self, interval: &Interval) -> io::Result<()> {
+    fn write(&mut self, interval: &Interval, length: Duration) -> io::Result<()> {
         add(&mut self.total, &interval.hist);
         self.so_far.requests += interval.requests;
         self.so_far.errors += interval.errors;
@@ -252,13 +270,8 @@ impl<'a> Collector<'a> {
         if let Some(w) = &mut self.hdr_log {
             let mut log =
                 IntervalLogWriterBuilder::new().begin_log_with(w, &mut self.serializer)?;
-            log.write_histogram(
-                h,
-                Duration::from_secs(interval.second),
-                Duration::from_secs(1),
-                None,
-            )
-            .map_err(|e| io::Error::other(e.to_string()))?;
+            log.write_histogram(h, Duration::from_secs(interval.second), length, None)
+                .map_err(|e| io::Error::other(e.to_string()))?;
         }
         Ok(())
     }

@@ -135,7 +135,7 @@ pub fn run(
                     return Ok(collector);
                 }
                 std::thread::sleep(TICK);
-                let so_far: SoFar = collector.collect(false)?.clone();
+                let so_far: SoFar = collector.collect()?.clone();
                 observer.progress(&Progress {
                     elapsed: started.elapsed(),
                     completed: control.completed(),
@@ -167,7 +167,9 @@ pub fn run(
         tally.merge(&t);
         collector.merge(last);
     }
-    collector.collect(true).map_err(write_error)?;
+    collector
+        .collect_all(tally.last_done_us)
+        .map_err(write_error)?;
     collector.finish().map_err(write_error)?;
     Ok(BenchResult {
         url: plan.url.clone(),
