@@ -118,13 +118,32 @@ async def big_headers(complete):
             pass
 
     start = time.monotonic()
-    await asyncio.gather(*(one() for _ in range(count)))
-    await asyncio.sleep(2)
-    peak = server.rss_mb()
+
+    async def all_of_them():
+        # 50 at a time: each head arrives whole, so the server reads in big
+        # chunks (as from real, separate clients) and its buffers grow.
+        for _ in range(count // 50):
+            await asyncio.gather(*(one() for _ in range(50)))
+
+    sending = asyncio.ensure_future(all_of_them())
+    # The server reads at its own pace: sample its RSS until it has not
+    # grown for 5 s after the last byte went out (at most 90 s); keep the peak.
+    peak, quiet_since = server.rss_mb(), None
+    while time.monotonic() - start < 90:
+        await asyncio.sleep(0.5)
+        now = server.rss_mb()
+        if now > peak + 1:
+            quiet_since = None
+        peak = max(peak, now)
+        if sending.done():
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 5:
+                break
+    await sending
     kind = "complete" if complete else "half-sent"
     print(
         f"big_headers ({kind}): {count} x 390 KB heads: server RSS {before:.0f} MB -> "
-        f"{peak:.0f} MB (+{peak - before:.0f} MB) after {time.monotonic() - start:.1f} s"
+        f"{peak:.0f} MB peak (+{peak - before:.0f} MB) within {time.monotonic() - start:.1f} s"
     )
     for writer in writers:
         writer.transport.abort()
@@ -133,13 +152,23 @@ async def big_headers(complete):
 
 # --- Idle floods ---------------------------------------------------------------
 
-async def flood(server, count, stop):
-    """`count` connections that send nothing and reconnect when closed."""
+def flood(server, count):
+    """`count` connections that send nothing and reconnect when closed, from
+    a separate process (so the timed client does not share its event loop).
+    Stop it with `.kill()`."""
+    return subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--flood", server.host, str(server.port),
+         str(count)],
+    )
+
+
+async def flood_forever(host, port, count):
+    raise_nofile()
 
     async def one():
-        while not stop.is_set():
+        while True:
             try:
-                reader, writer = await asyncio.open_connection(server.host, server.port)
+                reader, writer = await asyncio.open_connection(host, port)
             except OSError:
                 await asyncio.sleep(0.05)
                 continue
@@ -149,7 +178,7 @@ async def flood(server, count, stop):
                 pass
             writer.transport.abort()
 
-    return [asyncio.ensure_future(one()) for _ in range(count)]
+    await asyncio.gather(*(one() for _ in range(count)))
 
 
 async def timed_requests(server, rounds, timeout):
@@ -163,31 +192,25 @@ async def timed_requests(server, rounds, timeout):
 async def idle_flood_cap():
     """--max-connections 50 and 400 idle reconnecting connections."""
     server = Server("--max-connections", "50")
-    stop = asyncio.Event()
-    tasks = await flood(server, 400, stop)
-    await asyncio.sleep(1)
+    attackers = flood(server, 400)
+    await asyncio.sleep(2)
     times = await timed_requests(server, 3, 60)
-    stop.set()
+    attackers.kill()
     server.kill()
-    for task in tasks:
-        task.cancel()
     print(f"idle_flood_cap: normal GET /async/sleep/0 behind 400 idle (cap 50): {times}")
 
 
 async def idle_flood_nofile():
     """Default flags under a soft open-files limit of 1,024; 3,000 idle."""
     server = Server(ulimit="-Sn 1024")
-    stop = asyncio.Event()
-    tasks = await flood(server, 3000, stop)
-    await asyncio.sleep(2)
+    attackers = flood(server, 3000)
+    await asyncio.sleep(3)
     times = await timed_requests(server, 3, 30)
     await asyncio.sleep(5)
-    stop.set()
+    attackers.kill()
     warnings = sum("Too many open files" in line for line in server.lines)
     notes = [line.split("  ")[-1] for line in server.lines if "open-files" in line]
     server.kill()
-    for task in tasks:
-        task.cancel()
     print(
         f"idle_flood_nofile: soft limit 1024, 3000 idle: normal GET took {times}; "
         f"{warnings} 'Too many open files' warnings in ~15 s; startup said: {notes}"
@@ -302,6 +325,10 @@ ATTACKS = {
 
 def main():
     global BIN
+    if sys.argv[1:2] == ["--flood"]:
+        host, port, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        asyncio.run(flood_forever(host, port, count))
+        return
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
     BIN = os.path.abspath(sys.argv[1])

@@ -54,7 +54,7 @@ pub struct ServeArgs {
     header_timeout: f64,
     /// Largest request head (request line and headers) in bytes; larger
     /// ones get a 431.
-    #[arg(long, default_value_t = 32 * 1024, value_parser = header_bytes)]
+    #[arg(long, default_value_t = 16 * 1024, value_parser = header_bytes)]
     max_header_bytes: usize,
     /// Most connections open at once; more wait in the listen backlog, and
     /// at the cap the connection idle the longest makes room.
@@ -125,7 +125,7 @@ fn header_bytes(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(bytes) if range.contains(&bytes) => Ok(bytes),
         _ => Err(format!(
-            "expected a number of bytes from {} to {}, such as 32768",
+            "expected a number of bytes from {} to {}, such as 16384",
             range.start(),
             range.end()
         )),

@@ -122,7 +122,7 @@ impl Default for Config {
             keep_alive: Duration::from_secs(5),
             first_byte_timeout: Duration::from_secs(2),
             header_timeout: Duration::from_secs(10),
-            max_header_bytes: 32 * 1024,
+            max_header_bytes: 16 * 1024,
             max_connections: 25_000,
             grace: Duration::from_secs(10),
             access_log: false,
