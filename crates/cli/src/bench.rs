@@ -26,13 +26,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let csv_file = open(plan.outputs.csv.as_deref(), "--csv")?;
-    let progress = (args.progress || std::io::stderr().is_terminal()).then(Bar::new);
+    let progress = match (std::io::stderr().is_terminal(), args.progress) {
+        (true, _) => Some(Bar::terminal()),
+        (false, true) => Some(Bar::Lines(std::sync::Mutex::new(0))),
+        (false, false) => None,
+    };
     let result = match &progress {
         Some(bar) => speedup_bench::run(&plan, writers, bar),
         None => speedup_bench::run(&plan, writers, &speedup_bench::Quiet),
     };
-    if let Some(bar) = &progress {
-        bar.0.finish_and_clear();
+    if let Some(Bar::Terminal(bar)) = &progress {
+        bar.finish_and_clear();
     }
     let result = result.context("the run failed")?;
     // The summary goes to stdout, or to stderr when stdout carries the JSON.
@@ -155,29 +159,53 @@ fn write_to<W: Write + ?Sized>(
         .with_context(|| format!("cannot write the {flag} file"))
 }
 
-/// The live progress line: elapsed, req/s, p99 so far, errors.
-struct Bar(ProgressBar);
+/// The live progress: elapsed, requests, req/s, p99 so far, errors. A
+/// redrawn line on a terminal; with `--progress` on a pipe, a plain line
+/// a second.
+enum Bar {
+    /// indicatif's line on stderr.
+    Terminal(ProgressBar),
+    /// The last whole second a line was printed for.
+    Lines(std::sync::Mutex<u64>),
+}
 
 impl Bar {
-    fn new() -> Bar {
+    fn terminal() -> Bar {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        Bar(bar)
+        Bar::Terminal(bar)
     }
 }
 
 impl speedup_bench::Observer for Bar {
     fn progress(&self, p: &Progress) {
         let rps = p.completed as f64 / p.elapsed.as_secs_f64().max(1e-3);
-        self.0.set_message(format!(
+        let line = format!(
             "{} requests, {rps:.0} req/s, p99 {}, {} errors",
             p.completed,
-            text::human_us(p.p99_us as f64),
+            // Nothing yet until the first second is complete.
+            match p.p99_us {
+                0 => "-".to_string(),
+                us => text::human_us(us as f64),
+            },
             p.errors
-        ));
-        self.0.tick();
+        );
+        match self {
+            Bar::Terminal(bar) => {
+                bar.set_message(line);
+                bar.tick();
+            }
+            Bar::Lines(last) => {
+                let second = p.elapsed.as_secs();
+                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                if second > *last {
+                    *last = second;
+                    eprintln!("{second:>4}s {line}");
+                }
+            }
+        }
     }
 }
