@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use speedup_lab::{LabPlan, Measurement, Observer, Scenario};
+use speedup_lab::{Chapter, LabPlan, LabResults, Measurement, Observer, Scenario};
 
 /// Flags of `speedup lab`.
 #[derive(Debug, clap::Args)]
@@ -41,6 +41,22 @@ pub struct LabArgs {
     /// Skip the unrecorded warm-up requests before each scenario
     #[arg(long)]
     no_warmup: bool,
+    /// Which part of the series: io (the article), cpu (part 2), mixed
+    /// (part 3), stall (blocking in async), or all
+    #[arg(long, default_value = "io", value_name = "CHAPTER", value_parser = parse_chapter)]
+    chapter: Vec<Chapters>,
+    /// Also sweep the article's two endpoints over concurrency 1 to 200
+    #[arg(long)]
+    sweep: bool,
+}
+
+/// What one `--chapter` names: one chapter, or every one (`all`).
+#[derive(Debug, Clone)]
+struct Chapters(Vec<Chapter>);
+
+/// `--chapter`: one name, or `all` for every chapter.
+fn parse_chapter(text: &str) -> Result<Chapters, String> {
+    Chapter::parse(text).map(Chapters)
 }
 
 /// `--sleep`: seconds above 0 (a zero sleep measures nothing the article
@@ -65,11 +81,11 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     let results = speedup_lab::run(&plan, &mut observer)?;
     let mut out = std::io::stdout().lock();
     // The figures are printed first, so a failed write loses nothing.
-    print_table(&mut out, &plan, &results)?;
+    print_tables(&mut out, &plan, &results)?;
     let index = speedup_lab::folder::write(&plan, &results, staging)?;
     writeln!(out, "\nreport: {}", index.display())?;
     let bad: Vec<String> = results
-        .iter()
+        .measurements()
         .filter(|m| m.row.failures > 0 || m.row.non_2xx > 0)
         .map(|m| {
             format!(
@@ -117,7 +133,17 @@ fn plan(args: LabArgs) -> anyhow::Result<LabPlan> {
         compare,
         warmup: !args.no_warmup,
         out_dir: args.out,
+        chapters: chapters(&args.chapter),
+        sweep: args.sweep,
     })
+}
+
+/// The chapters asked for, in the series' order, each once.
+fn chapters(asked: &[Chapters]) -> Vec<Chapter> {
+    Chapter::ALL
+        .into_iter()
+        .filter(|c| asked.iter().any(|a| a.0.contains(c)))
+        .collect()
 }
 
 fn split_pair(
@@ -134,12 +160,52 @@ fn split_pair(
     }
 }
 
-/// The summary table, times in ms.
-fn print_table(
-    out: &mut impl Write,
-    plan: &LabPlan,
-    results: &[Measurement],
-) -> std::io::Result<()> {
+/// Every chapter's table, then the sweep's p95s.
+fn print_tables(out: &mut impl Write, plan: &LabPlan, results: &LabResults) -> std::io::Result<()> {
+    if !results.io.is_empty() {
+        print_table(out, plan.ideal_ms(), &results.io)?;
+    }
+    for run in &results.chapters {
+        let n = run.fibo_n.map_or(String::new(), |n| format!(", n = {n}"));
+        writeln!(
+            out,
+            "\n{} (ab -n{} -c{}{n}; ideal {:.1} ms)",
+            run.chapter.title(),
+            run.requests,
+            run.concurrency,
+            run.ideal_ms
+        )?;
+        print_table(out, run.ideal_ms, &run.measurements)?;
+        for (m, probe) in run.measurements.iter().zip(&run.probes) {
+            if let Some(ms) = probe {
+                writeln!(
+                    out,
+                    "  during {}: /async/sleep/0.1 took {ms:.0} ms",
+                    m.row.name
+                )?;
+            }
+        }
+    }
+    if let Some(sweep) = &results.sweep {
+        writeln!(out, "\nconcurrency sweep, p95 ms")?;
+        write!(out, "{:<10}", "clients")?;
+        for level in speedup_lab::sweep::LEVELS {
+            write!(out, "{level:>8}")?;
+        }
+        writeln!(out)?;
+        for endpoint in sweep.endpoints() {
+            write!(out, "{endpoint:<10}")?;
+            for p in sweep.points.iter().filter(|p| p.endpoint == endpoint) {
+                write!(out, "{:>8.1}", p.p95_ms)?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// One summary table, times in ms.
+fn print_table(out: &mut impl Write, ideal: f64, results: &[Measurement]) -> std::io::Result<()> {
     let width = results
         .iter()
         .map(|m| m.row.name.len())
@@ -151,7 +217,6 @@ fn print_table(
         "\n{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>6}  {:>7}",
         "scenario", "req/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "failed", "non-2xx"
     )?;
-    let ideal = plan.ideal_ms();
     writeln!(
         out,
         "{:<width$}  {:>8}  {ideal:>8.1}  {ideal:>8.1}  {ideal:>8.1}  {ideal:>8.1}  {ideal:>8.1}  {:>6}  {:>7}",

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use speedup_report::cdf_csv::Cdf;
 use speedup_report::plot::{render_svg, write_png, ChartSpec};
+use speedup_report::sweep::{render_sweep_svg, write_sweep_png, Sweep};
 
 /// Flags of `speedup plot`.
 #[derive(Debug, clap::Args)]
@@ -24,9 +25,14 @@ pub struct PlotArgs {
     pub output: PathBuf,
 
     /// ab CSVs written with `ab -e FILE`; the legend shows each file's stem,
-    /// or NAME when given as NAME=FILE.
+    /// or NAME when given as NAME=FILE. With --sweep: the lab's summary.json.
     #[arg(value_name = "[NAME=]CSV", required = true)]
     pub inputs: Vec<String>,
+
+    /// Draw the concurrency sweep (p50/p95 against clients) from the
+    /// summary.json of `speedup lab --sweep`.
+    #[arg(long)]
+    pub sweep: bool,
 
     /// Draw a dashed vertical line at this response time in ms (e.g. the
     /// endpoint's sleep).
@@ -38,7 +44,7 @@ pub struct PlotArgs {
     pub log_x: bool,
 
     /// Chart title.
-    #[arg(long, default_value = "Response time distribution")]
+    #[arg(long, default_value = DEFAULT_TITLE)]
     pub title: String,
 
     /// Picture width in pixels.
@@ -52,6 +58,9 @@ pub struct PlotArgs {
 
 /// Runs `speedup plot`.
 pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    if args.sweep {
+        return sweep(&args);
+    }
     if let Some(ideal) = args.ideal {
         if !(ideal.is_finite() && ideal > 0.0) {
             bail!("--ideal must be a positive number of ms (e.g. --ideal 100), got {ideal}");
@@ -85,6 +94,49 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     eprintln!("wrote {} ({} series)", out.display(), spec.series.len());
     Ok(ExitCode::SUCCESS)
 }
+
+/// `speedup plot --sweep summary.json -o sweep.svg`.
+fn sweep(args: &PlotArgs) -> anyhow::Result<ExitCode> {
+    let [input] = args.inputs.as_slice() else {
+        bail!("--sweep draws one file: give the summary.json of `speedup lab --sweep`");
+    };
+    let text = std::fs::read_to_string(input).with_context(|| format!("cannot read {input}"))?;
+    #[derive(serde::Deserialize)]
+    struct Summary {
+        sweep: Option<Sweep>,
+    }
+    let summary: Summary = serde_json::from_str(&text)
+        .with_context(|| format!("{input} is not a lab summary.json"))?;
+    let Some(sweep) = summary.sweep else {
+        bail!("{input} has no sweep: run `speedup lab --sweep` to make one");
+    };
+    let title = if args.title == DEFAULT_TITLE {
+        "p50 and p95 against concurrency"
+    } else {
+        &args.title
+    };
+    let out = &args.output;
+    if is_png(out) {
+        write_sweep_png(&sweep, title, out)?;
+    } else {
+        let svg = render_sweep_svg(&sweep, title)?;
+        std::fs::write(out, svg).with_context(|| {
+            format!(
+                "cannot write -o {}: check the directory exists",
+                out.display()
+            )
+        })?;
+    }
+    eprintln!(
+        "wrote {} ({} sweep points)",
+        out.display(),
+        sweep.points.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The default `--title`.
+const DEFAULT_TITLE: &str = "Response time distribution";
 
 /// Reads one `[NAME=]CSV` argument. An argument that names an existing file
 /// is a path even if it contains `=`, so odd file names still work.

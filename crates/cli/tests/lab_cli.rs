@@ -1,7 +1,8 @@
 //! `speedup lab` end to end with small numbers: the report folder, the
 //! summary's schema, the pool model in the figures, the exit status on
-//! non-2xx, and the page in a real browser (headless Chromium: that test is
-//! `#[ignore = "needs chromium"]`; `.ci/run` installs Chromium and runs it
+//! non-2xx, and the page in a real browser (headless Chromium: those tests,
+//! the article's page and the series' with `--chapter` and `--sweep`, are
+//! `#[ignore = "needs chromium"]`; `.ci/run` installs Chromium and runs them
 //! with `--include-ignored`).
 
 use std::fs::File;
@@ -125,6 +126,40 @@ fn the_page_renders_in_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     browser_check(&dir);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+#[ignore = "needs chromium"]
+fn the_series_page_renders_in_chromium() {
+    let dir = scratch("series-browser");
+    let out = lab(&dir, &["--chapter", "io", "--chapter", "mixed", "--sweep"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    browser_check(&dir);
+    let dom = std::fs::read_to_string(dir.join("dom.html")).unwrap();
+    for id in [
+        "mixed",
+        "mixed-chart",
+        "mixed-table",
+        "mixed-why",
+        "sweep",
+        "sweep-chart",
+        "sweep-grid",
+        "sweep-why",
+    ] {
+        assert!(
+            dom.contains(&format!("id=\"{id}\"")),
+            "#{id} missing from the DOM"
+        );
+    }
+    assert!(
+        dom.contains("pool size 40"),
+        "the sweep chart's pool mark is missing"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -18,7 +18,9 @@ use speedup_report::html::{self, LabPage, ScenarioRow};
 use speedup_report::plot::{self, ChartSpec};
 use speedup_report::stats;
 
-use crate::{LabError, LabPlan, Measurement};
+use speedup_report::sweep::Sweep;
+
+use crate::{sections, LabError, LabPlan, LabResults};
 
 /// `summary.json`: the plan's numbers and one entry per scenario.
 #[derive(Debug, Serialize)]
@@ -33,6 +35,12 @@ pub struct Summary<'a> {
     pub threads: usize,
     /// One entry per scenario, in run order.
     pub scenarios: Vec<&'a ScenarioRow>,
+    /// The chapters beyond the article (`--chapter`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<sections::ChapterSummary<'a>>,
+    /// The concurrency sweep (`--sweep`; `speedup plot --sweep` draws it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<&'a Sweep>,
 }
 
 /// A report folder being written: a temporary directory beside `--out`,
@@ -117,15 +125,12 @@ impl Drop for Staging {
 
 /// Writes the whole folder into `staging`, then moves it into place;
 /// returns the path of `index.html`.
-pub fn write(
-    plan: &LabPlan,
-    results: &[Measurement],
-    staging: Staging,
-) -> Result<PathBuf, LabError> {
+pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathBuf, LabError> {
     let dir = staging.dir().to_path_buf();
     let dir = &dir;
+    let results = &all.io;
     let mut series = Vec::new();
-    for m in results {
+    for m in all.measurements() {
         let slug = slug(&m.row.name);
         let samples = &m.report.samples;
         write_file(&dir.join(format!("{slug}.csv")), |w| {
@@ -134,7 +139,9 @@ pub fn write(
         write_file(&dir.join(format!("{slug}.txt")), |w| {
             ab::write_text(&m.report, w)
         })?;
-        series.push(cdf(&m.row.name, samples));
+    }
+    for m in results {
+        series.push(cdf(&m.row.name, &m.report.samples));
     }
     let summary = Summary {
         requests: plan.requests,
@@ -142,43 +149,76 @@ pub fn write(
         ideal_ms: plan.ideal_ms(),
         threads: plan.threads,
         scenarios: results.iter().map(|m| &m.row).collect(),
+        chapters: all.chapters.iter().map(sections::summary).collect(),
+        sweep: all.sweep.as_ref(),
     };
     write_file(&dir.join("summary.json"), |w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
         writeln!(w)
     })?;
 
-    let mut spec = ChartSpec::new(
-        format!(
-            "ab -n{} -c{}: response time CDF",
-            plan.requests, plan.concurrency
-        ),
-        series,
-    );
-    spec.ideal_ms = Some(plan.ideal_ms());
-    let svg = plot::render_svg(&spec)?;
-    write_file(&dir.join("cdf.svg"), |w| w.write_all(svg.as_bytes()))?;
+    // The io chapter's chart keeps its name; without that chapter there is none.
+    let svg = if results.is_empty() {
+        String::new()
+    } else {
+        let mut spec = ChartSpec::new(
+            format!(
+                "ab -n{} -c{}: response time CDF",
+                plan.requests, plan.concurrency
+            ),
+            series,
+        );
+        spec.ideal_ms = Some(plan.ideal_ms());
+        let svg = plot::render_svg(&spec)?;
+        write_file(&dir.join("cdf.svg"), |w| w.write_all(svg.as_bytes()))?;
+        svg
+    };
+    let mut extra = Vec::new();
+    for run in &all.chapters {
+        let (section, chart) = sections::chapter(run)?;
+        write_file(&dir.join(format!("{}.svg", run.chapter.id())), |w| {
+            w.write_all(chart.as_bytes())
+        })?;
+        extra.push(section);
+    }
+    if let Some(sweep) = &all.sweep {
+        let (section, chart) = sections::sweep(sweep)?;
+        write_file(&dir.join("sweep.svg"), |w| w.write_all(chart.as_bytes()))?;
+        extra.push(section);
+    }
 
-    let page = LabPage {
-        title: "Speed up your server: blocking pool vs async timers".into(),
-        intro: html::article_intro(&html::RunSettings {
+    let intro = if results.is_empty() {
+        "The article's series, chapter by chapter: each section below runs the same embedded \
+         `speedup serve` under one part's load and says why each curve came out as it did."
+            .to_string()
+    } else {
+        html::article_intro(&html::RunSettings {
             requests: plan.requests,
             concurrency: u64::from(plan.concurrency),
             sleep_ms: plan.ideal_ms(),
             // An external --target has its own pool, which we do not know.
             threads: plan.target.is_none().then_some(plan.threads as u64),
-        }),
+        })
+    };
+    let page = LabPage {
+        title: if extra.is_empty() {
+            "Speed up your server: blocking pool vs async timers".into()
+        } else {
+            "Speed up your server: the series in the lab".into()
+        },
+        intro,
         chart_svg: svg,
         ideal_ms: plan.ideal_ms(),
         rows: results.iter().map(|m| m.row.clone()).collect(),
         notes: notes(plan),
+        sections: extra,
     };
     write_file(&dir.join("index.html"), |w| html::render_lab_page(&page, w))?;
     Ok(staging.commit()?.join("index.html"))
 }
 
 /// The chart series of one run: the same 101 rows as its `-e` CSV.
-fn cdf(name: &str, sorted: &[speedup_load::Sample]) -> Cdf {
+pub(crate) fn cdf(name: &str, sorted: &[speedup_load::Sample]) -> Cdf {
     Cdf {
         name: name.to_string(),
         points: stats::cdf_rows(sorted)

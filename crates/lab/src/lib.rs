@@ -7,15 +7,23 @@
 //! run is shaped as the article's `ab -n1000 -c100` ([`measure`]); the
 //! results become a report folder ([`folder`]).
 //!
+//! Beyond the article (the `io` chapter), [`chapters`] runs the series'
+//! later parts (`cpu`, `mixed`, `stall`) and [`sweep`] the concurrency
+//! sweep, each into its own section of the same page.
+//!
 //! The lab prints nothing: progress and the terminal table are the front
 //! end's, through the [`Observer`] it passes in.
 
+pub mod chapters;
 pub mod embedded;
 pub mod folder;
 pub mod measure;
 pub mod plan;
 pub mod preflight;
+pub mod sections;
+pub mod sweep;
 
+pub use chapters::{Chapter, ChapterRun};
 pub use embedded::EmbeddedServer;
 pub use measure::{Measurement, Observer};
 pub use plan::{LabPlan, Scenario, Server};
@@ -74,13 +82,34 @@ pub enum LabError {
     },
 }
 
-/// Runs every scenario of `plan` against every server, in order, and
-/// returns the measurements (the report folder is written by
-/// [`folder::write`]).
+/// Everything one `speedup lab` measured.
+#[derive(Debug, Default)]
+pub struct LabResults {
+    /// The io chapter (the article): every scenario on every server.
+    pub io: Vec<Measurement>,
+    /// The other chapters asked for, in order.
+    pub chapters: Vec<ChapterRun>,
+    /// The concurrency sweep, if asked for.
+    pub sweep: Option<speedup_report::sweep::Sweep>,
+}
+
+impl LabResults {
+    /// Every measurement with its own report files: the io chapter's, then
+    /// each chapter's (the sweep's steps keep only their figures).
+    pub fn measurements(&self) -> impl Iterator<Item = &Measurement> {
+        self.io
+            .iter()
+            .chain(self.chapters.iter().flat_map(|c| c.measurements.iter()))
+    }
+}
+
+/// Runs the plan's chapters (the io chapter: every scenario against every
+/// server, in order), then the sweep, and returns the measurements (the
+/// report folder is written by [`folder::write`]).
 ///
 /// Every external server is checked first ([`preflight::check_servers`]),
 /// so that a missing one fails before any scenario runs.
-pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<Vec<Measurement>, LabError> {
+pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<LabResults, LabError> {
     plan.validate()?;
     preflight::check_servers(plan)?;
     let embedded = if plan.needs_embedded() {
@@ -88,11 +117,29 @@ pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<Vec<Measuremen
     } else {
         None
     };
-    let mut results = Vec::new();
-    for server in plan.servers(embedded.as_ref().map(EmbeddedServer::base_url)) {
-        for scenario in &plan.scenarios {
-            results.push(measure::scenario(plan, &server, scenario, observer)?);
+    let servers = plan.servers(embedded.as_ref().map(EmbeddedServer::base_url));
+    let main = Server {
+        label: None,
+        base_url: servers[0].base_url.clone(),
+    };
+    let mut results = LabResults::default();
+    for &chapter in &plan.chapters {
+        if chapter == Chapter::Io {
+            for server in &servers {
+                for scenario in &plan.scenarios {
+                    results
+                        .io
+                        .push(measure::scenario(plan, server, scenario, observer)?);
+                }
+            }
+        } else {
+            results
+                .chapters
+                .push(chapters::run(plan, chapter, &main, observer)?);
         }
+    }
+    if plan.sweep {
+        results.sweep = Some(sweep::run(plan, &main, observer)?);
     }
     if let Some(server) = embedded {
         server.stop();

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::chapters::Chapter;
 use crate::LabError;
 
 /// One request path to measure, e.g. `baseline` → `/baseline/sleep/0.1`.
@@ -74,6 +75,12 @@ pub struct LabPlan {
     pub warmup: bool,
     /// Where the report folder goes.
     pub out_dir: PathBuf,
+    /// The chapters to run, in order ([`Chapter::Io`], the article, by
+    /// default); the scenarios, `--compare` and the settings above shape
+    /// the io chapter, the others have the series' own shapes.
+    pub chapters: Vec<Chapter>,
+    /// Also sweep the io chapter's two endpoints over concurrency levels.
+    pub sweep: bool,
 }
 
 impl Default for LabPlan {
@@ -88,6 +95,8 @@ impl Default for LabPlan {
             compare: Vec::new(),
             warmup: true,
             out_dir: PathBuf::from("lab-report"),
+            chapters: vec![Chapter::Io],
+            sweep: false,
         }
     }
 }
@@ -119,6 +128,9 @@ impl LabPlan {
         }
         if self.threads == 0 {
             return bad("--threads must be at least 1 (FastAPI's pool has 40)".into());
+        }
+        if self.chapters.is_empty() {
+            return bad("no chapters: give --chapter io, cpu, mixed, stall or all".into());
         }
         if self.scenarios.is_empty() {
             return bad("no scenarios: give at least one --scenario NAME=PATH".into());
@@ -179,12 +191,15 @@ impl LabPlan {
     }
 
     /// The embedded server's settings: the pool size asked for, and room
-    /// for the sleep asked for.
+    /// for the sleep asked for. The first-byte timeout is the header
+    /// timeout's 10 s: the stall chapter's clients queue for seconds behind
+    /// blocked workers before their first byte is read.
     pub fn server_config(&self) -> speedup_server::Config {
         speedup_server::Config {
             threads: self.threads,
             max_sleep: DEFAULT_MAX_SLEEP.max(self.sleep),
             grace: std::time::Duration::from_secs(1),
+            first_byte_timeout: std::time::Duration::from_secs(10),
             ..speedup_server::Config::default()
         }
     }

@@ -24,6 +24,46 @@ pub struct LabPage {
     pub rows: Vec<ScenarioRow>,
     /// Footnotes: machine, command line, caveats.
     pub notes: Vec<String>,
+    /// More chapters after the main one (`speedup lab --chapter`, `--sweep`),
+    /// each with its own chart, table and reasons.
+    pub sections: Vec<Section>,
+}
+
+/// One chapter of the page: a heading, a few sentences, a chart, a table
+/// of figures and one reason per scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// HTML id prefix (`cpu` gives `cpu`, `cpu-chart`, `cpu-table`, `cpu-why`).
+    pub id: String,
+    /// The section's heading.
+    pub title: String,
+    /// Paragraphs, separated by blank lines; `code` spans in backticks.
+    pub intro: String,
+    /// The chart (trusted SVG from [`crate::plot`]).
+    pub chart_svg: String,
+    /// What the chart shows, under it.
+    pub caption: String,
+    /// The ideal time for the table's first row and ratio column, if any.
+    pub ideal_ms: Option<f64>,
+    /// What the ideal is, e.g. `one computation`.
+    pub ideal_label: String,
+    /// One row per scenario (none: no figures table).
+    pub rows: Vec<ScenarioRow>,
+    /// Another table, for figures that are not scenarios (the sweep's).
+    pub grid: Option<Grid>,
+    /// One reason per curve: (name, sentence).
+    pub why: Vec<(String, String)>,
+}
+
+/// A plain table of text cells; the first column is left-aligned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// Column headings.
+    pub columns: Vec<String>,
+    /// Rows of cells, as many as the columns.
+    pub rows: Vec<Vec<String>>,
+    /// A sentence under the table.
+    pub caption: String,
 }
 
 /// One scenario's figures, as shown in the table and written to
@@ -175,26 +215,32 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
         }
         writeln!(out, "</div>")?;
     }
-    writeln!(
-        out,
-        "<figure id=\"cdf-chart\">\n{}\n<figcaption>Cumulative distribution of response \
-         times: how many requests (y) were served within a time (x). The dashed line is the \
-         ideal, {} ms.</figcaption>\n</figure>",
-        strip_prolog(&page.chart_svg),
-        trim_ms(page.ideal_ms)
-    )?;
-    table(page, out)?;
-    if page.rows.iter().any(|r| !r.why.trim().is_empty()) {
-        writeln!(out, "<h2>Why</h2>\n<ul id=\"why\">")?;
-        for row in &page.rows {
-            writeln!(
-                out,
-                "<li><strong>{}</strong>: {}</li>",
-                escape(&row.name),
-                inline(&row.why)
-            )?;
-        }
-        writeln!(out, "</ul>")?;
+    if !page.rows.is_empty() {
+        writeln!(
+            out,
+            "<figure id=\"cdf-chart\">\n{}\n<figcaption>Cumulative distribution of response \
+             times: how many requests (y) were served within a time (x). The dashed line is the \
+             ideal, {} ms.</figcaption>\n</figure>",
+            strip_prolog(&page.chart_svg),
+            trim_ms(page.ideal_ms)
+        )?;
+        table(
+            "summary-table",
+            &page.rows,
+            Some(page.ideal_ms),
+            "ideal (the sleep)",
+            "p95 ÷ ideal is how many sleeps the 95th-percentile request waited.",
+            out,
+        )?;
+        let reasons: Vec<(&str, &str)> = page
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.why.as_str()))
+            .collect();
+        why("<h2>Why</h2>", "why", &reasons, out)?;
+    }
+    for section in &page.sections {
+        render_section(section, out)?;
     }
     if !page.notes.is_empty() {
         writeln!(out, "<h2>Notes</h2>\n<ul id=\"notes\">")?;
@@ -206,28 +252,116 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
     writeln!(out, "</main>\n</body>\n</html>")
 }
 
-/// The figures table: an ideal row, then one row per scenario.
-fn table(page: &LabPage, out: &mut String) -> std::fmt::Result {
+/// One chapter: heading, intro, chart, table, reasons.
+fn render_section(section: &Section, out: &mut String) -> std::fmt::Result {
+    let id = escape(&section.id);
     writeln!(
         out,
-        "<div class=\"scroll\">\n<table id=\"summary-table\">\n<caption>Times in ms; \
-         p95 ÷ ideal is how many sleeps the 95th-percentile request waited.</caption>\n\
+        "<section id=\"{id}\">\n<h2>{}</h2>",
+        escape(&section.title)
+    )?;
+    for paragraph in section.intro.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        writeln!(out, "<p>{}</p>", inline(paragraph.trim()))?;
+    }
+    writeln!(
+        out,
+        "<figure id=\"{id}-chart\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
+        strip_prolog(&section.chart_svg),
+        inline(&section.caption)
+    )?;
+    if !section.rows.is_empty() {
+        table(
+            &format!("{id}-table"),
+            &section.rows,
+            section.ideal_ms,
+            &section.ideal_label,
+            "p95 ÷ ideal is how many ideal times the 95th-percentile request took.",
+            out,
+        )?;
+    }
+    if let Some(grid) = &section.grid {
+        grid_table(&format!("{id}-grid"), grid, out)?;
+    }
+    let reasons: Vec<(&str, &str)> = section
+        .why
+        .iter()
+        .map(|(name, why)| (name.as_str(), why.as_str()))
+        .collect();
+    why("<h3>Why</h3>", &format!("{id}-why"), &reasons, out)?;
+    writeln!(out, "</section>")
+}
+
+/// A [`Grid`] as a table with id `id`.
+fn grid_table(id: &str, grid: &Grid, out: &mut String) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<div class=\"scroll\">\n<table id=\"{id}\">\n<caption>{}</caption>\n<thead><tr>",
+        inline(&grid.caption)
+    )?;
+    for column in &grid.columns {
+        write!(out, "<th>{}</th>", escape(column))?;
+    }
+    writeln!(out, "</tr></thead>\n<tbody>")?;
+    for row in &grid.rows {
+        write!(out, "<tr>")?;
+        for cell in row {
+            write!(out, "<td>{}</td>", escape(cell))?;
+        }
+        writeln!(out, "</tr>")?;
+    }
+    writeln!(out, "</tbody>\n</table>\n</div>")
+}
+
+/// The one-sentence reasons, (name, sentence) per curve, under `heading`.
+fn why(heading: &str, id: &str, reasons: &[(&str, &str)], out: &mut String) -> std::fmt::Result {
+    if reasons.iter().all(|(_, why)| why.trim().is_empty()) {
+        return Ok(());
+    }
+    writeln!(out, "{heading}\n<ul id=\"{id}\">")?;
+    for (name, why) in reasons {
+        writeln!(
+            out,
+            "<li><strong>{}</strong>: {}</li>",
+            escape(name),
+            inline(why)
+        )?;
+    }
+    writeln!(out, "</ul>")
+}
+
+/// A figures table: an ideal row (when there is an ideal), then one row
+/// per scenario.
+fn table(
+    id: &str,
+    rows: &[ScenarioRow],
+    ideal_ms: Option<f64>,
+    ideal_label: &str,
+    ratio_caption: &str,
+    out: &mut String,
+) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<div class=\"scroll\">\n<table id=\"{id}\">\n<caption>Times in ms; \
+         {}</caption>\n\
          <thead><tr><th>scenario</th><th>requests</th><th>concurrency</th><th>req/s</th>\
          <th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>p95 ÷ ideal</th>\
-         <th>failures</th><th>non-2xx</th><th>article</th></tr></thead>\n<tbody>"
+         <th>failures</th><th>non-2xx</th><th>article</th></tr></thead>\n<tbody>",
+        escape(ratio_caption)
     )?;
-    let ideal = fmt_ms(page.ideal_ms);
-    writeln!(
-        out,
-        "<tr class=\"ideal\"><td>ideal (the sleep)</td><td></td><td></td><td></td>\
-         <td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td>\
-         <td>1.0×</td><td></td><td></td><td></td></tr>"
-    )?;
-    for row in &page.rows {
-        let ratio = if page.ideal_ms > 0.0 {
-            format!("{:.1}×", row.p95_ms / page.ideal_ms)
-        } else {
-            "–".to_owned()
+    if let Some(ideal_ms) = ideal_ms {
+        let ideal = fmt_ms(ideal_ms);
+        writeln!(
+            out,
+            "<tr class=\"ideal\"><td>{}</td><td></td><td></td><td></td>\
+             <td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td>\
+             <td>1.0×</td><td></td><td></td><td></td></tr>",
+            escape(ideal_label)
+        )?;
+    }
+    for row in rows {
+        let ratio = match ideal_ms {
+            Some(ideal) if ideal > 0.0 => format!("{:.1}×", row.p95_ms / ideal),
+            _ => "–".to_owned(),
         };
         write!(
             out,

@@ -1,5 +1,6 @@
 //! What every front end shares: percentiles and the CDF ([`stats`]),
-//! reading ab `-e` CSVs ([`cdf_csv`]), CDF charts ([`plot`]) and the lab's
+//! reading ab `-e` CSVs ([`cdf_csv`]), CDF charts ([`plot`]), the concurrency
+//! sweep chart ([`sweep`]) and the lab's
 //! HTML page ([`html`]).
 //!
 //! It depends on no engine and knows no front end's format: ab's report
@@ -11,3 +12,4 @@ pub mod cdf_csv;
 pub mod html;
 pub mod plot;
 pub mod stats;
+pub mod sweep;

@@ -21,13 +21,13 @@ use crate::cdf_csv::Cdf;
 /// The embedded font; see `assets/DejaVuSans-LICENSE.txt`.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// The family name every text style below asks for.
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 /// Smallest and largest picture side accepted, in pixels: below the minimum
 /// the labels collide, above the maximum a PNG needs an absurd buffer.
 const SIDE_PX: Range<u32> = 200..8001;
 
 /// Okabe–Ito colours: distinct for colour-blind readers and on white.
-const PALETTE: [RGBColor; 7] = [
+pub(crate) const PALETTE: [RGBColor; 7] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
     RGBColor(0x00, 0x9E, 0x73),
@@ -37,7 +37,7 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(0x00, 0x00, 0x00),
 ];
 /// Colour of the ideal line and its label.
-const IDEAL_COLOUR: RGBColor = RGBColor(0x55, 0x55, 0x55);
+pub(crate) const IDEAL_COLOUR: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
 /// What to draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,7 +288,7 @@ fn x_range(spec: &ChartSpec) -> Result<Range<f64>, PlotError> {
 
 /// Registers the embedded font once per process; later calls reuse the
 /// outcome.
-fn register_font() -> Result<(), PlotError> {
+pub(crate) fn register_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
@@ -300,7 +300,7 @@ fn register_font() -> Result<(), PlotError> {
 }
 
 /// A compact tick label: whole ms from 10 up, fewer decimals as times grow.
-fn tick_label(ms: f64) -> String {
+pub(crate) fn tick_label(ms: f64) -> String {
     trim_zeros(if ms.abs() >= 10.0 {
         format!("{ms:.0}")
     } else if ms.abs() >= 1.0 {
@@ -321,7 +321,7 @@ pub(crate) fn trim_zeros(text: String) -> String {
 
 /// Replaces control characters, which XML forbids even escaped, so any file
 /// name or title still yields a well-formed SVG.
-fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .collect()

@@ -83,5 +83,6 @@ pub fn sample_page() -> LabPage {
             ),
         ],
         notes: vec!["2-core machine; <debug> build".into()],
+        sections: Vec::new(),
     }
 }

@@ -1,0 +1,107 @@
+//! `speedup lab --sweep` end to end, in its own test binary so no CPU-bound
+//! chapter runs beside it: the knee at the pool size, read back from
+//! `summary.json` as a model (rounds of sleeps), never as speeds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("speedup-series-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `speedup lab ARGS --out DIR` and returns its summary.json.
+fn lab(dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .arg("lab")
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .expect("speedup lab runs");
+    assert!(
+        out.status.success(),
+        "lab {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("summary.json parses")
+}
+
+fn num(value: &Value) -> f64 {
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+#[test]
+fn sweep_shows_the_knee_at_the_pool_size() {
+    let dir = scratch("sweep");
+    let summary = lab(
+        &dir,
+        &["--sweep", "--requests", "40", "--concurrency", "20"],
+    );
+    let sweep = &summary["sweep"];
+    assert_eq!(sweep["pool_threads"], 40);
+    let at = |endpoint: &str, c: u64, key: &str| {
+        let point = sweep["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["endpoint"] == endpoint && p["concurrency"] == c)
+            .unwrap_or_else(|| panic!("no {endpoint} c={c} in {sweep}"));
+        assert_eq!(point["bad"], 0, "{point}");
+        num(&point[key])
+    };
+    let p95 = |endpoint: &str, c: u64| at(endpoint, c, "p95_ms");
+    let p50 = |endpoint: &str, c: u64| at(endpoint, c, "p50_ms");
+    let sleep = 100.0;
+    // Up to the pool size every request has a thread: one sleep each (the
+    // median: a step of ten requests has its p95 at its slowest one, which
+    // a busy machine can delay).
+    for c in [1, 10, 20, 40] {
+        assert!(
+            p50("baseline", c) < 2.0 * sleep,
+            "baseline c={c}: {} ms",
+            p50("baseline", c)
+        );
+    }
+    // Past it, requests queue: 200 clients on 40 threads wait several sleeps.
+    assert!(
+        p95("baseline", 200) >= 3.0 * sleep,
+        "baseline c=200: {}",
+        p95("baseline", 200)
+    );
+    assert!(p95("baseline", 100) > p95("baseline", 40));
+    // Timers: flat, but for the cost of more connections, which both
+    // endpoints pay; the baseline also queues for threads, whole sleeps.
+    let growth = |endpoint| p95(endpoint, 200) - p95(endpoint, 40);
+    assert!(
+        growth("baseline") > growth("async"),
+        "from 40 to 200 clients p95 grew {} ms (baseline) and {} ms (async)",
+        growth("baseline"),
+        growth("async")
+    );
+
+    let svg = dir.join("again.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .args(["plot", "--sweep", "-o"])
+        .arg(&svg)
+        .arg(dir.join("summary.json"))
+        .output()
+        .expect("speedup plot runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.contains("pool size 40") && drawn.contains("baseline p95"));
+    assert!(dir.join("sweep.svg").is_file());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,275 @@
+//! The concurrency sweep's chart: p50 and p95 response times (y) against
+//! the number of clients (x), one colour per endpoint (p95 solid, p50
+//! dashed), with the blocking pool's size marked, so the baseline's knee
+//! at the pool size and the async line's flatness show at a glance.
+//!
+//! The points come from `summary.json` (`speedup lab --sweep` writes them,
+//! `speedup plot --sweep` reads them back), so they are serde types.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::{Deserialize, Serialize};
+
+use crate::plot::{clean, register_font, tick_label, PlotError, FAMILY, IDEAL_COLOUR, PALETTE};
+
+/// One step of the sweep: one endpoint at one concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// The endpoint's short name (`baseline`, `async`).
+    pub endpoint: String,
+    /// Clients in flight.
+    pub concurrency: u32,
+    /// Requests sent at this step.
+    pub requests: u64,
+    /// Requests per second over the step.
+    pub rps: f64,
+    /// Median response time, ms.
+    pub p50_ms: f64,
+    /// 95th percentile response time, ms.
+    pub p95_ms: f64,
+    /// Requests that failed or answered non-2xx.
+    pub bad: u64,
+}
+
+/// The whole sweep as `summary.json` holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    /// The sleep each request asked for, ms (the ideal).
+    pub ideal_ms: f64,
+    /// The blocking pool's size, where the baseline's knee should be.
+    pub pool_threads: Option<u32>,
+    /// Every step, endpoint by endpoint in increasing concurrency.
+    pub points: Vec<SweepPoint>,
+}
+
+impl Sweep {
+    /// The endpoints in order of first appearance.
+    pub fn endpoints(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.points {
+            if !names.contains(&p.endpoint.as_str()) {
+                names.push(&p.endpoint);
+            }
+        }
+        names
+    }
+}
+
+/// Picture size of the sweep chart.
+const SIZE: (u32, u32) = (960, 540);
+
+/// Renders the sweep chart as an SVG document.
+pub fn render_sweep_svg(sweep: &Sweep, title: &str) -> Result<String, PlotError> {
+    check(sweep)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, sweep, title).map_err(|message| PlotError::Draw {
+            target: None,
+            message,
+        })?;
+    }
+    Ok(svg)
+}
+
+/// Renders the sweep chart as a PNG file at `path`.
+pub fn write_sweep_png(sweep: &Sweep, title: &str, path: &Path) -> Result<(), PlotError> {
+    check(sweep)?;
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    draw(&root, sweep, title).map_err(|message| PlotError::Draw {
+        target: Some(path.display().to_string()),
+        message,
+    })
+}
+
+fn check(sweep: &Sweep) -> Result<(), PlotError> {
+    if sweep.points.is_empty() {
+        return Err(PlotError::NoSeries);
+    }
+    if let Some(p) = sweep
+        .points
+        .iter()
+        .find(|p| !p.p50_ms.is_finite() || !p.p95_ms.is_finite())
+    {
+        return Err(PlotError::NotFinite(p.endpoint.clone()));
+    }
+    register_font()
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    sweep: &Sweep,
+    title: &str,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    draw_chart(root, sweep, title).map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn draw_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    sweep: &Sweep,
+    title: &str,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let max_c = sweep
+        .points
+        .iter()
+        .map(|p| f64::from(p.concurrency))
+        .fold(1.0, f64::max);
+    let max_ms = sweep
+        .points
+        .iter()
+        .map(|p| p.p95_ms.max(p.p50_ms))
+        .fold(sweep.ideal_ms, f64::max);
+    let mut chart = ChartBuilder::on(root)
+        .caption(clean(title), (FAMILY, 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..max_c * 1.05, 0f64..max_ms * 1.1)?;
+    chart
+        .configure_mesh()
+        .x_desc("Concurrent clients")
+        .y_desc("Response time (ms)")
+        .axis_desc_style((FAMILY, 16))
+        .label_style((FAMILY, 13))
+        .x_label_formatter(&|c| format!("{c:.0}"))
+        .y_label_formatter(&|ms| tick_label(*ms))
+        .light_line_style(RGBColor(0xF0, 0xF0, 0xF0))
+        .max_light_lines(4)
+        .draw()?;
+
+    for (i, endpoint) in sweep.endpoints().into_iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let points: Vec<&SweepPoint> = sweep
+            .points
+            .iter()
+            .filter(|p| p.endpoint == endpoint)
+            .collect();
+        let p95: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (f64::from(p.concurrency), p.p95_ms))
+            .collect();
+        let p50: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (f64::from(p.concurrency), p.p50_ms))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(p95.clone(), colour.stroke_width(2)))?
+            .label(clean(&format!("{endpoint} p95")))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(2)));
+        chart.draw_series(
+            p95.iter()
+                .map(|&point| Circle::new(point, 3, colour.filled())),
+        )?;
+        chart
+            .draw_series(DashedLineSeries::new(p50, 6, 4, colour.stroke_width(1)))?
+            .label(clean(&format!("{endpoint} p50")))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(1)));
+    }
+
+    let guide = IDEAL_COLOUR.stroke_width(1);
+    let label_style = TextStyle::from((FAMILY, 13).into_font())
+        .color(&IDEAL_COLOUR)
+        .pos(Pos::new(HPos::Left, VPos::Bottom));
+    chart.draw_series(DashedLineSeries::new(
+        [(0.0, sweep.ideal_ms), (max_c * 1.05, sweep.ideal_ms)],
+        8,
+        6,
+        guide,
+    ))?;
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((0.0, sweep.ideal_ms))
+            + Text::new(
+                format!("ideal ({} ms)", tick_label(sweep.ideal_ms)),
+                (6, -4),
+                label_style.clone(),
+            ),
+    ))?;
+    if let Some(pool) = sweep.pool_threads {
+        let x = f64::from(pool);
+        chart.draw_series(DashedLineSeries::new(
+            [(x, 0.0), (x, max_ms * 1.1)],
+            8,
+            6,
+            guide,
+        ))?;
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((x, max_ms * 1.05))
+                + Text::new(format!("pool size {pool}"), (6, 0), label_style),
+        ))?;
+    }
+
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FAMILY, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(0xAA, 0xAA, 0xAA))
+        .draw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep() -> Sweep {
+        let mut points = Vec::new();
+        for c in [1, 10, 20, 40, 60, 80, 100, 200] {
+            let rounds = f64::from(c).div_euclid(40.0).max(0.0) + 1.0;
+            for (endpoint, p95) in [("baseline", 100.0 * rounds), ("async", 101.0)] {
+                points.push(SweepPoint {
+                    endpoint: endpoint.into(),
+                    concurrency: c,
+                    requests: u64::from(c) * 2,
+                    rps: 100.0,
+                    p50_ms: p95 * 0.8,
+                    p95_ms: p95,
+                    bad: 0,
+                });
+            }
+        }
+        Sweep {
+            ideal_ms: 100.0,
+            pool_threads: Some(40),
+            points,
+        }
+    }
+
+    #[test]
+    fn draws_every_endpoint_and_the_pool_mark() {
+        let svg = render_sweep_svg(&sweep(), "sweep").expect("renders");
+        for text in [
+            "baseline p95",
+            "async p50",
+            "pool size 40",
+            "Concurrent clients",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        assert_eq!(sweep().endpoints(), ["baseline", "async"]);
+    }
+
+    #[test]
+    fn refuses_an_empty_sweep() {
+        let empty = Sweep {
+            ideal_ms: 100.0,
+            pool_threads: None,
+            points: Vec::new(),
+        };
+        assert!(matches!(
+            render_sweep_svg(&empty, "x"),
+            Err(PlotError::NoSeries)
+        ));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let text = serde_json::to_string(&sweep()).expect("serialize");
+        let back: Sweep = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, sweep());
+    }
+}
