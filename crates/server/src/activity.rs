@@ -296,6 +296,11 @@ impl IdleList {
         }
     }
 
+    /// Resolves when a connection next goes idle.
+    pub(crate) async fn newly_idle(&self) {
+        self.listed.notified().await;
+    }
+
     /// Asks the connection idle the longest to close; false if none is idle.
     ///
     /// Among the oldest few, a connection with no request on the way goes

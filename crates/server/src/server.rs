@@ -298,18 +298,15 @@ async fn make_room(limit: &Arc<Semaphore>, idle: &IdleList) -> io::Result<OwnedS
         if let Ok(permit) = Arc::clone(limit).try_acquire_owned() {
             return Ok(permit);
         }
-        if idle.evict_oldest() {
-            // The evicted connection frees its slot within moments; if it
-            // turned busy instead, evict the next one after a short wait.
-            let freed = tokio::time::timeout(EVICT_RETRY, Arc::clone(limit).acquire_owned());
-            if let Ok(permit) = freed.await {
-                return permit.map_err(closed);
-            }
-        } else {
-            tokio::select! {
-                permit = Arc::clone(limit).acquire_owned() => return permit.map_err(closed),
-                () = idle.until_any() => {}
-            }
+        // An evicted connection frees its slot within moments; if it turned
+        // busy instead, or nothing could be evicted yet (all busy, or idle
+        // too briefly), look again after a short wait or when a connection
+        // goes idle.
+        let evicted = idle.evict_oldest();
+        tokio::select! {
+            permit = Arc::clone(limit).acquire_owned() => return permit.map_err(closed),
+            () = idle.newly_idle(), if !evicted => {}
+            () = tokio::time::sleep(EVICT_RETRY) => {}
         }
     }
 }
