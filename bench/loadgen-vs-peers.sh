@@ -2,7 +2,7 @@
 # Load generators side by side against nginx (`return 200 "hello"`, 1 worker)
 # on loopback, keep-alive, same concurrency and duration, several rounds:
 # ab -k, wrk -t1, wrk -t2, oha (if installed), `speedup ab -k`, and
-# `speedup bench` (closed loop, on 1 thread and on the default threads).
+# `speedup bench` (closed loop, default threads and --threads 2).
 #
 # For each run, /usr/bin/time -v gives the generator's user+sys CPU time and
 # peak RSS; the tool's own output gives its request count. On a 2-core
@@ -40,7 +40,7 @@ measure() {
         wrk-t2) /usr/bin/time -v -o "$timing" wrk -t2 -c "$C" -d "${SECS}s" "$URL" >"$log" ;;
         oha) /usr/bin/time -v -o "$timing" "$OHA" --no-tui --output-format json -c "$C" -z "${SECS}s" "$URL" >"$log" ;;
         speedup-ab-k) /usr/bin/time -v -o "$timing" "$SPEEDUP" ab -q -k -c "$C" -t "$SECS" -n 100000000 "$URL" >"$log" 2>/dev/null ;;
-        speedup-bench-t1) /usr/bin/time -v -o "$timing" "$SPEEDUP" bench --threads 1 -c "$C" -d "${SECS}s" --json - "$URL" >"$log" 2>/dev/null ;;
+        speedup-bench-t2) /usr/bin/time -v -o "$timing" "$SPEEDUP" bench --threads 2 -c "$C" -d "${SECS}s" --json - "$URL" >"$log" 2>/dev/null ;;
         speedup-bench) /usr/bin/time -v -o "$timing" "$SPEEDUP" bench -c "$C" -d "${SECS}s" --json - "$URL" >"$log" 2>/dev/null ;;
     esac
     case "$tool" in
@@ -54,7 +54,7 @@ measure() {
         END {print n, u, s, r}' "$timing"
 }
 
-TOOLS=(wrk-t1 wrk-t2 ab-k speedup-ab-k speedup-bench-t1 speedup-bench)
+TOOLS=(wrk-t1 wrk-t2 ab-k speedup-ab-k speedup-bench speedup-bench-t2)
 [ -n "$OHA" ] && TOOLS+=(oha)
 declare -A RPS CPU RSS
 echo "nginx 1 worker, c=$C keep-alive, ${SECS}s per run, $ROUNDS rounds; cores: $(nproc)"

@@ -33,7 +33,8 @@ pub struct BenchArgs {
     /// coordinated omission); without it, as fast as answers come back
     #[arg(long = "rate", value_name = "R")]
     pub rate: Option<f64>,
-    /// Client worker threads (default: the number of cores)
+    /// Client worker threads (default: 1 on up to 2 cores or below 16
+    /// connections, else half the cores, leaving the rest to the server)
     #[arg(long = "threads", value_name = "N")]
     pub threads: Option<usize>,
     /// Limit on each request, from its send to its last byte
@@ -207,7 +208,10 @@ impl BenchArgs {
             _ => {}
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = self.threads.unwrap_or(cores).min(self.connections as usize);
+        let threads = self
+            .threads
+            .unwrap_or_else(|| speedup_load::default_threads(self.connections, cores))
+            .min(self.connections as usize);
         if let Some(rate) = self.rate {
             if !(rate.is_finite() && rate > 0.0) {
                 return Err(FlagError::Rate(rate));
