@@ -210,7 +210,7 @@ pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathB
         chart_svg: svg,
         ideal_ms: plan.ideal_ms(),
         rows: results.iter().map(|m| m.row.clone()).collect(),
-        notes: notes(plan),
+        notes: notes(plan, !results.is_empty(), !extra.is_empty()),
         sections: extra,
     };
     write_file(&dir.join("index.html"), |w| html::render_lab_page(&page, w))?;
@@ -228,12 +228,28 @@ pub(crate) fn cdf(name: &str, sorted: &[speedup_load::Sample]) -> Cdf {
     }
 }
 
-fn notes(plan: &LabPlan) -> Vec<String> {
-    let mut notes = vec![format!(
-        "Each scenario: {} requests, {} at a time, HTTP/1.0 without keep-alive, as `ab -n{} -c{}` sends them; \
-         percentiles by ab's rule; files NAME.csv (ab -e format) and NAME.txt (ab's report) beside this page.",
-        plan.requests, plan.concurrency, plan.requests, plan.concurrency
-    )];
+fn notes(plan: &LabPlan, io_ran: bool, chapters: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if io_ran {
+        let whose = if chapters {
+            "Of the article's part, each"
+        } else {
+            "Each"
+        };
+        notes.push(format!(
+            "{whose} scenario: {} requests, {} at a time, HTTP/1.0 without keep-alive, as `ab -n{} -c{}` sends them; \
+             percentiles by ab's rule; files NAME.csv (ab -e format) and NAME.txt (ab's report) beside this page.",
+            plan.requests, plan.concurrency, plan.requests, plan.concurrency
+        ));
+    }
+    if chapters {
+        notes.push(
+            "Every chapter's scenarios are sent as ab sends them (HTTP/1.0, a connection per request), with the \
+             requests and concurrency its section names; files CHAPTER-SCENARIO.csv and .txt, CHAPTER.svg and \
+             sweep.svg beside this page, every figure in summary.json."
+                .to_string(),
+        );
+    }
     match &plan.target {
         Some(url) => notes.push(format!("Server under test: {url}.")),
         None => notes.push(format!(

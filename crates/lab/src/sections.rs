@@ -192,7 +192,7 @@ pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
     let mut columns = vec!["ms at concurrency".to_string()];
     columns.extend(levels);
     let pool = sweep.pool_threads.map_or(String::new(), |t| {
-        format!(" The dotted vertical line is the pool size, {t}.")
+        format!(" The dashed vertical line is the pool size, {t}.")
     });
     let section = Section {
         id: "sweep".into(),
