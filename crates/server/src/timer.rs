@@ -133,11 +133,24 @@ impl Timer {
     }
 
     /// Registers a sleeper; wakes the timer thread if it waits for later.
+    ///
+    /// Also wakes sleepers already due: on a machine so loaded that the timer
+    /// thread waits for a CPU, the threads registering new sleeps (busy
+    /// serving requests) fire the due ones for it, so one descheduled thread
+    /// cannot hold every sleeper back.
     fn insert(&self, deadline: Instant, waker: Waker) -> Key {
         let mut state = self.lock();
         let key = (deadline, state.next_seq);
         state.next_seq += 1;
         state.sleepers.insert(key, waker);
+        let now = Instant::now();
+        let mut due = Vec::new();
+        while let Some(entry) = state.sleepers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            due.push(entry.remove());
+        }
         if let Some(until) = state.waiting_until {
             let earlier = match until {
                 Some(until) => deadline < until,
@@ -149,6 +162,8 @@ impl Timer {
                 self.earlier.notify_one();
             }
         }
+        drop(state);
+        due.into_iter().for_each(Waker::wake);
         key
     }
 
