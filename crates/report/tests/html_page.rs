@@ -3,7 +3,7 @@
 
 mod plot_support;
 
-use plot_support::sample_page;
+use plot_support::{as_xml, sample_page};
 use speedup_report::html::{article_intro, render_lab_page, LabPage, RunSettings};
 
 fn render(page: &LabPage) -> String {
@@ -49,15 +49,7 @@ fn page_is_well_formed_markup() {
     // and void `<meta>`/`<br>` tags; close those and it must parse as XML,
     // which catches unbalanced tags and unescaped text.
     let html = render(&sample_page());
-    let xml = html
-        .replacen("<!DOCTYPE html>", "", 1)
-        .replace("<br>", "<br/>")
-        .replace("<wbr>", "<wbr/>")
-        .replace("<meta charset=\"utf-8\">", "<meta charset=\"utf-8\"/>")
-        .replace(
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-            "<meta/>",
-        );
+    let xml = as_xml(&html);
     let doc = roxmltree::Document::parse(&xml).expect("page is balanced");
     let table = doc
         .descendants()

@@ -86,3 +86,17 @@ pub fn sample_page() -> LabPage {
         sections: Vec::new(),
     }
 }
+
+/// The page as XML: it is written as XHTML-compatible markup apart from the
+/// doctype and void `<meta>`/`<br>`/`<wbr>` tags; with those closed it must
+/// parse as XML, which catches unbalanced tags and unescaped text.
+pub fn as_xml(html: &str) -> String {
+    html.replacen("<!DOCTYPE html>", "", 1)
+        .replace("<br>", "<br/>")
+        .replace("<wbr>", "<wbr/>")
+        .replace("<meta charset=\"utf-8\">", "<meta charset=\"utf-8\"/>")
+        .replace(
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "<meta/>",
+        )
+}
