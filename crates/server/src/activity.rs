@@ -36,7 +36,7 @@ const EVICT_SCAN: usize = 64;
 /// flood at the cap, connections churn fast, and a real client needs a
 /// moment between its connect and its first byte. It bounds the churn
 /// to `max_connections` per this period.
-const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(100);
+const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(50);
 
 /// The three idle-phase timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
