@@ -142,6 +142,9 @@ pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
+/// The body of the 503 sent to requests refused during shutdown.
+pub(crate) const SHUTTING_DOWN_BODY: &str = r#"{"detail":"Service Unavailable"}"#;
+
 /// `retry-after` of the 503 sent to requests refused during shutdown: a
 /// restarted server is usually back within a second.
 const RETRY_AFTER_SECS: &str = "1";
@@ -186,10 +189,8 @@ impl IntoResponse for ApiError {
                 response
             }
             ApiError::ShuttingDown => {
-                let mut response = json_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    r#"{"detail":"Service Unavailable"}"#.into(),
-                );
+                let mut response =
+                    json_response(StatusCode::SERVICE_UNAVAILABLE, SHUTTING_DOWN_BODY.into());
                 let headers = response.headers_mut();
                 headers.insert(
                     header::RETRY_AFTER,

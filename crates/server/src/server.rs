@@ -6,14 +6,14 @@
 //! * Every connection runs in a [`JoinSet`], so shutdown can wait for exactly
 //!   the open connections and abort whatever is left when `grace` runs out:
 //!   when [`serve`] returns, nothing it started is still serving.
-//! * Shutdown order: stop accepting (the listener is dropped, so new
-//!   connections are refused), tell every connection (see `conn`), wait up to
-//!   `grace`, abort the rest.
+//! * Shutdown order: stop accepting, answer the connections still waiting
+//!   in the backlog 503, drop the listener (so new connections are refused),
+//!   tell every connection (see `conn`), wait up to `grace`, abort the rest.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -23,7 +23,7 @@ use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
 use crate::activity::{Activity, IdleList};
-use crate::conn::{serve_connection, ConnSettings};
+use crate::conn::{refuse, serve_connection, ConnSettings};
 use crate::{app, Config, ServerError};
 
 /// Pending connections the kernel queues for us (uvicorn's default), which is
@@ -186,7 +186,8 @@ pub(crate) async fn accept_loop(
     let mut warnings = Throttle::new(WARN_EVERY);
     // One accept in progress at a time, kept across loop turns: it may hold
     // an accepted connection while it makes room at the cap.
-    let mut accepting = Box::pin(accept(&listener, limit, idle));
+    let parked = Parked::default();
+    let mut accepting = Box::pin(accept(&listener, limit, idle, &parked));
 
     loop {
         tokio::select! {
@@ -224,15 +225,21 @@ pub(crate) async fn accept_loop(
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 }
-                accepting.set(accept(&listener, limit, idle));
+                accepting.set(accept(&listener, limit, idle, &parked));
             }
         }
     }
 
     drop(accepting);
-    drop(listener);
+    let mut refused = 0;
+    if let Some(stream) = lock(&parked).take() {
+        connections.spawn(refuse(stream));
+        refused += 1;
+    }
+    refused += refuse_backlog(listener, &mut connections);
     tracing::info!(
-        "shutting down: stopped accepting; finishing {} open connection(s) within {:?}",
+        "shutting down: stopped accepting (answered {refused} waiting connection(s) 503); \
+         finishing {} open connection(s) within {:?}",
         connections.len(),
         *grace,
     );
@@ -259,6 +266,40 @@ pub(crate) async fn accept_loop(
     tracing::info!("server stopped");
 }
 
+/// At shutdown, the connections still waiting in the kernel's backlog (at
+/// most [`BACKLOG`]) are accepted and answered 503 instead of being reset
+/// when the listener closes, which this does. Returns how many; stops at
+/// the first accept that would wait or fails (out of descriptors: the rest
+/// are reset).
+fn refuse_backlog(listener: TcpListener, connections: &mut JoinSet<()>) -> usize {
+    // A plain non-blocking accept asks the kernel directly, whatever the
+    // reactor has or has not seen yet.
+    let Ok(listener) = listener.into_std() else {
+        return 0;
+    };
+    let mut refused = 0;
+    while refused < BACKLOG as usize {
+        let Ok((stream, _)) = listener.accept() else {
+            break;
+        };
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream));
+        if let Ok(stream) = stream {
+            connections.spawn(refuse(stream));
+            refused += 1;
+        }
+    }
+    refused
+}
+
+/// A connection accepted beyond the cap while room is being made for it.
+type Parked = Mutex<Option<TcpStream>>;
+
+fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
+    parked.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Waits for a connection and a slot for it.
 ///
 /// Below the cap, a slot is taken first, so while every connection is busy
@@ -271,6 +312,7 @@ async fn accept(
     listener: &TcpListener,
     limit: &Arc<Semaphore>,
     idle: &Arc<IdleList>,
+    parked: &Parked,
 ) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
     let permit = tokio::select! {
         biased;
@@ -278,9 +320,18 @@ async fn accept(
         () = idle.until_any() => None,
     };
     let (stream, peer) = listener.accept().await?;
-    let permit = match permit {
-        Some(permit) => permit,
-        None => make_room(limit, idle).await?,
+    let (stream, permit) = match permit {
+        Some(permit) => (stream, permit),
+        None => {
+            // Parked where shutdown can find it (and answer it) should this
+            // future be dropped while it waits for room.
+            *lock(parked) = Some(stream);
+            let permit = make_room(limit, idle).await?;
+            match lock(parked).take() {
+                Some(stream) => (stream, permit),
+                None => return Err(io::Error::other("parked connection went missing")),
+            }
+        }
     };
     #[cfg(unix)]
     let activity = Activity::new(

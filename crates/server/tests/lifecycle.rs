@@ -344,3 +344,33 @@ async fn a_second_stop_cuts_open_connections_at_once() {
         Ok(Vec::new())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_connections_waiting_in_the_backlog_503() {
+    let config = Config {
+        max_connections: 1,
+        ..Config::default()
+    };
+    let (mut server, mut arrivals) = start_observed(config).await;
+    let mut holder = start_request(&server, "/async/sleep/1").await;
+    wait_arrivals(&mut arrivals, 1).await;
+    // Beyond the cap, and the holder is busy: these wait (one may be taken
+    // by the accept loop, waiting for room; the other is in the backlog).
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        waiting.push(start_request(&server, "/async/sleep/0").await);
+    }
+    server.begin_shutdown();
+    for stream in &mut waiting {
+        let refused = read_response(stream, false)
+            .await
+            .expect("an answer, not a reset");
+        assert_eq!(refused.status, 503);
+        assert_eq!(refused.header("retry-after"), Some("1"));
+        assert_eq!(refused.header("connection"), Some("close"));
+        assert_eq!(refused.body_text(), r#"{"detail":"Service Unavailable"}"#);
+    }
+    let response = read_response(&mut holder, false).await.expect("holder");
+    assert_eq!(response.status, 200, "the started request still finishes");
+    server.stop().await.expect("clean stop");
+}
