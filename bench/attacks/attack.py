@@ -258,6 +258,25 @@ async def shutdown_queued():
     )
 
 
+async def shutdown_backlog():
+    """--max-connections 10, 50 clients on /async/sleep/2, SIGTERM after 0.5 s:
+    40 of them are still waiting in the listen backlog."""
+    server = Server("--max-connections", "10")
+    tasks = [asyncio.ensure_future(get(server, "/async/sleep/2", 30)) for _ in range(50)]
+    await asyncio.sleep(0.5)
+    signalled = time.monotonic()
+    server.signal(signal.SIGTERM)
+    results = await asyncio.gather(*tasks)
+    counts = {}
+    for status, _ in results:
+        counts[status or "EOF/reset"] = counts.get(status or "EOF/reset", 0) + 1
+    server.proc.wait(30)
+    print(
+        f"shutdown_backlog: cap 10, 50 on /async/sleep/2, SIGTERM: answers {counts}; "
+        f"exit {time.monotonic() - signalled:.1f}s after the signal"
+    )
+
+
 async def second_signal():
     """A request in flight on /async/sleep/30, SIGTERM, then SIGTERM again."""
     server = Server("--grace", "30")
@@ -317,6 +336,7 @@ ATTACKS = {
     "idle_flood_nofile": idle_flood_nofile,
     "half_dead": half_dead,
     "shutdown_queued": shutdown_queued,
+    "shutdown_backlog": shutdown_backlog,
     "second_signal": second_signal,
     "keep_alive_coupling": keep_alive_coupling,
     "manners": manners,
