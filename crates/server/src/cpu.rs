@@ -187,8 +187,13 @@ impl CpuPool {
             if tx.is_closed() {
                 return;
             }
-            let _busy = Held::new(&busy);
-            let _ = tx.send(job());
+            // The thread is busy until the job is done, not until the answer
+            // is sent: a scrape right after the answer must see it free.
+            let result = {
+                let _busy = Held::new(&busy);
+                job()
+            };
+            let _ = tx.send(result);
         });
         lock(&self.shared.queue).jobs.push_back(job);
         self.shared.ready.notify_one();
