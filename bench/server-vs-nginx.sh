@@ -42,7 +42,8 @@ start_server() {
     "$@" >"$out" 2>>"$PEERS_DIR/servers.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do
-        SERVER_URL=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1/|p' "$out")
+        # The file may not exist yet: the server's shell creates it.
+        SERVER_URL=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1/|p' "$out" 2>/dev/null || true)
         [ -n "$SERVER_URL" ] && return 0
         sleep 0.1
     done
