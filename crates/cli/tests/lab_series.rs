@@ -1,36 +1,13 @@
 //! `speedup lab --chapter` and `--sweep` end to end: the series' facts, read
 //! back from `summary.json` as models (who waits for whom), never as speeds.
 
-use std::path::{Path, PathBuf};
+mod lab_support;
+
 use std::process::Command;
 
 use serde_json::Value;
 
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("speedup-series-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs `speedup lab ARGS --out DIR` and returns its summary.json.
-fn lab(dir: &Path, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_speedup"))
-        .arg("lab")
-        .args(args)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .expect("speedup lab runs");
-    assert!(
-        out.status.success(),
-        "lab {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&text).expect("summary.json parses")
-}
+use lab_support::{lab, num, scratch};
 
 /// The chapter `id` of a summary.
 fn chapter<'a>(summary: &'a Value, id: &str) -> &'a Value {
@@ -46,12 +23,6 @@ fn scenario<'a>(chapter: &'a Value, name: &str) -> &'a Value {
         .as_array()
         .and_then(|s| s.iter().find(|s| s["name"] == name))
         .unwrap_or_else(|| panic!("no scenario {name} in {chapter}"))
-}
-
-fn num(value: &Value) -> f64 {
-    value
-        .as_f64()
-        .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
 #[test]
