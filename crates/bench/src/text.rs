@@ -27,10 +27,14 @@ pub fn write_summary(r: &BenchResult, out: &mut impl Write) -> io::Result<()> {
         None => "closed loop".to_string(),
     };
     writeln!(out, "speedup bench {}", r.url)?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     writeln!(
         out,
-        "  {mode}, {} connections, {} threads",
-        r.connections, r.threads
+        "  {mode}, {} connection{}, {} thread{}",
+        r.connections,
+        plural(r.connections as usize),
+        r.threads,
+        plural(r.threads)
     )?;
     writeln!(
         out,
