@@ -19,6 +19,7 @@ pub mod session;
 pub mod summary;
 mod tally;
 mod text;
+pub mod tls;
 pub mod verbose;
 pub mod watch;
 

@@ -62,9 +62,12 @@ pub struct AbReport {
     pub host: String,
     /// The port ("Server Port:").
     pub port: u16,
-    /// For `https://`: protocol and cipher ("SSL/TLS Protocol:"), e.g.
-    /// `TLSv1.3,TLS_AES_256_GCM_SHA384`.
+    /// For `https://`: protocol, cipher, server key and cipher bits
+    /// ("SSL/TLS Protocol:"), e.g. `TLSv1.3,TLS_AES_256_GCM_SHA384,256,256`.
     pub tls_protocol: Option<String>,
+    /// For `https://`: the key-exchange key ("Server Temp Key:"), e.g.
+    /// `X25519 253 bits`.
+    pub tls_temp_key: Option<String>,
     /// For `https://` to a host name: the name sent ("TLS Server Name:").
     pub tls_server_name: Option<String>,
     /// Path and query ("Document Path:").
@@ -108,6 +111,7 @@ impl AbReport {
             host: plan.target.host.clone(),
             port: plan.target.port,
             tls_protocol: None,
+            tls_temp_key: None,
             tls_server_name: None,
             path: plan.target.path.clone(),
             concurrency: plan.concurrency,

@@ -137,7 +137,8 @@ pub fn build_report(
         .as_ref()
         .map(|_| report.counts.complete * request_len as u64);
     if let Some(tls) = output.tls {
-        report.tls_protocol = Some(format!("{},{}", tls.protocol, tls.cipher));
+        report.tls_protocol = Some(crate::tls::protocol_line(&tls));
+        report.tls_temp_key = crate::tls::temp_key(&tls);
         // SNI carries host names only, never addresses.
         if plan.target.host.parse::<std::net::IpAddr>().is_err() {
             report.tls_server_name = Some(plan.target.host.clone());

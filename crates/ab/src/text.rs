@@ -19,6 +19,9 @@ pub fn write_text(r: &AbReport, out: &mut impl Write) -> io::Result<()> {
     if let Some(tls) = &r.tls_protocol {
         writeln!(out, "SSL/TLS Protocol:       {tls}")?;
     }
+    if let Some(key) = &r.tls_temp_key {
+        writeln!(out, "Server Temp Key:        {key}")?;
+    }
     if let Some(name) = &r.tls_server_name {
         writeln!(out, "TLS Server Name:        {name}")?;
     }

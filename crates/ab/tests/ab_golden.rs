@@ -61,6 +61,7 @@ fn report(tally: AbTally, options: AbOptions) -> AbReport {
         host: "127.0.0.1".into(),
         port: 8000,
         tls_protocol: None,
+        tls_temp_key: None,
         tls_server_name: None,
         path: "/x?y=1".into(),
         concurrency: 2,
@@ -138,6 +139,31 @@ fn ten_samples_report_csv_tsv_html() {
     let mut html = Vec::new();
     write_html(&r, &attrs, &mut html).unwrap();
     assert_eq!(String::from_utf8(html).unwrap(), golden("ab_ten.html"));
+}
+
+/// ab's TLS lines sit between "Server Port:" and the blank line, in this
+/// order (real ab 2.3 against `openssl s_server`, EC P-256 certificate).
+#[test]
+fn https_report_has_abs_tls_lines_in_order() {
+    let mut r = ten(keep_alive());
+    r.host = "localhost".into();
+    r.tls_protocol = Some("TLSv1.3,TLS_AES_256_GCM_SHA384,256,256".into());
+    r.tls_temp_key = Some("X25519 253 bits".into());
+    r.tls_server_name = Some("localhost".into());
+    let expected = golden("ab_ten.txt")
+        .replace(
+            "Server Hostname:        127.0.0.1\n",
+            "Server Hostname:        localhost\n",
+        )
+        .replace(
+            "Server Port:            8000\n",
+            "Server Port:            8000\n\
+             SSL/TLS Protocol:       TLSv1.3,TLS_AES_256_GCM_SHA384,256,256\n\
+             Server Temp Key:        X25519 253 bits\n\
+             TLS Server Name:        localhost\n",
+        );
+    assert_ne!(expected, golden("ab_ten.txt"));
+    assert_eq!(text(&r), expected);
 }
 
 #[test]

@@ -146,8 +146,13 @@ fn tls_needs_insecure_for_a_self_signed_certificate_and_ab_reaches_it() {
         .expect("run speedup ab");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
+    // rcgen's default key is ECDSA P-256; both rustls ends prefer AES-256.
     assert!(
-        text.contains("SSL/TLS Protocol:       TLSv1.3,TLS_AES_"),
+        text.contains("SSL/TLS Protocol:       TLSv1.3,TLS_AES_256_GCM_SHA384,256,256\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nServer Temp Key:        X25519 253 bits\n\n"),
         "{text}"
     );
     assert!(text.contains("Complete requests:      10"), "{text}");

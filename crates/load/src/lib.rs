@@ -6,6 +6,7 @@
 //! their flags into a plan and hand the records to renderers elsewhere.
 
 mod body;
+mod cert;
 mod conn;
 pub mod engine;
 mod limits;

@@ -17,6 +17,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 use tokio::net::TcpStream;
 
+use crate::cert;
 use crate::record::ErrorKind;
 
 /// What a run needs to open TLS connections, built once per run.
@@ -87,13 +88,21 @@ impl TlsClient {
     }
 }
 
-/// The negotiated protocol (e.g. `TLSv1.3`) and cipher suite of a connection.
+/// What a connection negotiated, as raw facts (front ends format them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsInfo {
     /// `TLSv1.2` or `TLSv1.3`.
     pub protocol: String,
-    /// The cipher suite's IANA name, e.g. `TLS_AES_256_GCM_SHA384`.
+    /// The cipher suite's IANA name, e.g. `TLS_AES_256_GCM_SHA384` or
+    /// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
     pub cipher: String,
+    /// The key-exchange group's IANA name, e.g. `X25519` or `secp256r1`;
+    /// `None` if rustls does not say.
+    pub key_exchange: Option<String>,
+    /// The server certificate's public-key size in bits, as OpenSSL counts
+    /// it (EC: curve size, RSA: modulus length, Ed25519: 256); `None` for
+    /// a key type or certificate the DER walk does not know.
+    pub server_key_bits: Option<u32>,
 }
 
 /// A TLS client connection over a non-blocking TCP socket.
@@ -125,6 +134,17 @@ impl TlsStream {
                 Some(rest) => format!("TLS_{rest}"),
                 None => name.to_string(),
             },
+            key_exchange: self.conn.negotiated_key_exchange_group().map(|g| {
+                match g.name().as_str() {
+                    Some(name) => name.to_string(),
+                    None => format!("{:?}", g.name()),
+                }
+            }),
+            server_key_bits: self
+                .conn
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|cert| cert::public_key_bits(cert)),
         })
     }
 

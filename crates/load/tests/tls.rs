@@ -57,6 +57,9 @@ fn insecure_plan_gets_answers_over_tls() {
         let tls = tls.expect("handshake info");
         assert_eq!(tls.protocol, "TLSv1.3");
         assert!(tls.cipher.starts_with("TLS_AES_"), "{}", tls.cipher);
+        // rcgen's default key is ECDSA P-256; rustls prefers X25519.
+        assert_eq!(tls.server_key_bits, Some(256));
+        assert_eq!(tls.key_exchange.as_deref(), Some("X25519"));
     }
 }
 
