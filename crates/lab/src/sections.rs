@@ -190,7 +190,7 @@ pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
         rows.push(p95);
     }
     let mut columns = vec!["ms at concurrency".to_string()];
-    columns.extend(levels);
+    columns.extend(levels.iter().cloned());
     let pool = sweep.pool_threads.map_or(String::new(), |t| {
         format!(" The dashed vertical line is the pool size, {t}.")
     });
@@ -201,11 +201,7 @@ pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
             "The article's two endpoints at concurrency {}, each step sending twice as many \
              requests as clients (at least ten). Each point is one step's p95 (solid) or p50 \
              (dashed).{pool}",
-            crate::sweep::LEVELS
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            levels.join(", ")
         ),
         chart_svg: svg.clone(),
         caption: format!(
