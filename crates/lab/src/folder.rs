@@ -126,8 +126,7 @@ impl Drop for Staging {
 /// Writes the whole folder into `staging`, then moves it into place;
 /// returns the path of `index.html`.
 pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathBuf, LabError> {
-    let dir = staging.dir().to_path_buf();
-    let dir = &dir;
+    let dir = staging.dir();
     let results = &all.io;
     let mut series = Vec::new();
     for m in all.measurements() {
