@@ -238,18 +238,30 @@ async def half_dead():
 
 # --- Shutdown -------------------------------------------------------------------
 
+async def sigterm_under_load(server, path, clients, after):
+    """`clients` GETs of `path`, SIGTERM `after` seconds in: their
+    (status, took) results and when the signal was sent."""
+    tasks = [asyncio.ensure_future(get(server, path, 30)) for _ in range(clients)]
+    await asyncio.sleep(after)
+    signalled = time.monotonic()
+    server.signal(signal.SIGTERM)
+    return await asyncio.gather(*tasks), signalled
+
+
+def answers(results, missing):
+    """How many results had each status, `missing` counting those without."""
+    counts = {}
+    for status, _ in results:
+        counts[status or missing] = counts.get(status or missing, 0) + 1
+    return counts
+
+
 async def shutdown_queued():
     """500 clients on /baseline/sleep/2 (pool of 40, --grace 10), then SIGTERM."""
     server = Server("--grace", "10")
-    tasks = [asyncio.ensure_future(get(server, "/baseline/sleep/2", 30)) for _ in range(500)]
-    await asyncio.sleep(1)
-    signalled = time.monotonic()
-    server.signal(signal.SIGTERM)
-    results = await asyncio.gather(*tasks)
+    results, signalled = await sigterm_under_load(server, "/baseline/sleep/2", 500, 1)
     took = time.monotonic() - signalled
-    counts = {}
-    for status, _ in results:
-        counts[status or "EOF"] = counts.get(status or "EOF", 0) + 1
+    counts = answers(results, "EOF")
     server.proc.wait(30)
     exited = time.monotonic() - signalled
     print(
@@ -262,14 +274,8 @@ async def shutdown_backlog():
     """--max-connections 10, 50 clients on /async/sleep/2, SIGTERM after 0.5 s:
     40 of them are still waiting in the listen backlog."""
     server = Server("--max-connections", "10")
-    tasks = [asyncio.ensure_future(get(server, "/async/sleep/2", 30)) for _ in range(50)]
-    await asyncio.sleep(0.5)
-    signalled = time.monotonic()
-    server.signal(signal.SIGTERM)
-    results = await asyncio.gather(*tasks)
-    counts = {}
-    for status, _ in results:
-        counts[status or "EOF/reset"] = counts.get(status or "EOF/reset", 0) + 1
+    results, signalled = await sigterm_under_load(server, "/async/sleep/2", 50, 0.5)
+    counts = answers(results, "EOF/reset")
     server.proc.wait(30)
     print(
         f"shutdown_backlog: cap 10, 50 on /async/sleep/2, SIGTERM: answers {counts}; "
