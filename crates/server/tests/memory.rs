@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestServer, IO_TIMEOUT};
+use common::{padded_request, TestServer, IO_TIMEOUT};
 use speedup_server::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -55,16 +55,6 @@ fn raise_open_files() -> usize {
         assert!(fit >= 200, "open-files hard limit {} too low", lim.rlim_max);
         fit.min(CONNECTIONS)
     }
-}
-
-/// A complete GET for `target` whose head is padded to `size` bytes.
-fn padded_request(target: &str, addr: SocketAddr, size: usize) -> Vec<u8> {
-    let start = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nx-pad: ");
-    let mut bytes = start.into_bytes();
-    let pad = size.saturating_sub(bytes.len() + 4);
-    bytes.resize(bytes.len() + pad, b'a');
-    bytes.extend_from_slice(b"\r\n\r\n");
-    bytes
 }
 
 /// Opens `count` connections that each send `request`, waits until
@@ -119,7 +109,7 @@ async fn big_heads_and_sleeping_requests_hold_little_memory() {
     }
 
     // Heads just under the bound, kept waiting by a long async sleep.
-    let sleeper = padded_request("/async/sleep/30", server.addr, limit - 512);
+    let sleeper = padded_request("/async/sleep/30", server.addr, "", limit - 512);
     let (added, clients) =
         rss_added_by(server.addr, count, sleeper, Duration::from_millis(300)).await;
     let per_connection = added / count as f64;
@@ -136,7 +126,7 @@ async fn big_heads_and_sleeping_requests_hold_little_memory() {
     );
     drop(clients);
 
-    let attack = padded_request("/async/sleep/30", server.addr, 390 * 1024);
+    let attack = padded_request("/async/sleep/30", server.addr, "", 390 * 1024);
     let (added, clients) =
         rss_added_by(server.addr, count, attack, Duration::from_millis(300)).await;
     drop(clients);

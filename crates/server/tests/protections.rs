@@ -11,20 +11,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::get as route_get;
-use common::{connect, get, read_response, send, wait_for_close, TestServer, IO_TIMEOUT};
+use common::{
+    connect, get, padded_request, read_response, send, wait_for_close, TestServer, IO_TIMEOUT,
+};
+
+/// The header line that makes the server close after answering.
+const CLOSE: &str = "Connection: close\r\n";
 use speedup_server::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
-
-/// A GET whose head is padded with one `x-pad` header to `size` bytes.
-fn padded_request(target: &str, addr: SocketAddr, size: usize) -> Vec<u8> {
-    let start = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nx-pad: ");
-    let mut bytes = start.into_bytes();
-    let pad = size.saturating_sub(bytes.len() + 4);
-    bytes.resize(bytes.len() + pad, b'a');
-    bytes.extend_from_slice(b"\r\n\r\n");
-    bytes
-}
 
 /// Sends raw bytes on a new connection and reads one response.
 async fn exchange(addr: SocketAddr, bytes: &[u8]) -> common::Response {
@@ -44,7 +39,7 @@ async fn request_heads_beyond_max_header_bytes_get_431() {
     let server = TestServer::start(config).await;
     let fits = exchange(
         server.addr,
-        &padded_request("/async/sleep/0", server.addr, 16 * 1024 - 64),
+        &padded_request("/async/sleep/0", server.addr, CLOSE, 16 * 1024 - 64),
     )
     .await;
     assert_eq!(fits.status, 200, "a head under the bound is served");
@@ -53,7 +48,7 @@ async fn request_heads_beyond_max_header_bytes_get_431() {
     for size in [16 * 1024 + 100, 390 * 1024] {
         let refused = exchange(
             server.addr,
-            &padded_request("/async/sleep/0", server.addr, size),
+            &padded_request("/async/sleep/0", server.addr, CLOSE, size),
         )
         .await;
         assert_eq!(refused.status, 431, "{size}-byte head");

@@ -114,6 +114,18 @@ pub fn keep_alive_request(target: &str, addr: SocketAddr) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes()
 }
 
+/// A complete GET for `target` with extra header lines `headers` (each
+/// ending in `\r\n`), its head padded with one `x-pad` header to `size`
+/// bytes.
+pub fn padded_request(target: &str, addr: SocketAddr, headers: &str, size: usize) -> Vec<u8> {
+    let start = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}x-pad: ");
+    let mut bytes = start.into_bytes();
+    let pad = size.saturating_sub(bytes.len() + 4);
+    bytes.resize(bytes.len() + pad, b'a');
+    bytes.extend_from_slice(b"\r\n\r\n");
+    bytes
+}
+
 /// Connects (bounded).
 pub async fn connect(addr: SocketAddr) -> TcpStream {
     tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(addr))
