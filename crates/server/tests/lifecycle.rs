@@ -60,6 +60,16 @@ async fn idle_keep_alive(server: &TestServer) -> TcpStream {
     stream
 }
 
+/// [`wait_for_close`], and how long it took.
+async fn timed_close(
+    stream: &mut TcpStream,
+    limit: Duration,
+) -> (Result<Vec<u8>, String>, Duration) {
+    let started = Instant::now();
+    let closed = wait_for_close(stream, limit).await;
+    (closed, started.elapsed())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_requests_and_closes_idle_connections() {
     let (mut server, mut arrivals) = start_observed(Config::default()).await;
@@ -129,9 +139,7 @@ async fn idle_keep_alive_connections_time_out() {
     };
     let server = TestServer::start(config).await;
     let mut idle = idle_keep_alive(&server).await;
-    let started = Instant::now();
-    let leftover = wait_for_close(&mut idle, Duration::from_secs(5)).await;
-    let took = started.elapsed();
+    let (leftover, took) = timed_close(&mut idle, Duration::from_secs(5)).await;
     assert_eq!(leftover, Ok(Vec::new()));
     assert!(
         took >= Duration::from_millis(250),
@@ -150,9 +158,7 @@ async fn half_a_request_line_times_out() {
     let server = TestServer::start(config).await;
     let mut slow = connect(server.addr).await;
     send(&mut slow, b"GET /async/sl").await;
-    let started = Instant::now();
-    let closed = wait_for_close(&mut slow, Duration::from_secs(5)).await;
-    let took = started.elapsed();
+    let (closed, took) = timed_close(&mut slow, Duration::from_secs(5)).await;
     assert!(closed.is_ok(), "slow client still connected: {closed:?}");
     assert!(took >= Duration::from_millis(250), "closed after {took:?}");
     server.stop().await.expect("clean stop");
@@ -230,9 +236,7 @@ async fn keep_alive_is_not_capped_by_the_header_timeout() {
     };
     let server = TestServer::start(config).await;
     let mut idle = idle_keep_alive(&server).await;
-    let started = Instant::now();
-    let leftover = wait_for_close(&mut idle, Duration::from_secs(6)).await;
-    let took = started.elapsed();
+    let (leftover, took) = timed_close(&mut idle, Duration::from_secs(6)).await;
     assert_eq!(leftover, Ok(Vec::new()));
     assert!(
         took >= Duration::from_millis(1200),
@@ -251,9 +255,7 @@ async fn silent_new_connections_get_the_first_byte_timeout() {
     };
     let server = TestServer::start(config).await;
     let mut silent = connect(server.addr).await;
-    let started = Instant::now();
-    let closed = wait_for_close(&mut silent, Duration::from_secs(5)).await;
-    let took = started.elapsed();
+    let (closed, took) = timed_close(&mut silent, Duration::from_secs(5)).await;
     assert_eq!(closed, Ok(Vec::new()), "silent client kept its slot");
     assert!(took >= Duration::from_millis(250), "closed after {took:?}");
     server.stop().await.expect("clean stop");
