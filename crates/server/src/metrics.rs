@@ -149,9 +149,8 @@ impl Metrics {
 
     /// Counts a request as in flight until the returned guard is dropped
     /// (answered or cancelled alike).
-    pub(crate) fn start(&self) -> InFlight {
-        self.in_flight.inc();
-        InFlight(self.in_flight.clone())
+    pub(crate) fn start(&self) -> Held {
+        Held::new(&self.in_flight)
     }
 
     /// Records one answered request.
@@ -206,16 +205,6 @@ fn classic(openmetrics: &str) -> String {
 
 fn gauge_value(count: usize) -> i64 {
     i64::try_from(count).unwrap_or(i64::MAX)
-}
-
-/// A request in flight; dropping it counts it out.
-#[derive(Debug)]
-pub(crate) struct InFlight(Gauge);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
 }
 
 /// Holds one unit of a gauge (a busy thread, a queued request) while alive.
