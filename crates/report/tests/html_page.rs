@@ -3,14 +3,8 @@
 
 mod plot_support;
 
-use plot_support::{as_xml, sample_page};
-use speedup_report::html::{article_intro, render_lab_page, LabPage, RunSettings};
-
-fn render(page: &LabPage) -> String {
-    let mut out = Vec::new();
-    render_lab_page(page, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
+use plot_support::{render, rows_in, sample_page};
+use speedup_report::html::{article_intro, RunSettings};
 
 #[test]
 fn page_has_chart_table_and_no_external_resources() {
@@ -49,13 +43,7 @@ fn page_is_well_formed_markup() {
     // and void `<meta>`/`<br>` tags; close those and it must parse as XML,
     // which catches unbalanced tags and unescaped text.
     let html = render(&sample_page());
-    let xml = as_xml(&html);
-    let doc = roxmltree::Document::parse(&xml).expect("page is balanced");
-    let table = doc
-        .descendants()
-        .find(|n| n.attribute("id") == Some("summary-table"))
-        .unwrap();
-    let rows = table.descendants().filter(|n| n.has_tag_name("tr")).count();
+    let rows = rows_in(&html, "summary-table");
     assert_eq!(rows, 1 + 1 + 2, "header, ideal, two scenarios");
 }
 

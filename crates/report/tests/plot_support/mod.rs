@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::html::{article_intro, LabPage, RunSettings, ScenarioRow};
+use speedup_report::html::{article_intro, render_lab_page, LabPage, RunSettings, ScenarioRow};
 use speedup_report::plot::{render_svg, ChartSpec};
 
 /// ab's `-e` text for a CDF whose row `p` is `ms(p)`, formatted like ab
@@ -99,4 +99,23 @@ pub fn as_xml(html: &str) -> String {
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
             "<meta/>",
         )
+}
+
+/// The page as `render_lab_page` writes it.
+pub fn render(page: &LabPage) -> String {
+    let mut out = Vec::new();
+    render_lab_page(page, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// How many `<tr>` the element with `id` holds, the page read as XML
+/// ([`as_xml`]; it must be balanced).
+pub fn rows_in(html: &str, id: &str) -> usize {
+    let xml = as_xml(html);
+    let doc = roxmltree::Document::parse(&xml).expect("page is balanced");
+    let table = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some(id))
+        .unwrap();
+    table.descendants().filter(|n| n.has_tag_name("tr")).count()
 }
