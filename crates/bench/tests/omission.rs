@@ -7,12 +7,28 @@ mod support;
 
 use std::time::Duration;
 
-use speedup_bench::SeriesWriters;
+use speedup_bench::{BenchResult, SeriesWriters};
 use speedup_report::stats::hist_percentile;
 use support::{bench, one_at_a_time, stalling_server};
 
 const STALL: Option<(Duration, Duration)> =
     Some((Duration::from_millis(1500), Duration::from_millis(500)));
+
+/// An open-loop run at 1000 req/s over 50 connections for `duration`.
+fn open_loop(base: &str, duration: &str) -> BenchResult {
+    bench(
+        &[
+            "--rate",
+            "1000",
+            "-c",
+            "50",
+            "-d",
+            duration,
+            &format!("{base}/"),
+        ],
+        SeriesWriters::default(),
+    )
+}
 
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
@@ -28,18 +44,7 @@ fn open_loop_charges_the_stall_to_every_request_due_during_it() {
     for _ in 0..3 {
         let base = stalling_server(STALL);
         let _turn = one_at_a_time();
-        let r = bench(
-            &[
-                "--rate",
-                "1000",
-                "-c",
-                "50",
-                "-d",
-                "5s",
-                &format!("{base}/"),
-            ],
-            SeriesWriters::default(),
-        );
+        let r = open_loop(&base, "5s");
         let t = &r.tally;
         let (c50, c99) = (
             hist_percentile(&t.corrected, 50.0),
@@ -110,18 +115,7 @@ fn closed_loop_misses_the_stall() {
 fn achieved_rate_is_the_target_on_a_fast_endpoint() {
     let base = stalling_server(None);
     let _turn = one_at_a_time();
-    let r = bench(
-        &[
-            "--rate",
-            "1000",
-            "-c",
-            "50",
-            "-d",
-            "3s",
-            &format!("{base}/"),
-        ],
-        SeriesWriters::default(),
-    );
+    let r = open_loop(&base, "3s");
     let achieved = r.achieved_rate();
     eprintln!(
         "achieved {achieved:.1} req/s of 1000, {} requests",
