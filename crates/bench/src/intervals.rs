@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
+use speedup_report::stats::ms_f64;
 
 use crate::hist::{add, new_hist, Hist, SIGFIG};
 
@@ -261,9 +262,9 @@ impl<'a> Collector<'a> {
                     interval.second,
                     interval.requests,
                     interval.errors,
-                    ms(h.value_at_percentile(50.0)),
-                    ms(h.value_at_percentile(99.0)),
-                    ms(h.max()),
+                    ms_f64(h.value_at_percentile(50.0)),
+                    ms_f64(h.value_at_percentile(99.0)),
+                    ms_f64(h.max()),
                 )?;
             }
         }
@@ -275,8 +276,4 @@ impl<'a> Collector<'a> {
         }
         Ok(())
     }
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use speedup_bench::{BenchResult, SeriesWriters};
-use speedup_report::stats::hist_percentile;
+use speedup_report::stats::{hist_percentile, ms_f64};
 use support::{bench, one_at_a_time, stalling_server};
 
 const STALL: Option<(Duration, Duration)> =
@@ -30,10 +30,6 @@ fn open_loop(base: &str, duration: &str) -> BenchResult {
     )
 }
 
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
 #[test]
 fn open_loop_charges_the_stall_to_every_request_due_during_it() {
     // The corrected figures must hold in every attempt. The uncorrected p99
@@ -53,11 +49,11 @@ fn open_loop_charges_the_stall_to_every_request_due_during_it() {
         let u99 = hist_percentile(&t.uncorrected, 99.0);
         eprintln!(
             "corrected p50 {} ms p99 {} ms; uncorrected p99 {} ms; late {} worst {} ms; {} requests",
-            ms(c50),
-            ms(c99),
-            ms(u99),
+            ms_f64(c50),
+            ms_f64(c99),
+            ms_f64(u99),
             t.late_count,
-            ms(t.late_max_us),
+            ms_f64(t.late_max_us),
             r.total()
         );
         assert_eq!(t.error_count(), 0);
@@ -100,8 +96,8 @@ fn closed_loop_misses_the_stall() {
     let max = r.tally.uncorrected.max();
     eprintln!(
         "closed loop: p99 {} ms, max {} ms, {} requests",
-        ms(u99),
-        ms(max),
+        ms_f64(u99),
+        ms_f64(max),
         r.total()
     );
     // The stall is there (the max)...
