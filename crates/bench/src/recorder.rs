@@ -139,7 +139,9 @@ impl BenchRecorder {
         if from_us < self.warmup_us {
             return;
         }
-        let done_us = (s.start_us + u64::from(s.total_us)).saturating_sub(self.warmup_us);
+        // When the request ended, µs since the run's start.
+        let end_us = s.start_us + u64::from(s.total_us);
+        let done_us = end_us.saturating_sub(self.warmup_us);
         let second = done_us / 1_000_000;
         if second > self.interval.second {
             let finished = std::mem::replace(&mut self.interval, Interval::new(second));
@@ -156,8 +158,7 @@ impl BenchRecorder {
                 t.uncorrected.saturating_record(uncorrected);
                 let primary = match scheduled {
                     Some(sch) => {
-                        let corrected =
-                            (s.start_us + u64::from(s.total_us)).saturating_sub(sch.due_us);
+                        let corrected = end_us.saturating_sub(sch.due_us);
                         t.corrected.saturating_record(corrected);
                         corrected
                     }
