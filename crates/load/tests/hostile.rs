@@ -11,14 +11,21 @@ use std::time::{Duration, Instant};
 use speedup_load::{run, Control, ErrorKind, Outcome, Record, Recorder, RunError};
 use support::{answer_all, plan, run_plan, serve, Conn, Keep};
 
+/// A 200 response whose first header line carries `len` bytes of value,
+/// followed by `rest` (the other headers, the blank line, any body).
+fn long_header_line(len: usize, rest: &[u8]) -> Vec<u8> {
+    let mut head = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', len));
+    head.extend_from_slice(b"\r\n");
+    head.extend_from_slice(rest);
+    head
+}
+
 #[test]
 fn a_one_megabyte_header_line_is_malformed() {
     let server = serve(|mut conn: Conn| {
         if conn.read_request() {
-            let mut head = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
-            head.extend(std::iter::repeat_n(b'a', 1_000_000));
-            head.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
-            conn.write(&head);
+            conn.write(&long_header_line(1_000_000, b"Content-Length: 0\r\n\r\n"));
         }
     });
     let (records, _, _) = run_plan(&plan(&server.url("/"), 4, 2)).unwrap();
@@ -30,10 +37,7 @@ fn a_one_megabyte_header_line_is_malformed() {
 fn a_head_just_under_64_kib_is_read() {
     let server = serve(|mut conn: Conn| {
         while conn.read_request() {
-            let mut head = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
-            head.extend(std::iter::repeat_n(b'a', 60_000));
-            head.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nok");
-            conn.write(&head);
+            conn.write(&long_header_line(60_000, b"Content-Length: 2\r\n\r\nok"));
         }
     });
     let mut p = plan(&server.url("/"), 3, 1);
