@@ -197,8 +197,8 @@ impl Target {
         }
     }
 
-    /// The value of a `Host` header: the host, plus `:port` unless it is 80
-    /// (as ab writes it).
+    /// The value of a `Host` header: the host, plus `:port` unless it is the
+    /// scheme's default, 80 or 443 (as ab writes it).
     pub fn host_header(&self) -> String {
         if self.port == self.default_port() {
             self.url_host()
@@ -207,7 +207,7 @@ impl Target {
         }
     }
 
-    /// The absolute-form URL (`http://host:port/path`), sent as the request
+    /// The absolute-form URL (`http[s]://host:port/path`), sent as the request
     /// target through a proxy.
     pub fn absolute_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
