@@ -26,7 +26,7 @@ pub mod watch;
 pub use files::{ctime, write_csv, write_tsv};
 pub use flags::{AbArgs, FlagError};
 pub use html::write_html;
-pub use report::{AbOptions, AbReport, HtmlAttrs};
+pub use report::{epoch_us_now, AbOptions, AbReport, HtmlAttrs};
 pub use request::plain_plan;
 pub use tally::{AbCounts, AbTally, LiveErrors};
 pub use text::write_text;

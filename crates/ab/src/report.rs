@@ -1,7 +1,7 @@
 //! [`AbReport`]: everything ab's renderers print, gathered after a run, and
 //! the switches (`AbOptions`, `HtmlAttrs`) ab's flags set on it.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use speedup_load::{Plan, Sample};
 
@@ -129,4 +129,12 @@ impl AbReport {
     pub(crate) fn seconds(&self) -> f64 {
         self.elapsed.as_micros() as f64 / 1_000_000.0
     }
+}
+
+/// Now, in µs since the Unix epoch (0 before it): what a run records as its
+/// [`AbReport::start_epoch_us`] just before it starts.
+pub fn epoch_us_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }

@@ -11,7 +11,6 @@ mod interrupt;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use speedup_ab::session::{self, build_report, write_data_files, write_preamble, write_report};
 use speedup_ab::{flags, watch, LiveErrors};
@@ -41,9 +40,7 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
     write_preamble(&args, &plan, &request, every, &mut std::io::stdout().lock())?;
 
     let live = Arc::new(LiveErrors::default());
-    let start_epoch_us = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64);
+    let start_epoch_us = speedup_ab::epoch_us_now();
     let (output, abort) = session::measure(
         &args,
         &plan,

@@ -2,7 +2,7 @@
 //! `ab -n REQUESTS -c CONCURRENCY URL` would: HTTP/1.0, a new connection per
 //! request, ab's accounting ([`AbTally`]) and ab's report.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use speedup_ab::{AbOptions, AbReport, AbTally};
 use speedup_load::{Control, Plan, Record, Recorder};
@@ -62,9 +62,7 @@ pub fn scenario(
         speedup_load::run(&warm, || Discard, &Control::new()).map_err(run_error)?;
     }
     observer.started(&name, &url, plan.requests);
-    let start_epoch_us = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64);
+    let start_epoch_us = speedup_ab::epoch_us_now();
     let control = Control::new();
     let output = std::thread::scope(|s| {
         let run = s.spawn(|| speedup_load::run(&load, || AbTally::new(None), &control));
