@@ -4,7 +4,7 @@
 
 mod ab_support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ab_support::{field, refused_port, text};
+use ab_support::{field, read_request, refused_port, text};
 
 /// Starts `speedup ab ARGS` with piped output.
 fn spawn_ab(args: &[&str]) -> Child {
@@ -45,20 +45,6 @@ fn finish_within(mut child: Child, limit: Duration) -> Output {
 
 fn ab_within(args: &[&str], limit: Duration) -> Output {
     finish_within(spawn_ab(args), limit)
-}
-
-/// Reads one request head (and its body, if Content-Length says so when
-/// `body` is true); false on EOF.
-fn read_request(c: &mut TcpStream) -> bool {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match c.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return false,
-        }
-    }
-    true
 }
 
 /// A server running `handle` on each connection; counts requests it reads

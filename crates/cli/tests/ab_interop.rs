@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
-use ab_support::{field, speedup_ab, text, Serve};
+use ab_support::{field, read_request, speedup_ab, text, Serve};
 
 /// The tests here compare timings of two runs: one at a time, so that
 /// they do not load the machine for each other.
@@ -148,29 +148,18 @@ fn same_report_and_csv_as_ab() {
 /// Answers each connection's first request with keep-alive, then reads
 /// the next request and closes without answering. Returns its base URL.
 fn closes_kept_connections() -> String {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for conn in listener.incoming().map_while(Result::ok) {
             std::thread::spawn(move || {
                 let mut c = conn;
-                let read_head = |c: &mut std::net::TcpStream| {
-                    let mut head = Vec::new();
-                    let mut b = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        match c.read(&mut b) {
-                            Ok(1) => head.push(b[0]),
-                            _ => return false,
-                        }
-                    }
-                    true
-                };
-                if read_head(&mut c) {
+                if read_request(&mut c) {
                     let _ = c.write_all(
                         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
                     );
-                    read_head(&mut c);
+                    read_request(&mut c);
                 }
             });
         }

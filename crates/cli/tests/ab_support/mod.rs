@@ -92,6 +92,20 @@ pub fn misbehaving() -> String {
     base
 }
 
+/// Reads one request head, a byte at a time so nothing after it is
+/// consumed; false on EOF or error.
+pub fn read_request(c: &mut TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match c.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn serve_one(mut c: TcpStream, odd: bool) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
