@@ -8,7 +8,7 @@
 //!
 //! * a new connection must send its first byte within `first_byte`;
 //! * an idle keep-alive connection may wait `keep_alive` for its next head;
-//! * once a head's first byte has arrived ([`Watched`] sees it), the whole
+//! * once a head's first byte has arrived (`watched` sees it), the whole
 //!   head must follow within `header`;
 //! * while a request is being served, no timeout runs (the handlers bound
 //!   their own work).
@@ -19,13 +19,9 @@
 //! sockets cannot starve clients that have a request to send.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -64,11 +60,20 @@ pub(crate) enum Expired {
 }
 
 /// One connection's state, shared by its task, its hyper service and its IO.
+///
+/// The watchdog ([`Activity::expired`]) is lazy, so that a busy keep-alive
+/// connection costs it nothing per request: it sleeps until the deadline it
+/// last computed (`armed`), and a change of state wakes it only when that
+/// change could make a deadline come *earlier* (or one appear where it
+/// waits for none). A request starting removes the deadline, and one ending
+/// moves it later, so neither wakes it; when it wakes at a deadline that
+/// has since moved, it looks again and sleeps on.
 #[derive(Debug)]
 pub(crate) struct Activity {
     state: Mutex<State>,
-    /// Wakes the watchdog when the state changes.
+    /// Wakes the watchdog when a deadline may have come earlier.
     changed: Notify,
+    timeouts: Timeouts,
     idle: Arc<IdleList>,
     /// The socket, to look for unread bytes before evicting.
     #[cfg(unix)]
@@ -89,12 +94,43 @@ struct State {
     head_since: Option<Instant>,
     /// Its place in the idle list while it is idle.
     idle_key: Option<u64>,
+    /// What the watchdog sleeps until: `Some(None)` when it waits for a
+    /// change only, `None` while it is not waiting (it will look again).
+    armed: Option<Option<Instant>>,
+}
+
+impl State {
+    /// The watchdog's next deadline and what it means, if one runs now.
+    fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, Expired)> {
+        if self.busy {
+            None
+        } else if let Some(head_since) = self.head_since {
+            Some((head_since + timeouts.header, Expired::Header))
+        } else if !self.used {
+            Some((self.idle_since + timeouts.first_byte, Expired::FirstByte))
+        } else {
+            timeouts
+                .keep_alive
+                .map(|idle| (self.idle_since + idle, Expired::KeepAlive))
+        }
+    }
+
+    /// Whether the watchdog must look again now that a deadline may be
+    /// `now + after` (as soon as): only if it waits for something later.
+    fn sooner(&self, now: Instant, after: Option<Duration>) -> bool {
+        match (self.armed, after) {
+            (Some(None), Some(_)) => true,
+            (Some(Some(armed)), Some(after)) => now + after < armed,
+            _ => false,
+        }
+    }
 }
 
 impl Activity {
     /// A new, idle connection on socket `fd` (if known), listed in `idle`.
     pub(crate) fn new(
         idle: Arc<IdleList>,
+        timeouts: Timeouts,
         #[cfg(unix)] fd: Option<std::os::fd::RawFd>,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| {
@@ -107,8 +143,10 @@ impl Activity {
                     idle_since: Instant::now(),
                     head_since: None,
                     idle_key,
+                    armed: None,
                 }),
                 changed: Notify::new(),
+                timeouts,
                 idle,
                 #[cfg(unix)]
                 fd,
@@ -128,6 +166,9 @@ impl Activity {
 
     /// Marks a request as started; the guard marks it finished when dropped
     /// (also when the client disconnects and hyper drops the handler).
+    ///
+    /// No deadline runs while busy, so the watchdog is not woken: if its
+    /// deadline comes first, it finds the connection busy and waits.
     pub(crate) fn begin(self: &Arc<Self>) -> BusyGuard {
         let mut state = self.lock();
         state.busy = true;
@@ -137,19 +178,27 @@ impl Activity {
             self.idle.remove(key);
         }
         drop(state);
-        self.changed.notify_one();
         BusyGuard(Arc::clone(self))
     }
 
+    /// Whether a request is being served.
+    pub(crate) fn busy(&self) -> bool {
+        self.lock().busy
+    }
+
     /// Bytes arrived: if the connection was idle, a head has begun.
-    fn bytes_arrived(&self) {
+    pub(crate) fn bytes_arrived(&self) {
         let mut state = self.lock();
         if state.busy || state.head_since.is_some() {
             return;
         }
-        state.head_since = Some(Instant::now());
+        let now = Instant::now();
+        state.head_since = Some(now);
+        let sooner = state.sooner(now, Some(self.timeouts.header));
         drop(state);
-        self.changed.notify_one();
+        if sooner {
+            self.changed.notify_one();
+        }
     }
 
     /// Asks an idle connection to close; false if it is serving a request,
@@ -190,32 +239,38 @@ impl Activity {
 
     /// Resolves when one of `timeouts` runs out or the connection is
     /// evicted, never while a request is being served.
-    pub(crate) async fn expired(&self, timeouts: &Timeouts) -> Expired {
+    pub(crate) async fn expired(&self) -> Expired {
+        // One timer for the connection's life, moved instead of replaced.
+        let mut timer = std::pin::pin!(tokio::time::sleep_until(Instant::now()));
         loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            // Listen before looking, so no change between the two is missed.
+            changed.as_mut().enable();
             let next = {
-                let state = self.lock();
-                if state.busy {
-                    None
-                } else if state.evicted {
+                let mut state = self.lock();
+                if state.evicted && !state.busy {
                     return Expired::Evicted;
-                } else if let Some(head_since) = state.head_since {
-                    Some((head_since + timeouts.header, Expired::Header))
-                } else if !state.used {
-                    Some((state.idle_since + timeouts.first_byte, Expired::FirstByte))
-                } else {
-                    timeouts
-                        .keep_alive
-                        .map(|idle| (state.idle_since + idle, Expired::KeepAlive))
                 }
+                let next = state.deadline(&self.timeouts);
+                state.armed = Some(next.map(|(deadline, _)| deadline));
+                next
             };
             match next {
                 Some((deadline, why)) if Instant::now() >= deadline => return why,
-                Some((deadline, _)) => tokio::select! {
-                    () = tokio::time::sleep_until(deadline) => {}
-                    () = self.changed.notified() => {}
-                },
-                None => self.changed.notified().await,
+                Some((deadline, _)) => {
+                    if timer.deadline() != deadline {
+                        timer.as_mut().reset(deadline);
+                    }
+                    tokio::select! {
+                        biased;
+                        () = changed => {}
+                        () = timer.as_mut() => {}
+                    }
+                }
+                None => changed.await,
             }
+            self.lock().armed = None;
         }
     }
 }
@@ -236,15 +291,21 @@ impl Drop for BusyGuard {
     fn drop(&mut self) {
         let activity = &self.0;
         let mut state = activity.lock();
+        let now = Instant::now();
         state.busy = false;
-        state.idle_since = Instant::now();
+        state.idle_since = now;
         state.head_since = None;
         if state.idle_key.is_none() {
             // Nested lock order is always state, then idle list.
             state.idle_key = Some(activity.idle.insert(Arc::downgrade(activity)));
         }
+        // A watchdog waiting for the end of the request, or for a later
+        // deadline than the keep-alive one now running, must look again.
+        let sooner = state.evicted || state.sooner(now, activity.timeouts.keep_alive);
         drop(state);
-        activity.changed.notify_one();
+        if sooner {
+            activity.changed.notify_one();
+        }
     }
 }
 
@@ -328,128 +389,22 @@ impl IdleList {
     }
 }
 
-/// A connection's socket as hyper sees it. It tells the [`Activity`] when
-/// bytes arrive (the start of a head while idle), and it implements
-/// half-close: an end of stream read while a request is being served is
-/// held back until the response has been written, so a client that shuts
-/// down its sending side after a complete request still gets its answer.
-/// (hyper's own `half_close` option would stop reading mid-request
-/// altogether, so a reset from a client that went away would go unseen
-/// and its request would run on; here a reset still reaches hyper and
-/// cancels the request.)
-pub(crate) struct Watched<'a, T> {
-    io: T,
-    activity: &'a Activity,
-    eof: Eof,
-}
-
-/// An end of stream seen by [`Watched`].
-enum Eof {
-    /// None seen yet.
-    No,
-    /// Seen while a request was in flight; hyper waits (with this waker)
-    /// until the response has been written.
-    Held(Waker),
-    /// To be reported to hyper.
-    Report,
-}
-
-impl<'a, T> Watched<'a, T> {
-    pub(crate) fn new(io: T, activity: &'a Activity) -> Self {
-        Self {
-            io,
-            activity,
-            eof: Eof::No,
-        }
-    }
-
-    /// A write went out: a held end of stream may now be reported.
-    fn wrote(&mut self) {
-        if matches!(self.eof, Eof::Held(_)) && !self.activity.lock().busy {
-            if let Eof::Held(waker) = std::mem::replace(&mut self.eof, Eof::Report) {
-                waker.wake();
-            }
-        }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Watched<'_, T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.eof {
-            Eof::Report => return Poll::Ready(Ok(())),
-            Eof::Held(_) => {
-                self.eof = Eof::Held(cx.waker().clone());
-                return Poll::Pending;
-            }
-            Eof::No => {}
-        }
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.bytes_arrived();
-        } else if matches!(polled, Poll::Ready(Ok(()))) && buf.remaining() > 0 {
-            if self.activity.lock().busy {
-                self.eof = Eof::Held(cx.waker().clone());
-                return Poll::Pending;
-            }
-            self.eof = Eof::Report;
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<'_, T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.wrote();
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.wrote();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const TIMEOUTS: Timeouts = Timeouts {
+        first_byte: Duration::from_secs(1),
+        keep_alive: Some(Duration::from_secs(20)),
+        header: Duration::from_secs(10),
+    };
+
     #[tokio::test(start_paused = true)]
     async fn eviction_takes_the_oldest_idle_and_skips_busy_ones() {
         let idle = Arc::new(IdleList::default());
-        let first = Activity::new(Arc::clone(&idle), None);
-        let second = Activity::new(Arc::clone(&idle), None);
-        let third = Activity::new(Arc::clone(&idle), None);
+        let first = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
+        let second = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
+        let third = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
         let busy = first.begin();
         assert_eq!(idle.len(), 2);
         assert!(!idle.evict_oldest(), "too young to evict");
@@ -470,19 +425,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_phase_has_its_own_timeout() {
-        let timeouts = Timeouts {
-            first_byte: Duration::from_secs(1),
-            keep_alive: Some(Duration::from_secs(20)),
-            header: Duration::from_secs(10),
-        };
-        let activity = Activity::new(Arc::new(IdleList::default()), None);
+        let activity = Activity::new(Arc::new(IdleList::default()), TIMEOUTS, None);
         let start = Instant::now();
-        assert_eq!(activity.expired(&timeouts).await, Expired::FirstByte);
+        assert_eq!(activity.expired().await, Expired::FirstByte);
         assert_eq!(start.elapsed(), Duration::from_secs(1));
 
         drop(activity.begin());
         let idle = Instant::now();
-        assert_eq!(activity.expired(&timeouts).await, Expired::KeepAlive);
+        assert_eq!(activity.expired().await, Expired::KeepAlive);
         assert_eq!(
             idle.elapsed(),
             Duration::from_secs(20),
@@ -491,7 +441,46 @@ mod tests {
 
         activity.bytes_arrived();
         let head = Instant::now();
-        assert_eq!(activity.expired(&timeouts).await, Expired::Header);
+        assert_eq!(activity.expired().await, Expired::Header);
         assert_eq!(head.elapsed(), Duration::from_secs(10));
+    }
+
+    /// The lazy watchdog sleeps until the deadline it last saw; a change
+    /// that brings a deadline earlier while it sleeps must still wake it.
+    #[tokio::test(start_paused = true)]
+    async fn a_sleeping_watchdog_sees_deadlines_come_earlier() {
+        let timeouts = Timeouts {
+            first_byte: Duration::from_secs(30),
+            keep_alive: Some(Duration::from_secs(2)),
+            header: Duration::from_secs(1),
+        };
+        let activity = Activity::new(Arc::new(IdleList::default()), timeouts, None);
+        let watchdog = tokio::spawn({
+            let activity = Arc::clone(&activity);
+            async move { activity.expired().await }
+        });
+        // Asleep until the first-byte deadline, 30 s away.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let start = Instant::now();
+        // A request, then 2 s of keep-alive: not the 29 s left.
+        let busy = activity.begin();
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        assert!(!watchdog.is_finished(), "no timeout while busy");
+        drop(busy);
+        assert_eq!(watchdog.await.unwrap(), Expired::KeepAlive);
+        assert_eq!(start.elapsed(), Duration::from_secs(42));
+
+        // Asleep until the keep-alive deadline, 2 s away; a head's first
+        // byte brings it to 1 s.
+        let watchdog = tokio::spawn({
+            let activity = Arc::clone(&activity);
+            async move { activity.expired().await }
+        });
+        drop(activity.begin());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let head = Instant::now();
+        activity.bytes_arrived();
+        assert_eq!(watchdog.await.unwrap(), Expired::Header);
+        assert_eq!(head.elapsed(), Duration::from_secs(1));
     }
 }

@@ -45,9 +45,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::Service;
 
-use crate::activity::{Activity, Timeouts, Watched};
+use crate::activity::{Activity, Timeouts};
 use crate::errors::{ApiError, SHUTTING_DOWN_BODY};
 use crate::routes::LocalAddr;
+use crate::watched::Watched;
 use crate::Config;
 
 /// hyper's smallest allowed read buffer.
@@ -62,7 +63,7 @@ const LINGER_BYTES: usize = 1 << 20;
 #[derive(Debug)]
 pub(crate) struct ConnSettings {
     builder: http1::Builder,
-    timeouts: Timeouts,
+    pub(crate) timeouts: Timeouts,
     access_log: bool,
 }
 
@@ -183,6 +184,10 @@ pub(crate) async fn serve_connection(
     let mut draining = false;
     let result = loop {
         tokio::select! {
+            // The connection first: a request it reads marks the connection
+            // busy before the watchdog first looks, so a connection whose
+            // request is already there never arms a timer at all.
+            biased;
             result = connection.as_mut() => break result,
             () = stopping.wait(), if !draining => {
                 if !activity.used() {
@@ -191,7 +196,7 @@ pub(crate) async fn serve_connection(
                 connection.as_mut().graceful_shutdown();
                 draining = true;
             }
-            why = activity.expired(&settings.timeouts), if !draining => {
+            why = activity.expired(), if !draining => {
                 tracing::debug!("{peer}: closing: {why:?}");
                 return;
             }

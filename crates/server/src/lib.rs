@@ -43,6 +43,7 @@ mod sleep;
 mod threads;
 mod timer;
 mod url;
+mod watched;
 
 use std::io;
 use std::net::SocketAddr;

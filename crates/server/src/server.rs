@@ -22,7 +22,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::activity::{Activity, IdleList};
+use crate::activity::{Activity, IdleList, Timeouts};
 use crate::conn::{refuse, serve_connection, ConnSettings};
 use crate::{app, Config, ServerError};
 
@@ -187,7 +187,8 @@ pub(crate) async fn accept_loop(
     // One accept in progress at a time, kept across loop turns: it may hold
     // an accepted connection while it makes room at the cap.
     let parked = Parked::default();
-    let mut accepting = Box::pin(accept(&listener, limit, idle, &parked));
+    let timeouts = settings.timeouts;
+    let mut accepting = Box::pin(accept(&listener, limit, idle, timeouts, &parked));
 
     loop {
         tokio::select! {
@@ -225,7 +226,7 @@ pub(crate) async fn accept_loop(
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 }
-                accepting.set(accept(&listener, limit, idle, &parked));
+                accepting.set(accept(&listener, limit, idle, timeouts, &parked));
             }
         }
     }
@@ -312,6 +313,7 @@ async fn accept(
     listener: &TcpListener,
     limit: &Arc<Semaphore>,
     idle: &Arc<IdleList>,
+    timeouts: Timeouts,
     parked: &Parked,
 ) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
     let permit = tokio::select! {
@@ -336,10 +338,11 @@ async fn accept(
     #[cfg(unix)]
     let activity = Activity::new(
         Arc::clone(idle),
+        timeouts,
         Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
     );
     #[cfg(not(unix))]
-    let activity = Activity::new(Arc::clone(idle));
+    let activity = Activity::new(Arc::clone(idle), timeouts);
     Ok((stream, peer, permit, activity))
 }
 

@@ -107,7 +107,7 @@ pub async fn serve_threads(
             std::thread::Builder::new()
                 .name(format!("speedup-serve-{index}"))
                 .spawn(move || {
-                    let served = serve_on_this_thread(listener, &shared, watched, blocking);
+                    let served = serve_on_this_thread(listener, shared, watched, blocking);
                     let _ = done.send(served);
                 })
         });
@@ -156,7 +156,7 @@ pub async fn serve_threads(
 /// blocking sleeps still running.
 fn serve_on_this_thread(
     listener: std::net::TcpListener,
-    shared: &Shared,
+    shared: Arc<Shared>,
     phase: watch::Receiver<u8>,
     blocking_threads: usize,
 ) -> Result<(), ServerError> {
@@ -172,10 +172,16 @@ fn serve_on_this_thread(
             let _ = phase.wait_for(|now| *now >= at).await;
         }
     };
-    let served = runtime.block_on(async {
+    let (graceful, cut) = (reached(&phase, 1), reached(&phase, 2));
+    // The loop runs as a spawned task, not as `block_on`'s own future:
+    // waking that one (a connection finished, the listener is readable)
+    // always writes the runtime's eventfd, even from its own thread, one
+    // syscall per connection; a task woken on its own thread is queued.
+    let served = runtime.block_on(async move {
         let listener = TcpListener::from_std(listener).map_err(ServerError::Thread)?;
-        accept_loop(listener, shared, reached(&phase, 1), reached(&phase, 2)).await;
-        Ok(())
+        tokio::spawn(async move { accept_loop(listener, &shared, graceful, cut).await })
+            .await
+            .map_err(|error| ServerError::Thread(std::io::Error::other(error)))
     });
     // A blocking sleep past the grace period must not hold the exit.
     runtime.shutdown_timeout(RUNTIME_EXIT_TIMEOUT);
