@@ -42,6 +42,8 @@ mod server;
 mod sleep;
 mod threads;
 mod timer;
+#[cfg(target_os = "linux")]
+mod timerfd;
 mod url;
 mod watched;
 

@@ -179,6 +179,9 @@ fn serve_on_this_thread(
     // syscall per connection; a task woken on its own thread is queued.
     let served = runtime.block_on(async move {
         let listener = TcpListener::from_std(listener).map_err(ServerError::Thread)?;
+        // This thread's async sleeps on its own timer: woken here, with no
+        // timer thread in between.
+        let _timer = crate::timer::install_local().map_err(ServerError::Timer)?;
         tokio::spawn(async move { accept_loop(listener, &shared, graceful, cut).await })
             .await
             .map_err(|error| ServerError::Thread(std::io::Error::other(error)))

@@ -7,25 +7,36 @@
 //! in every async response time the lab measures. A timerfd per sleep is on
 //! time but costs six syscalls and a file descriptor per sleeper.
 //!
-//! So one timer thread keeps all deadlines in a `BTreeMap` (ordered, O(log n)
-//! insert and cancel) and blocks on a condition variable until the earliest
-//! one. A sleep registers its deadline and waker under a mutex; the timer
-//! thread is only signalled (one futex wake) when the new deadline is earlier
-//! than the one it waits for, which for a stream of equal sleeps is almost
-//! never: zero or one syscall per sleep, no descriptor per sleeper. Dropping
-//! a sleep (the client went away) removes its entry at once.
+//! So a timer keeps its deadlines in a `BTreeMap` (ordered, O(log n) insert
+//! and cancel) and waits for the earliest one only. A sleep registers its
+//! deadline and waker under a mutex; whatever waits is only signalled when
+//! the new deadline is earlier than the one it waits for, which for a stream
+//! of equal sleeps is almost never: zero or one syscall per sleep, no
+//! descriptor per sleeper. Dropping a sleep (the client went away) removes
+//! its entry at once. There are two kinds of timer:
 //!
-//! Precision: on Linux the condition variable's timeout is a futex with an
-//! absolute `CLOCK_MONOTONIC` deadline (an hrtimer), and the timer thread
-//! sets its timer slack to 1 ns, so it wakes within microseconds. Elsewhere
-//! the OS's timeout precision applies; [`precision_warning`] says so, and the
-//! server logs it at startup.
+//! * Each serving thread of `speedup serve` (a current-thread runtime, see
+//!   `threads`) installs its own ([`install_local`]): one timerfd, watched by
+//!   the thread's own reactor, re-armed only when the earliest deadline
+//!   changes (`timerfd`). Its sleepers are woken on their own thread, so a
+//!   wake is a queue push: no cross-thread wake-up, no eventfd write, no
+//!   extra thread to schedule.
+//! * Everywhere else (any runtime, tests), one process-wide timer thread
+//!   blocks on a condition variable until the earliest deadline.
+//!
+//! Precision: a timerfd is an hrtimer; on Linux the condition variable's
+//! timeout is a futex with an absolute `CLOCK_MONOTONIC` deadline (an
+//! hrtimer too), and the timer thread sets its timer slack to 1 ns. Both
+//! wake within microseconds. Elsewhere only the thread exists and the OS's
+//! timeout precision applies; [`precision_warning`] says so, and the server
+//! logs it at startup.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -36,7 +47,10 @@ pub(crate) async fn sleep(duration: Duration) -> io::Result<()> {
         tokio::task::yield_now().await;
         return Ok(());
     }
-    let timer = Timer::get()?;
+    let timer = match LOCAL.with(|local| local.borrow().clone()) {
+        Some(local) => local,
+        None => Arc::clone(Timer::global()?),
+    };
     // A deadline too far to represent is one we never reach: sleep a year.
     let deadline = Instant::now()
         .checked_add(duration)
@@ -53,7 +67,41 @@ pub(crate) async fn sleep(duration: Duration) -> io::Result<()> {
 /// Starts the timer thread now (instead of at the first sleep), so a server
 /// that cannot have one fails at startup rather than on a request.
 pub(crate) fn start() -> io::Result<()> {
-    Timer::get().map(|_| ())
+    Timer::global().map(|_| ())
+}
+
+thread_local! {
+    /// This thread's own timer, if it installed one.
+    static LOCAL: RefCell<Option<Arc<Timer>>> = const { RefCell::new(None) };
+}
+
+/// Every timer of the process, for [`pending`].
+static ALL: Mutex<Vec<Weak<Timer>>> = Mutex::new(Vec::new());
+
+/// Gives the calling thread its own timer, driven by a task on the current
+/// (current-thread) runtime, for as long as the guard lives; the thread's
+/// async sleeps then use it. Must be called from within that runtime.
+/// Without timerfd (not Linux) the process-wide thread stays in use.
+pub(crate) fn install_local() -> io::Result<LocalTimer> {
+    #[cfg(target_os = "linux")]
+    {
+        let fd = crate::timerfd::TimerFd::new()?;
+        let timer = Timer::new(Signal::Fd(fd));
+        let driver = crate::timerfd::Driver::new(Arc::clone(&timer))?;
+        tokio::spawn(driver.run());
+        LOCAL.with(|local| *local.borrow_mut() = Some(timer));
+    }
+    Ok(LocalTimer(()))
+}
+
+/// Keeps a thread's own timer installed (see [`install_local`]).
+#[derive(Debug)]
+pub(crate) struct LocalTimer(());
+
+impl Drop for LocalTimer {
+    fn drop(&mut self) {
+        LOCAL.with(|local| local.borrow_mut().take());
+    }
 }
 
 /// Why async sleeps may wake late on this platform, if they may.
@@ -68,65 +116,87 @@ pub(crate) fn precision_warning() -> Option<&'static str> {
     }
 }
 
-/// Async sleeps registered and not yet woken nor cancelled.
+/// Async sleeps registered and not yet woken nor cancelled, on any timer.
 pub(crate) fn pending() -> usize {
-    Timer::get().map_or(0, |timer| timer.lock().sleepers.len())
+    pending_in(None)
 }
 
-/// Sleeps registered, not yet woken nor cancelled, due after `after` (for
-/// tests, which run concurrently: each counts its own range of deadlines).
-#[cfg(test)]
-pub(crate) fn pending_after(after: Instant) -> usize {
-    Timer::get().map_or(0, |timer| {
-        let state = timer.lock();
-        state.sleepers.range((after, 0)..).count()
-    })
+/// Sleeps registered, not yet woken nor cancelled, due between the two
+/// instants if given (tests run concurrently: each counts its own range of
+/// deadlines).
+pub(crate) fn pending_in(range: Option<(Instant, Instant)>) -> usize {
+    let timers = ALL.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    timers
+        .iter()
+        .filter_map(Weak::upgrade)
+        .map(|timer| match range {
+            Some((from, to)) => timer.lock().sleepers.range((from, 0)..(to, 0)).count(),
+            None => timer.lock().sleepers.len(),
+        })
+        .sum()
 }
 
-/// The process-wide timer: the deadlines and the thread that fires them.
-struct Timer {
+/// A set of deadlines and what waits for the earliest one.
+pub(crate) struct Timer {
     state: Mutex<State>,
-    /// Signalled when a deadline earlier than the timer thread's arrives.
-    earlier: Condvar,
+    signal: Signal,
+}
+
+/// How a timer waits for its earliest deadline, and how it is told of an
+/// earlier one.
+enum Signal {
+    /// The timer thread blocks on it; notified of an earlier deadline.
+    Thread(Condvar),
+    /// A serving thread's timerfd, re-armed for an earlier deadline.
+    #[cfg(target_os = "linux")]
+    Fd(crate::timerfd::TimerFd),
 }
 
 /// Entries are keyed by deadline, then a sequence number (deadlines can tie).
 type Key = (Instant, u64);
 
-struct State {
+pub(crate) struct State {
     sleepers: BTreeMap<Key, Waker>,
     next_seq: u64,
-    /// What the timer thread is blocked waiting for: `None` while it runs
-    /// (it re-reads `sleepers` before blocking again, so needs no signal),
-    /// `Some(None)` when it waits for any sleeper, `Some(Some(t))` when it
-    /// waits until `t`.
+    /// What the timer's waiter (thread or driver task) waits for: `None`
+    /// while it runs (it re-reads `sleepers` before waiting again, so needs
+    /// no signal), `Some(None)` when it waits for any sleeper, `Some(Some(t))`
+    /// when it waits until `t`.
     waiting_until: Option<Option<Instant>>,
 }
 
 impl Timer {
-    /// The timer, its thread started on first use.
-    fn get() -> io::Result<&'static Timer> {
-        static TIMER: OnceLock<Result<Timer, String>> = OnceLock::new();
+    fn new(signal: Signal) -> Arc<Self> {
+        let timer = Arc::new(Timer {
+            state: Mutex::new(State {
+                sleepers: BTreeMap::new(),
+                next_seq: 0,
+                waiting_until: None,
+            }),
+            signal,
+        });
+        let mut all = ALL.lock().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|timer| timer.strong_count() > 0);
+        all.push(Arc::downgrade(&timer));
+        timer
+    }
+
+    /// The process-wide timer, its thread started on first use.
+    fn global() -> io::Result<&'static Arc<Timer>> {
+        static TIMER: OnceLock<Result<Arc<Timer>, String>> = OnceLock::new();
         let timer = TIMER.get_or_init(|| {
             std::thread::Builder::new()
                 .name("speedup-timer".into())
-                .spawn(|| Timer::get().map_or((), Timer::run))
+                .spawn(|| Timer::global().map_or((), |timer| timer.run()))
                 .map_err(|error| format!("cannot start the timer thread: {error}"))?;
-            Ok(Timer {
-                state: Mutex::new(State {
-                    sleepers: BTreeMap::new(),
-                    next_seq: 0,
-                    waiting_until: None,
-                }),
-                earlier: Condvar::new(),
-            })
+            Ok(Timer::new(Signal::Thread(Condvar::new())))
         });
         timer
             .as_ref()
             .map_err(|error| io::Error::other(error.clone()))
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked mid-way
         // (every change is a single map operation).
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -157,9 +227,19 @@ impl Timer {
                 None => true,
             };
             if earlier {
-                // Mark it signalled so the sleepers after it don't signal again.
-                state.waiting_until = None;
-                self.earlier.notify_one();
+                match &self.signal {
+                    Signal::Thread(earlier) => {
+                        // Mark it signalled so the sleepers after it don't
+                        // signal again.
+                        state.waiting_until = None;
+                        earlier.notify_one();
+                    }
+                    #[cfg(target_os = "linux")]
+                    Signal::Fd(fd) => {
+                        fd.arm(Some(deadline));
+                        state.waiting_until = Some(Some(deadline));
+                    }
+                }
             }
         }
         drop(state);
@@ -167,9 +247,39 @@ impl Timer {
         key
     }
 
+    /// Removes the sleepers due by now from `state` into `due`; returns the
+    /// earliest deadline left.
+    pub(crate) fn take_due(state: &mut State, due: &mut Vec<Waker>) -> Option<Instant> {
+        let now = Instant::now();
+        while let Some(entry) = state.sleepers.first_entry() {
+            if entry.key().0 > now {
+                return Some(entry.key().0);
+            }
+            due.push(entry.remove());
+        }
+        None
+    }
+
+    /// The timer's timerfd, if it has one.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn fd(&self) -> Option<&crate::timerfd::TimerFd> {
+        match &self.signal {
+            Signal::Fd(fd) => Some(fd),
+            Signal::Thread(_) => None,
+        }
+    }
+
+    /// Records what the waiter waits for (see [`State::waiting_until`]).
+    pub(crate) fn set_waiting(state: &mut State, until: Option<Option<Instant>>) {
+        state.waiting_until = until;
+    }
+
     /// The timer thread: wakes every sleeper whose deadline has passed, then
     /// blocks until the earliest one left (or a new earlier one).
     fn run(&self) {
+        let Signal::Thread(earlier) = &self.signal else {
+            return;
+        };
         #[cfg(target_os = "linux")]
         // SAFETY: plain prctl on the calling thread; 1 ns slack means the
         // kernel does not batch our wake-up with others (default 50 µs).
@@ -179,13 +289,7 @@ impl Timer {
         let mut due = Vec::new();
         let mut state = self.lock();
         loop {
-            let now = Instant::now();
-            while let Some(entry) = state.sleepers.first_entry() {
-                if entry.key().0 > now {
-                    break;
-                }
-                due.push(entry.remove());
-            }
+            let until = Timer::take_due(&mut state, &mut due);
             if !due.is_empty() {
                 // Wake outside the lock: a wake may run the task inline.
                 drop(state);
@@ -193,19 +297,15 @@ impl Timer {
                 state = self.lock();
                 continue;
             }
-            let until = state.sleepers.first_key_value().map(|(key, _)| key.0);
             state.waiting_until = Some(until);
             state = match until {
                 Some(until) => {
-                    self.earlier
-                        .wait_timeout(state, until.saturating_duration_since(now))
+                    earlier
+                        .wait_timeout(state, until.saturating_duration_since(Instant::now()))
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
-                None => self
-                    .earlier
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => earlier.wait(state).unwrap_or_else(PoisonError::into_inner),
             };
             state.waiting_until = None;
         }
@@ -215,7 +315,7 @@ impl Timer {
 /// One sleep: registered with the timer on first poll, removed when it
 /// completes or is dropped.
 struct Sleep {
-    timer: &'static Timer,
+    timer: Arc<Timer>,
     deadline: Instant,
     /// The registered entry, if any.
     key: Option<Key>,
@@ -269,121 +369,4 @@ impl Drop for Sleep {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::{Duration, Instant};
-
-    use super::{pending_after, sleep};
-
-    #[tokio::test]
-    async fn sleeps_at_least_the_duration() {
-        for ms in [0, 1, 20] {
-            let d = Duration::from_millis(ms);
-            let start = Instant::now();
-            sleep(d).await.expect("timer");
-            assert!(start.elapsed() >= d, "{ms} ms sleep woke early");
-        }
-    }
-
-    #[tokio::test]
-    async fn subsecond_and_whole_seconds_arm_correctly() {
-        let start = Instant::now();
-        sleep(Duration::new(0, 1_500_000)).await.expect("timer");
-        assert!(start.elapsed() >= Duration::from_micros(1500));
-    }
-
-    /// Median of the lateness of 30 sleeps of 2.3 ms, each measured by `late`.
-    async fn median_lateness<F, Fut>(mut late: F) -> Duration
-    where
-        F: FnMut(Duration) -> Fut,
-        Fut: std::future::Future<Output = Duration>,
-    {
-        let mut all = Vec::new();
-        for _ in 0..30 {
-            all.push(late(Duration::from_micros(2_300)).await);
-        }
-        all.sort();
-        all[all.len() / 2]
-    }
-
-    /// tokio's own timer is 1–2 ms late; ours must be well under 1 ms late
-    /// (median). On a machine so loaded that the OS itself wakes a sleeping
-    /// thread late, the bound is relative to that: the OS's own lateness
-    /// (`std::thread::sleep`, measured alongside) plus 0.7 ms. Best of three
-    /// attempts, so one burst of load elsewhere does not decide.
-    #[tokio::test]
-    async fn wakes_well_under_a_millisecond_late() {
-        let mut attempts = Vec::new();
-        for _ in 0..3 {
-            let ours = median_lateness(|d| async move {
-                let start = Instant::now();
-                sleep(d).await.expect("timer");
-                start.elapsed() - d
-            })
-            .await;
-            let os = median_lateness(|d| async move {
-                tokio::task::spawn_blocking(move || {
-                    let start = Instant::now();
-                    std::thread::sleep(d);
-                    start.elapsed() - d
-                })
-                .await
-                .expect("blocking sleep")
-            })
-            .await;
-            if ours < Duration::from_micros(500) || ours < os + Duration::from_micros(700) {
-                return;
-            }
-            attempts.push((ours, os));
-        }
-        panic!("median lateness (ours, the OS's thread sleep) in three attempts: {attempts:?}");
-    }
-
-    /// Many sleepers at once, registered out of deadline order, all wake,
-    /// none early, and leave nothing registered.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn many_concurrent_sleepers_all_wake_on_time() {
-        let start = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..5_000u64 {
-            // Deadlines 20..70 ms, shuffled by a multiplicative step.
-            let d = Duration::from_micros(20_000 + (i * 7_919) % 50_000);
-            tasks.spawn(async move {
-                let begun = Instant::now();
-                sleep(d).await.expect("timer");
-                begun.elapsed() >= d
-            });
-        }
-        let mut on_time = 0;
-        while let Some(woke) = tasks.join_next().await {
-            on_time += usize::from(woke.expect("sleeper task"));
-        }
-        assert_eq!(on_time, 5_000, "some sleepers woke early");
-        assert!(start.elapsed() < Duration::from_secs(10));
-    }
-
-    /// A dropped sleep (what hyper does to the handler when its client goes
-    /// away) leaves no entry behind.
-    #[tokio::test]
-    async fn cancelled_sleeps_leave_nothing_registered() {
-        // No other test sleeps this long, so these entries are ours.
-        let ours = Instant::now() + Duration::from_secs(1800);
-        let pending = || pending_after(ours);
-        let sleepers: Vec<_> = (0..100)
-            .map(|_| tokio::spawn(sleep(Duration::from_secs(3600))))
-            .collect();
-        tokio::task::yield_now().await;
-        // Bounded wait for all of them to be polled once (registered).
-        let until = Instant::now() + Duration::from_secs(10);
-        while pending() < 100 && Instant::now() < until {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(pending(), 100, "sleepers never registered");
-        for sleeper in &sleepers {
-            sleeper.abort();
-        }
-        for sleeper in sleepers {
-            assert!(sleeper.await.is_err_and(|error| error.is_cancelled()));
-        }
-        assert_eq!(pending(), 0, "sleeps still registered after cancelling");
-    }
-}
+mod tests;
