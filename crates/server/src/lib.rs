@@ -207,7 +207,8 @@ pub enum ServerError {
     /// A serving thread or its runtime could not start.
     #[error("cannot start a serving thread: {0}")]
     Thread(io::Error),
-    /// The async endpoint's timer thread could not start.
+    /// The async endpoint's timer (its thread, or a serving thread's
+    /// timerfd) could not start.
     #[error("cannot start the async sleep timer: {0}")]
     Timer(io::Error),
 }
