@@ -91,12 +91,26 @@ impl ConnSettings {
     }
 }
 
-/// The server's shutdown signal, attached to every request so handlers that
-/// have not started their work yet can refuse it (503) instead.
+/// The server's shutdown signal, there for every request the server hands
+/// the application ([`Stopping::current`]), so handlers that have not
+/// started their work yet can refuse it (503) instead.
 #[derive(Debug, Clone)]
 pub(crate) struct Stopping(pub(crate) watch::Receiver<bool>);
 
+tokio::task_local! {
+    /// Set while the application handles a request: a task-local rather
+    /// than a request extension, whose map costs three allocations per
+    /// request.
+    static STOPPING: Stopping;
+}
+
 impl Stopping {
+    /// The shutdown signal of the server handling the current request; none
+    /// when the application runs without one (`tower::ServiceExt::oneshot`).
+    pub(crate) fn current() -> Option<Stopping> {
+        STOPPING.try_with(Clone::clone).ok()
+    }
+
     /// Resolves when the server starts shutting down (or is gone).
     pub(crate) async fn wait(&mut self) {
         // An error means the server dropped the sender: shutdown too.
@@ -131,7 +145,6 @@ pub(crate) async fn serve_connection(
                     request.extensions_mut().insert(LocalAddr(local));
                 }
             }
-            request.extensions_mut().insert(stopping.clone());
             tracing::debug!(
                 "{peer} \"{} {} {:?}\" started",
                 request.method(),
@@ -149,7 +162,9 @@ pub(crate) async fn serve_connection(
                 );
                 (line, Instant::now())
             });
-            let call = host_ok.then(|| CatchPanic(router.clone().call(request)));
+            let call = host_ok.then(|| {
+                STOPPING.scope(stopping.clone(), CatchPanic(router.clone().call(request)))
+            });
             async move {
                 let response = match call {
                     Some(call) => match call.await {

@@ -55,7 +55,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let (label, routed) = route(&state, &parts);
     let mut response = match routed {
         Ok(Routed::Work(work)) => {
-            let stopping = parts.extensions.get::<Stopping>().cloned();
+            let stopping = Stopping::current();
             drop(parts);
             handlers::run(&state, work, stopping)
                 .await

@@ -6,13 +6,19 @@
 //! are reproduced here so routing, the `input` echoed in 422 bodies and the
 //! `location` of a 307 match FastAPI byte for byte.
 
+use std::borrow::Cow;
+
 /// Characters Starlette's `RedirectResponse` leaves unescaped, on top of
 /// Python's always-safe `A-Z a-z 0-9 _ . - ~`.
 const REDIRECT_SAFE: &[u8] = b":/%#?=@[]!$&'()*+,;";
 
 /// Decodes `%XX` escapes like Python's `unquote`: malformed escapes stay as
-/// written and bytes that are not valid UTF-8 become U+FFFD.
-pub(crate) fn percent_decode(raw: &str) -> String {
+/// written and bytes that are not valid UTF-8 become U+FFFD. A path without
+/// `%` (nearly all) is returned as it is, without a copy.
+pub(crate) fn percent_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('%') {
+        return Cow::Borrowed(raw);
+    }
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -32,7 +38,7 @@ pub(crate) fn percent_decode(raw: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
