@@ -19,6 +19,7 @@
 //! sockets cannot starve clients that have a request to send.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -315,6 +316,26 @@ pub(crate) struct IdleList {
     inner: Mutex<IdleInner>,
     /// Wakes an accept waiting at the cap for something to evict.
     listed: Notify,
+    /// How many accepts wait on `listed`: a connection going idle (every
+    /// request's end) signals only if one does, since `notify_waiters`
+    /// takes a lock shared by every serving thread.
+    waiting: AtomicUsize,
+}
+
+/// An accept counted in [`IdleList::waiting`] while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -334,7 +355,11 @@ impl IdleList {
         inner.next_key += 1;
         inner.idle.insert(key, activity);
         drop(inner);
-        self.listed.notify_waiters();
+        // An accept that starts waiting after this load looks at the list
+        // (`until_any`) or only wants later arrivals (`newly_idle`).
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.listed.notify_waiters();
+        }
         key
     }
 
@@ -349,6 +374,7 @@ impl IdleList {
 
     /// Resolves once at least one connection is idle.
     pub(crate) async fn until_any(&self) {
+        let _waiting = Waiting::new(&self.waiting);
         let listed = self.listed.notified();
         let mut listed = std::pin::pin!(listed);
         listed.as_mut().enable();
@@ -359,6 +385,7 @@ impl IdleList {
 
     /// Resolves when a connection next goes idle.
     pub(crate) async fn newly_idle(&self) {
+        let _waiting = Waiting::new(&self.waiting);
         self.listed.notified().await;
     }
 

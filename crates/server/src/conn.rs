@@ -46,7 +46,7 @@ use tokio::time::Instant;
 use tower::Service;
 
 use crate::activity::{Activity, Timeouts};
-use crate::errors::{ApiError, SHUTTING_DOWN_BODY};
+use crate::errors::ApiError;
 use crate::routes::LocalAddr;
 use crate::watched::Watched;
 use crate::Config;
@@ -273,49 +273,17 @@ impl LocalLookup {
 const REFUSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Answers a connection accepted during shutdown 503 (as a queued request
-/// is answered): reads its head (bounded in time and bytes), writes the
-/// response, and closes with a lingering close.
-pub(crate) async fn refuse(mut stream: TcpStream) {
-    let mut head = [0u8; 4096];
-    let mut seen = 0usize;
-    let mut tail = [0u8; 4];
-    let read_head = async {
-        loop {
-            match stream.read(&mut head).await {
-                Ok(0) | Err(_) => return false,
-                Ok(read) => {
-                    for &byte in &head[..read] {
-                        tail = [tail[1], tail[2], tail[3], byte];
-                        if &tail == b"\r\n\r\n" {
-                            return true;
-                        }
-                    }
-                    seen += read;
-                    if seen > LINGER_BYTES {
-                        return false;
-                    }
-                }
-            }
-        }
-    };
-    if !matches!(tokio::time::timeout(REFUSE_WAIT, read_head).await, Ok(true)) {
-        return;
-    }
-    let response = own_response(ApiError::ShuttingDown);
-    let mut bytes = format!("HTTP/1.1 {}\r\n", response.status()).into_bytes();
-    for (name, value) in response.headers() {
-        bytes.extend_from_slice(name.as_str().as_bytes());
-        bytes.extend_from_slice(b": ");
-        bytes.extend_from_slice(value.as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-    }
-    let body = SHUTTING_DOWN_BODY.as_bytes();
-    bytes.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
-    bytes.extend_from_slice(body);
-    if tokio::time::timeout(REFUSE_WAIT, stream.write_all(&bytes))
-        .await
-        .is_ok()
-    {
+/// is answered): hyper reads its head (bounded in bytes by the server's
+/// settings, in time by [`REFUSE_WAIT`]) and writes the answer, whose
+/// `connection: close` ends the connection; then a lingering close.
+pub(crate) async fn refuse(mut stream: TcpStream, settings: Arc<ConnSettings>) {
+    let service = service_fn(|_request: hyper::Request<Incoming>| async {
+        Ok::<_, std::convert::Infallible>(own_response(ApiError::ShuttingDown))
+    });
+    let connection = settings
+        .builder
+        .serve_connection(TokioIo::new(&mut stream), service);
+    if let Ok(Ok(())) = tokio::time::timeout(REFUSE_WAIT, connection).await {
         linger(&mut stream).await;
     }
 }

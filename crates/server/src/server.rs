@@ -109,17 +109,18 @@ pub async fn serve_until(
 ) -> Result<(), ServerError> {
     config.validate()?;
     let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
-    announce(local, &config)?;
+    // No silent fallback to an imprecise timer: this loop's sleeps use the
+    // timer thread, so it must start now or the server not at all.
+    crate::timer::start().map_err(ServerError::Timer)?;
+    announce(local, &config);
     let shared = Shared::new(router, &config);
     accept_loop(listener, &shared, shutdown, cut).await;
     Ok(())
 }
 
-/// Starts the timer and logs the settings: what every serving entry point
-/// does before its first accept.
-pub(crate) fn announce(local: SocketAddr, config: &Config) -> Result<(), ServerError> {
-    // No silent fallback to an imprecise timer: fail or say so now.
-    crate::timer::start().map_err(ServerError::Timer)?;
+/// Logs the settings (and the timer's precision, if in doubt): what every
+/// serving entry point does before its first accept.
+pub(crate) fn announce(local: SocketAddr, config: &Config) {
     if let Some(warning) = crate::timer::precision_warning() {
         tracing::warn!("{warning}");
     }
@@ -136,7 +137,6 @@ pub(crate) fn announce(local: SocketAddr, config: &Config) -> Result<(), ServerE
         config.max_connections,
         config.grace,
     );
-    Ok(())
 }
 
 /// What every accept loop of one server shares: the application, the
@@ -234,10 +234,10 @@ pub(crate) async fn accept_loop(
     drop(accepting);
     let mut refused = 0;
     if let Some(stream) = lock(&parked).take() {
-        connections.spawn(refuse(stream));
+        connections.spawn(refuse(stream, Arc::clone(settings)));
         refused += 1;
     }
-    refused += refuse_backlog(listener, &mut connections);
+    refused += refuse_backlog(listener, settings, &mut connections);
     tracing::info!(
         "shutting down: stopped accepting (answered {refused} waiting connection(s) 503); \
          finishing {} open connection(s) within {:?}",
@@ -272,7 +272,11 @@ pub(crate) async fn accept_loop(
 /// when the listener closes, which this does. Returns how many; stops at
 /// the first accept that would wait or fails (out of descriptors: the rest
 /// are reset).
-fn refuse_backlog(listener: TcpListener, connections: &mut JoinSet<()>) -> usize {
+fn refuse_backlog(
+    listener: TcpListener,
+    settings: &Arc<ConnSettings>,
+    connections: &mut JoinSet<()>,
+) -> usize {
     // A plain non-blocking accept asks the kernel directly, whatever the
     // reactor has or has not seen yet.
     let Ok(listener) = listener.into_std() else {
@@ -287,7 +291,7 @@ fn refuse_backlog(listener: TcpListener, connections: &mut JoinSet<()>) -> usize
             .set_nonblocking(true)
             .and_then(|()| TcpStream::from_std(stream));
         if let Ok(stream) = stream {
-            connections.spawn(refuse(stream));
+            connections.spawn(refuse(stream, Arc::clone(settings)));
             refused += 1;
         }
     }

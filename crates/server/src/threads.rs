@@ -92,7 +92,7 @@ pub async fn serve_threads(
         setting: "listeners",
         reason: "at least one listening socket is needed".to_owned(),
     })?;
-    announce(first.local_addr().map_err(ServerError::LocalAddr)?, &config)?;
+    announce(first.local_addr().map_err(ServerError::LocalAddr)?, &config);
     let shared = Arc::new(Shared::new(router, &config));
     // 0: serving, 1: shutting down gracefully, 2: cut.
     let (phase, watched) = watch::channel(0u8);

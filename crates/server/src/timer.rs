@@ -81,8 +81,11 @@ static ALL: Mutex<Vec<Weak<Timer>>> = Mutex::new(Vec::new());
 /// Gives the calling thread its own timer, driven by a task on the current
 /// (current-thread) runtime, for as long as the guard lives; the thread's
 /// async sleeps then use it. Must be called from within that runtime.
-/// Without timerfd (not Linux) the process-wide thread stays in use.
+/// Without timerfd (not Linux) the process-wide thread is used instead,
+/// started now.
 pub(crate) fn install_local() -> io::Result<LocalTimer> {
+    #[cfg(not(target_os = "linux"))]
+    start()?;
     #[cfg(target_os = "linux")]
     {
         let fd = crate::timerfd::TimerFd::new()?;
