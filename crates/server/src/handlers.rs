@@ -21,7 +21,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use crate::conn::Stopping;
 use crate::cpu::{self, CpuPool, Gil};
 use crate::errors::{json_response, ApiError};
 use crate::metrics::{self, Metrics};
@@ -148,53 +147,39 @@ pub(crate) fn validate_work(
 }
 
 /// Does the work as the endpoint's model does, then answers.
-pub(crate) async fn run(
-    state: &AppState,
-    work: Work,
-    stopping: Option<Stopping>,
-) -> Result<Response, ApiError> {
+pub(crate) async fn run(state: &AppState, work: Work) -> Result<Response, ApiError> {
     let body = match work {
         Work::Sleep(endpoint, sleep) => {
             match endpoint {
-                Endpoint::BaselineSleep => state.pool.sleep(sleep.duration, stopping).await?,
+                Endpoint::BaselineSleep => state.pool.sleep(sleep.duration).await?,
                 // The mistake on purpose: a blocking sleep on a runtime worker.
                 Endpoint::StallSleep => std::thread::sleep(sleep.duration),
                 _ => async_sleep(sleep.duration).await?,
             }
             sleep.body()
         }
-        Work::Fibo(endpoint, n) => fibo(state, endpoint, n, stopping).await?,
+        Work::Fibo(endpoint, n) => fibo(state, endpoint, n).await?,
         Work::Metrics(openmetrics) => return Ok(metrics_response(&state.metrics, openmetrics)),
     };
     Ok(json_response(StatusCode::OK, body))
 }
 
 /// The fibo endpoints' work and body.
-async fn fibo(
-    state: &AppState,
-    endpoint: Endpoint,
-    n: u32,
-    stopping: Option<Stopping>,
-) -> Result<String, ApiError> {
+async fn fibo(state: &AppState, endpoint: Endpoint, n: u32) -> Result<String, ApiError> {
     let gil = state.gil.clone();
     Ok(match endpoint {
-        Endpoint::BaselineFibo => {
-            cpu::fibo_body(state.pool.run(move || gil.fibo(n), stopping).await?)
-        }
+        Endpoint::BaselineFibo => cpu::fibo_body(state.pool.run(move || gil.fibo(n)).await?),
         // The mistake on purpose: computing on a runtime worker.
         Endpoint::AsyncFibo => cpu::fibo_body(gil.fibo(n)),
         Endpoint::PoolFibo => cpu::fibo_body(state.cpu.run(move || gil.fibo(n)).await?),
         Endpoint::BaselineFiboSleep => {
             let seconds = state
                 .pool
-                .run(
-                    move || {
-                        let seconds = cpu::fibo_seconds(gil.fibo(n));
-                        std::thread::sleep(Duration::from_secs_f64(seconds));
-                        seconds
-                    },
-                    stopping,
-                )
+                .run(move || {
+                    let seconds = cpu::fibo_seconds(gil.fibo(n));
+                    std::thread::sleep(Duration::from_secs_f64(seconds));
+                    seconds
+                })
                 .await?;
             cpu::fibo_sleep_body(seconds)
         }

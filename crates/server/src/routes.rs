@@ -23,7 +23,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::time::Instant;
 
-use crate::conn::Stopping;
 use crate::errors::ApiError;
 use crate::handlers::{self, validate_work, AppState, Endpoint, Work, METRICS_PATH, ROUTES};
 use crate::url::{latin1, percent_decode, quote_redirect};
@@ -55,9 +54,8 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let (label, routed) = route(&state, &parts);
     let mut response = match routed {
         Ok(Routed::Work(work)) => {
-            let stopping = Stopping::current();
             drop(parts);
-            handlers::run(&state, work, stopping)
+            handlers::run(&state, work)
                 .await
                 .unwrap_or_else(IntoResponse::into_response)
         }

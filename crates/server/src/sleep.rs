@@ -5,9 +5,9 @@
 //!   reproduces that with a fair (FIFO) semaphore of `threads` permits in
 //!   front of tokio's blocking pool, where `std::thread::sleep` really holds
 //!   an OS thread. Runtime worker threads never block.
-//! * Async (`async def` handler): a timer (one deadline set and thread for
-//!   all sleepers, see `timer`); nothing is held while waiting, so every
-//!   request sleeps concurrently.
+//! * Async (`async def` handler): a timer (a deadline set per serving
+//!   thread, see `timer`); nothing is held while waiting, so every request
+//!   sleeps concurrently.
 //!
 //! Both validate `{n}` first (see [`validate`]) so no request can sleep a
 //! negative, infinite or overlong time.
@@ -91,13 +91,8 @@ impl BlockingPool {
 
     /// Blocks one pool thread for `duration` with `std::thread::sleep`,
     /// waiting for a free thread first (see [`BlockingPool::run`]).
-    pub(crate) async fn sleep(
-        &self,
-        duration: Duration,
-        stopping: Option<Stopping>,
-    ) -> Result<(), ApiError> {
-        self.run(move || std::thread::sleep(duration), stopping)
-            .await
+    pub(crate) async fn sleep(&self, duration: Duration) -> Result<(), ApiError> {
+        self.run(move || std::thread::sleep(duration)).await
     }
 
     /// Runs the blocking `job` on a pool thread, waiting for a free thread
@@ -111,7 +106,6 @@ impl BlockingPool {
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
-        stopping: Option<Stopping>,
     ) -> Result<T, ApiError> {
         // A free thread starts the job even during shutdown (the request
         // arrived before it); only waiting ones are refused.
@@ -120,7 +114,8 @@ impl BlockingPool {
             Err(_) => {
                 let _queued = Held::new(&self.gauges.queued);
                 let acquire = Arc::clone(&self.permits).acquire_owned();
-                match stopping {
+                // The server handling this request, if any (see `conn`).
+                match Stopping::current() {
                     Some(mut stopping) => tokio::select! {
                         biased;
                         () = stopping.wait() => return Err(ApiError::ShuttingDown),
@@ -188,6 +183,6 @@ mod tests {
     #[tokio::test]
     async fn pool_runs_blocking_sleeps() {
         let pool = BlockingPool::new(1, PoolGauges::default());
-        assert_eq!(pool.sleep(Duration::from_millis(1), None).await, Ok(()));
+        assert_eq!(pool.sleep(Duration::from_millis(1)).await, Ok(()));
     }
 }
