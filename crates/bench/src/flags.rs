@@ -207,19 +207,6 @@ impl BenchArgs {
             }
             _ => {}
         }
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = self
-            .threads
-            .unwrap_or_else(|| speedup_load::default_threads(self.connections, cores))
-            .min(self.connections as usize);
-        if let Some(rate) = self.rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(FlagError::Rate(rate));
-            }
-            if rate < threads as f64 {
-                return Err(FlagError::RateBelowThreads { rate, threads });
-            }
-        }
         let target = Target::parse(&self.url).map_err(FlagError::Url)?;
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => Some(b.clone().into_bytes()),
@@ -238,7 +225,18 @@ impl BenchArgs {
         plan.keep_alive = !self.no_keepalive;
         plan.concurrency = self.connections;
         plan.timeout = self.timeout;
+        plan.threads = self.threads;
+        // Resolved once, here: the run sizes its per-thread state by it.
+        let threads = plan.resolved_threads();
         plan.threads = Some(threads);
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(FlagError::Rate(rate));
+            }
+            if rate < threads as f64 {
+                return Err(FlagError::RateBelowThreads { rate, threads });
+            }
+        }
         plan.rate = self.rate;
         plan.insecure = self.insecure;
         plan.requests = self.requests;

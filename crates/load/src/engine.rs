@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::conn::SPREAD_ABOVE;
-use crate::limits::{default_threads, descriptors_needed, ensure_open_files};
+use crate::limits::{descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
 use crate::request::build_request;
@@ -162,11 +162,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     control: &Control,
 ) -> Result<RunOutput<R>, RunError> {
     plan.validate()?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = plan
-        .threads
-        .unwrap_or_else(|| default_threads(plan.concurrency, cores))
-        .min(plan.concurrency as usize);
+    let threads = plan.resolved_threads();
     ensure_open_files(descriptors_needed(plan.concurrency, threads))?;
     let (host, port) = match &plan.proxy {
         Some(proxy) => (proxy.host.as_str(), proxy.port),

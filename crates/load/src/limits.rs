@@ -63,7 +63,7 @@ fn set_open_files(cur: u64, max: u64) -> bool {
 /// one client thread beside it gives the best throughput; a few
 /// connections cannot keep more threads busy either. Otherwise use half the
 /// cores, leaving the rest to the server.
-pub fn default_threads(concurrency: u32, cores: usize) -> usize {
+pub(crate) fn default_threads(concurrency: u32, cores: usize) -> usize {
     if cores <= 2 || concurrency < 16 {
         1
     } else {

@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::limits::default_threads;
+
 /// A plan or URL the engine cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
@@ -324,6 +326,18 @@ impl Plan {
         }
     }
 
+    /// The worker threads a run of this plan uses: [`Plan::threads`], or the
+    /// default for its concurrency and this machine's cores, never more
+    /// than one per connection.
+    pub fn resolved_threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                default_threads(self.concurrency, cores)
+            })
+            .min(self.concurrency as usize)
+    }
+
     /// Checks that the plan can run and cannot produce a malformed request.
     pub fn validate(&self) -> Result<(), PlanError> {
         if self.target.tls && self.proxy.is_some() {
@@ -370,7 +384,7 @@ impl Plan {
             if !(rate.is_finite() && rate > 0.0) {
                 return Err(PlanError::InvalidRate);
             }
-            let threads = self.threads.unwrap_or(1);
+            let threads = self.resolved_threads();
             if rate < threads as f64 {
                 return Err(PlanError::RateBelowThreads { rate, threads });
             }
