@@ -185,17 +185,10 @@ impl BenchArgs {
     /// Validates the flags into a plan: nothing is sent or opened but the
     /// `--body-file`.
     pub fn plan(&self) -> Result<BenchPlan, FlagError> {
-        if self.connections == 0 {
-            return Err(FlagError::ZeroConnections);
-        }
-        if self.threads == Some(0) {
-            return Err(FlagError::ZeroThreads);
-        }
+        // The engine's validation cannot see these: the warm-up lengthens
+        // the duration and adds requests.
         if self.duration == Some(Duration::ZERO) {
             return Err(FlagError::ZeroDuration);
-        }
-        if self.timeout.is_zero() {
-            return Err(FlagError::ZeroTimeout);
         }
         match self.requests {
             Some(0) => return Err(FlagError::ZeroRequests),
@@ -229,14 +222,6 @@ impl BenchArgs {
         // Resolved once, here: the run sizes its per-thread state by it.
         let threads = plan.resolved_threads();
         plan.threads = Some(threads);
-        if let Some(rate) = self.rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(FlagError::Rate(rate));
-            }
-            if rate < threads as f64 {
-                return Err(FlagError::RateBelowThreads { rate, threads });
-            }
-        }
         plan.rate = self.rate;
         plan.insecure = self.insecure;
         plan.requests = self.requests;
@@ -249,10 +234,18 @@ impl BenchArgs {
         if let Some(n) = plan.requests.as_mut() {
             // Warm-up requests are sent on top of the ones measured.
             if let Some(rate) = self.rate {
-                *n += (warmup.as_secs_f64() * rate) as u64;
+                // Saturating: an infinite --rate must reach the validation below.
+                *n = n.saturating_add((warmup.as_secs_f64() * rate) as u64);
             }
         }
         plan.validate().map_err(|e| match e {
+            PlanError::ZeroConcurrency => FlagError::ZeroConnections,
+            PlanError::ZeroThreads => FlagError::ZeroThreads,
+            PlanError::ZeroTimeout => FlagError::ZeroTimeout,
+            PlanError::InvalidRate => FlagError::Rate(self.rate.unwrap_or_default()),
+            PlanError::RateBelowThreads { rate, threads } => {
+                FlagError::RateBelowThreads { rate, threads }
+            }
             PlanError::InvalidMethod { method } => FlagError::Method(method),
             PlanError::InvalidHeader { name } => FlagError::InvalidHeader(name),
             other => FlagError::Url(other),
