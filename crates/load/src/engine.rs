@@ -16,7 +16,7 @@ use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
 use crate::request::build_request;
 use crate::tls::{TlsClient, TlsInfo};
-use crate::worker::{panic_message, run_worker, RunState, WorkerError};
+use crate::worker::{panic_message, run_worker, RunState};
 
 /// Receives the records of one worker thread. One recorder per worker,
 /// made by the factory given to [`run`]; merged by the front end.
@@ -204,8 +204,9 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))
                 .spawn_scoped(scope, move || {
-                    // A panic outside the connections (making the recorder)
-                    // must stop the other workers too.
+                    // A panic anywhere in the worker (a connection, the
+                    // recorder, making it) unwinds this thread: stop the
+                    // other workers too.
                     let _stop = StopOnPanic(&worker_run.control);
                     run_worker(Arc::clone(&worker_run), i, connections, make_recorder())
                 });
@@ -224,8 +225,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
             .into_iter()
             .map(|h| match h.join() {
                 Ok(Ok(out)) => Ok(out),
-                Ok(Err(WorkerError::Runtime(e))) => Err(RunError::Runtime(e)),
-                Ok(Err(WorkerError::Panic(message))) => Err(RunError::Panic { message }),
+                Ok(Err(e)) => Err(RunError::Runtime(e)),
                 Err(payload) => Err(RunError::Panic {
                     message: panic_message(&*payload),
                 }),

@@ -118,15 +118,6 @@ pub(crate) struct WorkerOutput<R> {
     pub last_done: Option<Instant>,
 }
 
-/// Why a worker thread ended without its output.
-#[derive(Debug)]
-pub(crate) enum WorkerError {
-    /// Its runtime could not be built.
-    Runtime(std::io::Error),
-    /// A connection (or the recorder it called) panicked with this message.
-    Panic(String),
-}
-
 /// The text of a panic payload.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -138,20 +129,20 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs `connections` connections on the calling thread until the run ends.
-/// A panic in any connection aborts the whole run (every worker stops
-/// within a poll) and comes back as [`WorkerError::Panic`].
+/// Runs `connections` connections on the calling thread until the run ends;
+/// errs only if the runtime cannot be built. A panic in any connection (or
+/// the recorder it called) is resumed on the calling thread, whose unwinding
+/// the engine turns into an aborted run.
 pub(crate) fn run_worker<R: Recorder>(
     run: Arc<RunState>,
     thread: usize,
     connections: u32,
     recorder: R,
-) -> Result<WorkerOutput<R>, WorkerError> {
+) -> std::io::Result<WorkerOutput<R>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
-        .build()
-        .map_err(WorkerError::Runtime)?;
+        .build()?;
     let worker = Rc::new(Worker {
         recorder: RefCell::new(recorder),
         schedule: Schedule::new(&run, thread),
@@ -159,7 +150,7 @@ pub(crate) fn run_worker<R: Recorder>(
         scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
     });
     let local = tokio::task::LocalSet::new();
-    let panicked = local.block_on(&runtime, async {
+    local.block_on(&runtime, async {
         let mut tasks = tokio::task::JoinSet::new();
         for index in 0..connections {
             tasks.spawn_local(connection(Arc::clone(&run), Rc::clone(&worker), index));
@@ -172,11 +163,8 @@ pub(crate) fn run_worker<R: Recorder>(
             tokio::select! {
                 biased;
                 next = tasks.join_next() => match next {
-                    None => break None,
-                    Some(Err(e)) if e.is_panic() => {
-                        run.control.abort();
-                        break Some(panic_message(&*e.into_panic()));
-                    }
+                    None => break,
+                    Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                     Some(_) => {}
                 },
                 _ = tick.tick() => {
@@ -187,14 +175,8 @@ pub(crate) fn run_worker<R: Recorder>(
             }
         }
     });
-    if let Some(message) = panicked {
-        return Err(WorkerError::Panic(message));
-    }
-    let worker = Rc::try_unwrap(worker).map_err(|_| {
-        WorkerError::Runtime(std::io::Error::other(
-            "a connection task outlived its worker",
-        ))
-    })?;
+    let worker = Rc::try_unwrap(worker)
+        .map_err(|_| std::io::Error::other("a connection task outlived its worker"))?;
     Ok(WorkerOutput {
         last_done: worker.last_done.get(),
         recorder: worker.recorder.into_inner(),
