@@ -72,13 +72,9 @@ impl Stream {
     /// Waits until everything written has left for the socket (TLS may
     /// hold encrypted records back while the socket is full).
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        let Stream::Tls(t) = self else { return Ok(()) };
-        loop {
-            match t.try_flush() {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => t.tcp().writable().await?,
-                Err(e) => return Err(e),
-            }
+        match self {
+            Stream::Plain(_) => Ok(()),
+            Stream::Tls(t) => t.flush().await,
         }
     }
 }

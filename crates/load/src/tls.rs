@@ -54,31 +54,24 @@ impl TlsClient {
     /// Runs the handshake over `tcp`. A certificate that does not verify
     /// is [`ErrorKind::Certificate`]; any other failure [`ErrorKind::Tls`].
     pub(crate) async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream, ErrorKind> {
-        let mut conn = ClientConnection::new(Arc::clone(&self.config), self.name.clone())
+        let conn = ClientConnection::new(Arc::clone(&self.config), self.name.clone())
             .map_err(|_| ErrorKind::Tls)?;
+        let mut tls = TlsStream { tcp, conn };
         loop {
-            while conn.wants_write() {
-                match conn.write_tls(&mut Socket(&tcp)) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == IoKind::WouldBlock => {
-                        tcp.writable().await.map_err(|_| ErrorKind::Tls)?
-                    }
-                    Err(_) => return Err(ErrorKind::Tls),
-                }
+            tls.flush().await.map_err(|_| ErrorKind::Tls)?;
+            if !tls.conn.is_handshaking() {
+                return Ok(tls);
             }
-            if !conn.is_handshaking() {
-                return Ok(TlsStream { tcp, conn });
-            }
-            tcp.readable().await.map_err(|_| ErrorKind::Tls)?;
-            match conn.read_tls(&mut Socket(&tcp)) {
+            tls.tcp.readable().await.map_err(|_| ErrorKind::Tls)?;
+            match tls.conn.read_tls(&mut Socket(&tls.tcp)) {
                 Ok(0) => return Err(ErrorKind::Tls),
                 Ok(_) => {}
                 Err(e) if e.kind() == IoKind::WouldBlock => continue,
                 Err(_) => return Err(ErrorKind::Tls),
             }
-            if let Err(e) = conn.process_new_packets() {
+            if let Err(e) = tls.conn.process_new_packets() {
                 // Tell the server why, as far as the socket takes it.
-                let _ = conn.write_tls(&mut Socket(&tcp));
+                let _ = tls.conn.write_tls(&mut Socket(&tls.tcp));
                 return Err(match e {
                     rustls::Error::InvalidCertificate(_) => ErrorKind::Certificate,
                     _ => ErrorKind::Tls,
@@ -167,11 +160,22 @@ impl TlsStream {
     }
 
     /// Writes pending records to the socket; `WouldBlock` if it is full.
-    pub(crate) fn try_flush(&mut self) -> io::Result<()> {
+    fn try_flush(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
             self.conn.write_tls(&mut Socket(&self.tcp))?;
         }
         Ok(())
+    }
+
+    /// Waits until every pending record has left for the socket.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        loop {
+            match self.try_flush() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == IoKind::WouldBlock => self.tcp.writable().await?,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream,
