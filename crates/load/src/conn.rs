@@ -62,8 +62,8 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
-        let scheduled = match run.rate {
-            Some(_) => match worker.next_slot(&run).await {
+        let scheduled = match &worker.schedule {
+            Some(schedule) => match schedule.next(&run).await {
                 Some(slot) => {
                     start = Instant::now();
                     Some(slot)

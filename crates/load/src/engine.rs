@@ -15,6 +15,7 @@ use crate::limits::{descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
 use crate::request::build_request;
+use crate::schedule::Schedule;
 use crate::tls::{TlsClient, TlsInfo};
 use crate::worker::{panic_message, run_worker, RunState};
 
@@ -192,8 +193,6 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         server: OnceLock::new(),
         tls,
         tls_info: OnceLock::new(),
-        rate: plan.rate,
-        threads,
     });
     let outputs = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
@@ -201,6 +200,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
             let worker_run = Arc::clone(&run);
             let make_recorder = &make_recorder;
             let connections = share(plan.concurrency, threads, i);
+            let schedule = plan.rate.map(|rate| Schedule::new(rate, threads, i));
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))
                 .spawn_scoped(scope, move || {
@@ -208,7 +208,12 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                     // recorder, making it) unwinds this thread: stop the
                     // other workers too.
                     let _stop = StopOnPanic(&worker_run.control);
-                    run_worker(Arc::clone(&worker_run), i, connections, make_recorder())
+                    run_worker(
+                        Arc::clone(&worker_run),
+                        schedule,
+                        connections,
+                        make_recorder(),
+                    )
                 });
             match handle {
                 Ok(h) => handles.push(h),

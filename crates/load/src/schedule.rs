@@ -26,12 +26,11 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
-    /// Thread `thread`'s share of the run's rate (unused in closed loop).
-    pub(crate) fn new(run: &RunState, thread: usize) -> Schedule {
-        let rate = run.rate.unwrap_or(1.0);
+    /// Thread `thread`'s share of `rate` requests per second over `threads`.
+    pub(crate) fn new(rate: f64, threads: usize, thread: usize) -> Schedule {
         Schedule {
             first: Duration::from_secs_f64(thread as f64 / rate),
-            every: run.threads.max(1) as f64 / rate,
+            every: threads.max(1) as f64 / rate,
             next: Cell::new(0),
         }
     }

@@ -55,10 +55,6 @@ pub(crate) struct RunState {
     pub tls: Option<TlsClient>,
     /// The first handshake's protocol and cipher.
     pub tls_info: OnceLock<TlsInfo>,
-    /// Open loop: requests per second over all threads.
-    pub rate: Option<f64>,
-    /// Worker threads, for the open-loop schedule's share of each.
-    pub threads: usize,
 }
 
 impl RunState {
@@ -76,8 +72,8 @@ impl RunState {
 /// A worker thread's own state, shared by its connections on that thread.
 pub(crate) struct Worker<R> {
     recorder: RefCell<R>,
-    /// This thread's share of an open-loop schedule.
-    schedule: Schedule,
+    /// Open loop: this thread's share of the schedule; `None` in closed loop.
+    pub(crate) schedule: Option<Schedule>,
     last_done: Cell<Option<Instant>>,
     scratch: RefCell<Box<[u8]>>,
 }
@@ -86,12 +82,6 @@ impl<R: Recorder> Worker<R> {
     /// The thread's read buffer, for one synchronous read and parse.
     pub(crate) fn scratch(&self) -> RefMut<'_, Box<[u8]>> {
         self.scratch.borrow_mut()
-    }
-
-    /// Open loop: waits until this thread's next request is due and returns
-    /// where it stands; `None` when the run has no more requests.
-    pub(crate) async fn next_slot(&self, run: &RunState) -> Option<Scheduled> {
-        self.schedule.next(run).await
     }
 
     /// Hands a response's first read to this thread's recorder.
@@ -129,13 +119,14 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs `connections` connections on the calling thread until the run ends;
-/// errs only if the runtime cannot be built. A panic in any connection (or
-/// the recorder it called) is resumed on the calling thread, whose unwinding
-/// the engine turns into an aborted run.
+/// Runs `connections` connections on the calling thread (on `schedule` in
+/// an open-loop run) until the run ends; errs only if the runtime cannot be
+/// built. A panic in any connection (or the recorder it called) is resumed
+/// on the calling thread, whose unwinding the engine turns into an aborted
+/// run.
 pub(crate) fn run_worker<R: Recorder>(
     run: Arc<RunState>,
-    thread: usize,
+    schedule: Option<Schedule>,
     connections: u32,
     recorder: R,
 ) -> std::io::Result<WorkerOutput<R>> {
@@ -145,7 +136,7 @@ pub(crate) fn run_worker<R: Recorder>(
         .build()?;
     let worker = Rc::new(Worker {
         recorder: RefCell::new(recorder),
-        schedule: Schedule::new(&run, thread),
+        schedule,
         last_done: Cell::new(None),
         scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
     });
