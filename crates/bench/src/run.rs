@@ -2,7 +2,8 @@
 //! thread, beside a collector thread that writes the per-second series and
 //! reports progress; then the merged result.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -116,7 +117,6 @@ pub fn run(
     };
     let sink = Arc::new(IntervalSink::new(plan.threads));
     let control = Control::new();
-    let finished = AtomicBool::new(false);
     let warmup_us = plan.warmup.as_micros() as u64;
     let started = Instant::now();
     let base_time = SystemTime::now() + plan.warmup;
@@ -128,13 +128,11 @@ pub fn run(
     };
     collector.begin(what).map_err(write_error)?;
     let (output, collector) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| -> std::io::Result<Collector<'_>> {
-            loop {
-                let done = finished.load(Ordering::Acquire);
-                if done {
-                    return Ok(collector);
-                }
-                std::thread::sleep(TICK);
+        // Dropped when the run ends (or unwinds): the collector stops at once.
+        let (running, ended) = mpsc::channel::<()>();
+        let control = &control;
+        let watcher = scope.spawn(move || -> std::io::Result<Collector<'_>> {
+            while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(TICK) {
                 let so_far: SoFar = collector.collect()?.clone();
                 observer.progress(&Progress {
                     elapsed: started.elapsed(),
@@ -143,17 +141,18 @@ pub fn run(
                     p99_us: so_far.p99_us,
                 });
             }
+            Ok(collector)
         });
-        let next_thread = std::sync::atomic::AtomicUsize::new(0);
+        let next_thread = AtomicUsize::new(0);
         let output = speedup_load::run(
             &plan.engine,
             || {
                 let thread = next_thread.fetch_add(1, Ordering::Relaxed);
                 BenchRecorder::new(thread, warmup_us, Some(Arc::clone(&sink)))
             },
-            &control,
+            control,
         );
-        finished.store(true, Ordering::Release);
+        drop(running);
         let collector = watcher
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
