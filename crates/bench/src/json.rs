@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value};
 use speedup_report::stats::{HistSummary, BENCH_PERCENTILES};
 
 use crate::hist::Hist;
-use crate::recorder::{error_name, ERROR_KINDS};
 use crate::run::BenchResult;
 
 /// The schema name and version written in every result.
@@ -18,17 +17,12 @@ pub const SCHEMA: &str = "speedup-bench/1";
 pub fn to_json(r: &BenchResult) -> Value {
     let t = &r.tally;
     let status: Map<String, Value> = t
-        .status
-        .iter()
-        .enumerate()
-        .filter(|(_, &n)| n > 0)
-        .map(|(code, &n)| (code.to_string(), json!(n)))
+        .statuses()
+        .map(|(code, n)| (code.to_string(), json!(n)))
         .collect();
-    let errors: Map<String, Value> = ERROR_KINDS
-        .iter()
-        .zip(&t.errors)
-        .filter(|(_, &n)| n > 0)
-        .map(|(&k, &n)| (error_name(k).to_string(), json!(n)))
+    let errors: Map<String, Value> = t
+        .error_counts()
+        .map(|(name, n)| (name.to_string(), json!(n)))
         .collect();
     json!({
         "schema": SCHEMA,

@@ -104,6 +104,24 @@ impl Tally {
     pub fn error_count(&self) -> u64 {
         self.errors.iter().sum()
     }
+
+    /// `(status code, responses)` of every status seen, by code.
+    pub fn statuses(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.status
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(code, &n)| (code, n))
+    }
+
+    /// `(error name, requests)` of every error kind seen, in report order.
+    pub fn error_counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        ERROR_KINDS
+            .iter()
+            .zip(&self.errors)
+            .filter(|&(_, &n)| n > 0)
+            .map(|(&kind, &n)| (error_name(kind), n))
+    }
 }
 
 /// One worker thread's recorder.

@@ -5,7 +5,6 @@ use std::io::{self, Write};
 
 use speedup_report::stats::{HistSummary, BENCH_PERCENTILES};
 
-use crate::recorder::{error_name, ERROR_KINDS};
 use crate::run::BenchResult;
 
 /// A latency in the unit that fits: `850us`, `12.35ms`, `1.20s`.
@@ -62,10 +61,7 @@ pub fn write_summary(r: &BenchResult, out: &mut impl Write) -> io::Result<()> {
         )?;
     }
     let statuses: Vec<String> = t
-        .status
-        .iter()
-        .enumerate()
-        .filter(|(_, &n)| n > 0)
+        .statuses()
         .map(|(code, n)| format!("{code}: {n}"))
         .collect();
     let statuses = if statuses.is_empty() {
@@ -74,11 +70,9 @@ pub fn write_summary(r: &BenchResult, out: &mut impl Write) -> io::Result<()> {
         statuses.join(", ")
     };
     writeln!(out, "  status:     {statuses}")?;
-    let errors: Vec<String> = ERROR_KINDS
-        .iter()
-        .zip(&t.errors)
-        .filter(|(_, &n)| n > 0)
-        .map(|(&k, n)| format!("{} {n}", error_name(k)))
+    let errors: Vec<String> = t
+        .error_counts()
+        .map(|(name, n)| format!("{name} {n}"))
         .collect();
     let errors = if errors.is_empty() {
         "none".to_string()
