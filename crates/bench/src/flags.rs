@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target};
+use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target, MAX_TIME};
 
 use crate::plan::{BenchPlan, Outputs};
 
@@ -175,7 +175,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     let secs = value * scale;
-    if !secs.is_finite() || secs > 1e9 {
+    if !secs.is_finite() || secs > MAX_TIME.as_secs_f64() {
         return Err(format!("{text:?} is too long"));
     }
     Ok(Duration::from_secs_f64(secs))
