@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
-use speedup_report::stats::ms_f64;
+use speedup_report::stats::{hist_percentile, ms_f64};
 
 use crate::hist::{add, new_hist, Hist, SIGFIG};
 
@@ -246,7 +246,7 @@ impl<'a> Collector<'a> {
         add(&mut self.total, &interval.hist);
         self.so_far.requests += interval.requests;
         self.so_far.errors += interval.errors;
-        self.so_far.p99_us = self.total.value_at_percentile(99.0);
+        self.so_far.p99_us = hist_percentile(&self.total, 99.0);
         let h = &interval.hist;
         if let Some(w) = &mut self.timeline {
             if h.is_empty() {
@@ -262,8 +262,8 @@ impl<'a> Collector<'a> {
                     interval.second,
                     interval.requests,
                     interval.errors,
-                    ms_f64(h.value_at_percentile(50.0)),
-                    ms_f64(h.value_at_percentile(99.0)),
+                    ms_f64(hist_percentile(h, 50.0)),
+                    ms_f64(hist_percentile(h, 99.0)),
                     ms_f64(h.max()),
                 )?;
             }

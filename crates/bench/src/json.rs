@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
-use speedup_report::stats::{HistSummary, BENCH_PERCENTILES};
+use speedup_report::stats::{ms_f64, HistSummary, BENCH_PERCENTILES};
 
 use crate::hist::Hist;
 use crate::run::BenchResult;
@@ -33,7 +33,7 @@ pub fn to_json(r: &BenchResult) -> Value {
         "duration_s": r.duration.as_secs_f64(),
         "requests": { "total": r.total(), "ok": r.ok(), "errors": t.error_count() },
         "rate": { "target": r.target_rate, "achieved": r.achieved_rate() },
-        "late_sends": { "count": t.late_count, "max_ms": t.late_max_us as f64 / 1000.0 },
+        "late_sends": { "count": t.late_count, "max_ms": ms_f64(t.late_max_us) },
         "status": status,
         "errors": errors,
         "latency_ms": {
@@ -73,7 +73,7 @@ pub fn write_json(value: &Value, out: &mut impl Write) -> io::Result<()> {
 pub fn write_ab_csv(h: &Hist, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "{}", speedup_report::cdf_csv::HEADER)?;
     for (i, us) in speedup_report::stats::hist_cdf_rows(h) {
-        writeln!(out, "{i},{:.3}", us as f64 / 1000.0)?;
+        writeln!(out, "{i},{:.3}", ms_f64(us))?;
     }
     Ok(())
 }
