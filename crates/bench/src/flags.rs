@@ -220,8 +220,7 @@ impl BenchArgs {
         plan.timeout = self.timeout;
         plan.threads = self.threads;
         // Resolved once, here: the run sizes its per-thread state by it.
-        let threads = plan.resolved_threads();
-        plan.threads = Some(threads);
+        plan.threads = Some(plan.resolved_threads());
         plan.rate = self.rate;
         plan.insecure = self.insecure;
         plan.requests = self.requests;
@@ -253,7 +252,6 @@ impl BenchArgs {
         Ok(BenchPlan {
             url: self.url.clone(),
             engine: plan,
-            threads,
             warmup,
             outputs: Outputs {
                 json: self.json.clone(),
@@ -379,7 +377,7 @@ mod tests {
         .unwrap()
         .plan()
         .unwrap();
-        assert_eq!(p.threads, 2);
+        assert_eq!(p.threads(), 2);
         assert_eq!(p.warmup, Duration::from_secs(1));
         assert_eq!(p.engine.duration, Some(Duration::from_secs(3)));
         assert_eq!(p.engine.rate, Some(100.0));

@@ -103,8 +103,6 @@ pub struct SeriesWriters {
 /// What the collector knows so far, for the progress line.
 #[derive(Debug, Clone, Default)]
 pub struct SoFar {
-    /// Requests in the written seconds.
-    pub requests: u64,
     /// Errors in the written seconds.
     pub errors: u64,
     /// p99 of the written seconds, µs.
@@ -244,7 +242,6 @@ impl<'a> Collector<'a> {
 
     fn write(&mut self, interval: &Interval, length: Duration) -> io::Result<()> {
         add(&mut self.total, &interval.hist);
-        self.so_far.requests += interval.requests;
         self.so_far.errors += interval.errors;
         self.so_far.p99_us = hist_percentile(&self.total, 99.0);
         let h = &interval.hist;

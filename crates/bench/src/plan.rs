@@ -12,8 +12,6 @@ pub struct BenchPlan {
     /// What the engine runs: its duration includes the warm-up, and with
     /// `-n` and a rate its request count includes the warm-up's requests.
     pub engine: speedup_load::Plan,
-    /// Worker threads, resolved (the engine gets the same number).
-    pub threads: usize,
     /// Requests sent before this much time has passed are not recorded.
     pub warmup: Duration,
     /// Files to write.
@@ -21,6 +19,11 @@ pub struct BenchPlan {
 }
 
 impl BenchPlan {
+    /// Worker threads (resolved when the flags were validated).
+    pub fn threads(&self) -> usize {
+        self.engine.resolved_threads()
+    }
+
     /// Whether the run is open loop (a `--rate`), with corrected latencies.
     pub fn open_loop(&self) -> bool {
         self.engine.rate.is_some()

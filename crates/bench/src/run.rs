@@ -106,16 +106,12 @@ pub fn run(
     writers: SeriesWriters,
     observer: &dyn Observer,
 ) -> Result<BenchResult, BenchError> {
-    let series_wanted = writers.timeline.is_some() || writers.hdr_log.is_some();
+    // Only the series files are written while the run goes on.
     let write_error = |source| BenchError::Write {
-        what: if series_wanted {
-            "--timeline/--hdr-log"
-        } else {
-            "series"
-        },
+        what: "--timeline/--hdr-log",
         source,
     };
-    let sink = Arc::new(IntervalSink::new(plan.threads));
+    let sink = Arc::new(IntervalSink::new(plan.threads()));
     let control = Control::new();
     let warmup_us = plan.warmup.as_micros() as u64;
     let started = Instant::now();
@@ -173,7 +169,7 @@ pub fn run(
     Ok(BenchResult {
         url: plan.url.clone(),
         connections: plan.engine.concurrency,
-        threads: plan.threads,
+        threads: plan.threads(),
         target_rate: plan.engine.rate,
         duration: Duration::from_micros(tally.last_done_us),
         tally,

@@ -60,12 +60,6 @@ struct Head {
     server: Option<String>,
 }
 
-impl Default for ResponseReader {
-    fn default() -> Self {
-        ResponseReader::new()
-    }
-}
-
 impl ResponseReader {
     /// An idle reader; its head buffer is allocated on first need.
     pub(crate) fn new() -> ResponseReader {
