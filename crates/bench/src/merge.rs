@@ -84,26 +84,24 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
         hist: new_hist(),
         span: Duration::ZERO,
     };
-    let mut first: Option<f64> = None;
-    let mut last: Option<f64> = None;
+    let mut bounds = None;
     for file in files {
-        let (first_s, last_s) = read_one(file, &mut merged)?;
-        if let Some(f) = first_s {
-            first = Some(first.map_or(f, |x| x.min(f)));
-        }
-        if let Some(l) = last_s {
-            last = Some(last.map_or(l, |x| x.max(l)));
-        }
+        read_one(file, &mut merged, &mut bounds)?;
     }
-    if let (Some(f), Some(l)) = (first, last) {
+    if let Some((f, l)) = bounds {
         merged.span = Duration::from_secs_f64((l - f).max(0.0));
     }
     Ok(merged)
 }
 
-/// Adds one file's intervals; returns its first start and last end in
-/// seconds since the epoch (or since its base when it has none).
-fn read_one(file: &Path, merged: &mut Merged) -> Result<(Option<f64>, Option<f64>), MergeError> {
+/// Adds one file's intervals, widening `bounds` (the earliest start and
+/// latest end of a non-empty interval so far) in seconds since the epoch
+/// (or since the file's base when it has none).
+fn read_one(
+    file: &Path,
+    merged: &mut Merged,
+    bounds: &mut Option<(f64, f64)>,
+) -> Result<(), MergeError> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|source| MergeError::Read {
         file: name.clone(),
@@ -111,7 +109,6 @@ fn read_one(file: &Path, merged: &mut Merged) -> Result<(Option<f64>, Option<f64
     })?;
     let mut deserializer = Deserializer::new();
     let mut base = 0.0;
-    let (mut first, mut last) = (None::<f64>, None::<f64>);
     let mut index = 0;
     for entry in IntervalLogIterator::new(&bytes) {
         let entry = entry.map_err(|e| match e {
@@ -144,13 +141,13 @@ fn read_one(file: &Path, merged: &mut Merged) -> Result<(Option<f64>, Option<f64
                 let start = base + interval.start_timestamp().as_secs_f64();
                 let end = start + interval.duration().as_secs_f64();
                 if !h.is_empty() {
-                    first = Some(first.map_or(start, |f| f.min(start)));
-                    last = Some(last.map_or(end, |l| l.max(end)));
+                    *bounds =
+                        Some(bounds.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
                 }
             }
         }
     }
-    Ok((first, last))
+    Ok(())
 }
 
 /// The JSON of a merge, schema `speedup-merge/1`.
