@@ -287,9 +287,5 @@ fn utc_offset_secs(epoch_us: u64) -> i64 {
 
 /// `host:port`, IPv6 hosts in brackets.
 fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
+    format!("{}:{port}", speedup_load::url_host(host))
 }

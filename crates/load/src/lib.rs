@@ -53,7 +53,7 @@ pub mod fuzzing {
 }
 
 pub use engine::{run, Control, Recorder, RunError, RunOutput};
-pub use plan::{HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
+pub use plan::{url_host, HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
 pub use record::{ErrorKind, Outcome, Record, Sample, Scheduled};
 pub use request::{build_request, default_headers, USER_AGENT};
 pub use tls::TlsInfo;

@@ -192,11 +192,7 @@ impl Target {
 
     /// The host as it appears in a URL: IPv6 addresses in brackets.
     pub fn url_host(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        }
+        url_host(&self.host)
     }
 
     /// The value of a `Host` header: the host, plus `:port` unless it is the
@@ -223,6 +219,16 @@ impl Target {
         } else {
             80
         }
+    }
+}
+
+/// `host` as it appears in a URL or before `:port`: IPv6 addresses in
+/// brackets, anything else as it is.
+pub fn url_host(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
     }
 }
 
