@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use speedup_load::{HttpVersion, Plan, PlanError, Proxy, Target};
+use speedup_load::{Plan, PlanError, Proxy};
 
 use crate::request;
 
@@ -180,7 +180,11 @@ pub fn plan(args: &AbArgs) -> Result<Plan, FlagError> {
     let Some(url) = args.url.as_deref() else {
         invalid!("missing URL: usage is `speedup ab [options] http://hostname[:port]/path` (see `speedup ab -h`)");
     };
-    let target = Target::parse(url)?;
+    let requests = match args.timelimit {
+        Some(_) => args.requests.unwrap_or(TIMED_REQUESTS),
+        None => args.requests.unwrap_or(1),
+    };
+    let mut plan = request::plain_plan(url, requests, args.concurrency)?;
     let bodies = [args.head, args.postfile.is_some(), args.putfile.is_some()];
     if bodies.iter().filter(|&&b| b).count() > 1 {
         invalid!("-i, -p and -u each choose the method: use only one of them");
@@ -213,28 +217,20 @@ pub fn plan(args: &AbArgs) -> Result<Plan, FlagError> {
         }),
         extra: &args.headers,
     };
-    let headers = request::headers(&target, &flags).map_err(FlagError::Invalid)?;
-    let mut plan = Plan::new(target);
+    // The flags' headers, then the plain plan's defaults unless a -H line set them.
+    plan.headers = request::headers(&plan.target, &flags).map_err(FlagError::Invalid)?;
     plan.method = method;
-    plan.version = HttpVersion::Http10;
-    plan.headers = headers;
     plan.body = body.map(Arc::from);
     plan.keep_alive = args.keep_alive;
-    // ab never verifies a server's certificate.
-    plan.insecure = true;
     plan.trace_responses = args.verbosity >= 2;
-    plan.concurrency = args.concurrency;
     if args.timeout == 0 {
         invalid!("-s 0: the timeout must be at least 1 second (ab's default is -s 30)");
     }
     plan.timeout = Duration::from_secs(args.timeout);
     match args.timelimit {
         Some(0) => invalid!("-t 0: the time limit must be at least 1 second"),
-        Some(t) => {
-            plan.duration = Some(Duration::from_secs(t));
-            plan.requests = Some(args.requests.unwrap_or(TIMED_REQUESTS));
-        }
-        None => plan.requests = Some(args.requests.unwrap_or(1)),
+        Some(t) => plan.duration = Some(Duration::from_secs(t)),
+        None => {}
     }
     if args.requests == Some(0) {
         invalid!("-n 0: the number of requests must be at least 1");
