@@ -223,21 +223,9 @@ pub fn plan(args: &AbArgs) -> Result<Plan, FlagError> {
     plan.body = body.map(Arc::from);
     plan.keep_alive = args.keep_alive;
     plan.trace_responses = args.verbosity >= 2;
-    if args.timeout == 0 {
-        invalid!("-s 0: the timeout must be at least 1 second (ab's default is -s 30)");
-    }
+    // -n, -c, -s and -t are at least 1: their value parsers refuse 0.
     plan.timeout = Duration::from_secs(args.timeout);
-    match args.timelimit {
-        Some(0) => invalid!("-t 0: the time limit must be at least 1 second"),
-        Some(t) => plan.duration = Some(Duration::from_secs(t)),
-        None => {}
-    }
-    if args.requests == Some(0) {
-        invalid!("-n 0: the number of requests must be at least 1");
-    }
-    if args.concurrency == 0 {
-        invalid!("-c 0: the concurrency must be at least 1");
-    }
+    plan.duration = args.timelimit.map(Duration::from_secs);
     if let Some(proxy) = &args.proxy {
         plan.proxy = Some(parse_proxy(proxy)?);
     }
