@@ -248,7 +248,6 @@ pub fn run(
         cpu_threads: speedup_server::default_cpu_threads(),
     };
     for (i, m) in run.measurements.iter_mut().enumerate() {
-        m.row.article = None;
         m.row.why = why(&facts, i, run.probes[i]);
         if let (Chapter::Cpu, 3, Some(waits)) = (chapter, i, run.gil_waits) {
             m.row.why.push_str(&format!(

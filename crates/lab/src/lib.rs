@@ -127,9 +127,9 @@ pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<LabResults, La
         if chapter == Chapter::Io {
             for server in &servers {
                 for scenario in &plan.scenarios {
-                    results
-                        .io
-                        .push(measure::scenario(plan, server, scenario, observer)?);
+                    let mut m = measure::scenario(plan, server, scenario, observer)?;
+                    (m.row.article, m.row.why) = measure::explain(plan, &scenario.path);
+                    results.io.push(m);
                 }
             }
         } else {

@@ -84,7 +84,7 @@ pub fn scenario(
         AbOptions::default(),
     );
     report.start_epoch_us = start_epoch_us;
-    let row = row(plan, &name, &url, scenario, &report);
+    let row = row(&name, &url, &report);
     let measurement = Measurement { report, row };
     observer.finished(&measurement);
     Ok(measurement)
@@ -103,12 +103,12 @@ fn ab_plan(url: &str, requests: u64, concurrency: u32) -> Result<Plan, speedup_l
     Ok(plan)
 }
 
-/// The summary figures of one run, percentiles by ab's table rule.
-fn row(plan: &LabPlan, name: &str, url: &str, scenario: &Scenario, r: &AbReport) -> ScenarioRow {
+/// The summary figures of one run, percentiles by ab's table rule; the
+/// article's figure and the reason are the caller's to fill in.
+fn row(name: &str, url: &str, r: &AbReport) -> ScenarioRow {
     let totals: Vec<u64> = r.samples.iter().map(|s| u64::from(s.total_us)).collect();
     let ms = |p| stats::percentile(&totals, p).map_or(0.0, stats::ms_f64);
     let secs = r.elapsed.as_secs_f64();
-    let (article, why) = explain(plan, &scenario.path);
     ScenarioRow {
         name: name.to_string(),
         url: url.to_string(),
@@ -126,13 +126,14 @@ fn row(plan: &LabPlan, name: &str, url: &str, scenario: &Scenario, r: &AbReport)
         max_ms: ms(100),
         failures: r.counts.failed(),
         non_2xx: r.counts.non_2xx,
-        article,
-        why,
+        article: None,
+        why: String::new(),
     }
 }
 
-/// The article's own figure and a one-sentence reason, by endpoint kind.
-fn explain(plan: &LabPlan, path: &str) -> (Option<String>, String) {
+/// The article's own figure and a one-sentence reason for an io chapter
+/// scenario, by endpoint kind.
+pub(crate) fn explain(plan: &LabPlan, path: &str) -> (Option<String>, String) {
     let c = u64::from(plan.concurrency);
     let threads = plan.threads as u64;
     if path.starts_with("/baseline/") {
