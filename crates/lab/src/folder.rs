@@ -174,15 +174,17 @@ pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathB
     };
     let mut extra = Vec::new();
     for run in &all.chapters {
-        let (section, chart) = sections::chapter(run)?;
+        let section = sections::chapter(run)?;
         write_file(&dir.join(format!("{}.svg", run.chapter.id())), |w| {
-            w.write_all(chart.as_bytes())
+            w.write_all(section.chart_svg.as_bytes())
         })?;
         extra.push(section);
     }
     if let Some(sweep) = &all.sweep {
-        let (section, chart) = sections::sweep(sweep)?;
-        write_file(&dir.join("sweep.svg"), |w| w.write_all(chart.as_bytes()))?;
+        let section = sections::sweep(sweep)?;
+        write_file(&dir.join("sweep.svg"), |w| {
+            w.write_all(section.chart_svg.as_bytes())
+        })?;
         extra.push(section);
     }
 

@@ -66,9 +66,9 @@ pub fn summary(run: &ChapterRun) -> ChapterSummary<'_> {
     }
 }
 
-/// The chapter's section, and its chart as an SVG document (also written
-/// beside the page as `ID.svg`).
-pub fn chapter(run: &ChapterRun) -> Result<(Section, String), LabError> {
+/// The chapter's section; its chart is also written beside the page as
+/// `ID.svg`.
+pub fn chapter(run: &ChapterRun) -> Result<Section, LabError> {
     let series = run
         .measurements
         .iter()
@@ -86,13 +86,13 @@ pub fn chapter(run: &ChapterRun) -> Result<(Section, String), LabError> {
     spec.ideal_ms = Some(run.ideal_ms);
     // Stalled requests take tens of sleeps: a log axis keeps both curves readable.
     spec.log_x = run.chapter == Chapter::Stall;
-    let svg = plot::render_svg(&spec)?;
+    let chart_svg = plot::render_svg(&spec)?;
     let (intro, ideal_label) = intro(run);
-    let section = Section {
+    Ok(Section {
         id: run.chapter.id().to_string(),
         title: run.chapter.title().to_string(),
         intro,
-        chart_svg: svg.clone(),
+        chart_svg,
         caption: format!(
             "Cumulative distribution of response times; the dashed line is the ideal, {}.",
             ideal_label
@@ -106,8 +106,7 @@ pub fn chapter(run: &ChapterRun) -> Result<(Section, String), LabError> {
             .iter()
             .map(|m| (m.row.name.clone(), m.row.why.clone()))
             .collect(),
-    };
-    Ok((section, svg))
+    })
 }
 
 /// The chapter's paragraphs and what its ideal is.
@@ -170,9 +169,9 @@ fn load(run: &ChapterRun) -> String {
     }
 }
 
-/// The sweep's section and chart.
-pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
-    let svg = sweep_chart::render_sweep_svg(sweep, "p50 and p95 against concurrency")?;
+/// The sweep's section.
+pub fn sweep(sweep: &Sweep) -> Result<Section, LabError> {
+    let chart_svg = sweep_chart::render_sweep_svg(sweep, "p50 and p95 against concurrency")?;
     let levels: Vec<String> = crate::sweep::LEVELS.iter().map(u32::to_string).collect();
     let mut rows = Vec::new();
     for endpoint in sweep.endpoints() {
@@ -194,7 +193,7 @@ pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
     let pool = sweep.pool_threads.map_or(String::new(), |t| {
         format!(" The dashed vertical line is the pool size, {t}.")
     });
-    let section = Section {
+    Ok(Section {
         id: "sweep".into(),
         title: "Concurrency sweep".into(),
         intro: format!(
@@ -203,7 +202,7 @@ pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
              (dashed).{pool}",
             levels.join(", ")
         ),
-        chart_svg: svg.clone(),
+        chart_svg,
         caption: format!(
             "Response time against clients in flight; the dashed horizontal line is the ideal, {:.0} ms.",
             sweep.ideal_ms
@@ -217,6 +216,5 @@ pub fn sweep(sweep: &Sweep) -> Result<(Section, String), LabError> {
             caption: "p50 and p95 in ms, per endpoint and concurrency.".into(),
         }),
         why: crate::sweep::why(sweep),
-    };
-    Ok((section, svg))
+    })
 }
