@@ -191,9 +191,7 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
          <h1>{title}</h1>\n"
     )?;
-    for paragraph in page.intro.split("\n\n").filter(|p| !p.trim().is_empty()) {
-        writeln!(out, "<p>{}</p>", inline(paragraph.trim()))?;
-    }
+    paragraphs(&page.intro, out)?;
     let troubled: Vec<&ScenarioRow> = page
         .rows
         .iter()
@@ -216,14 +214,12 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
         writeln!(out, "</div>")?;
     }
     if !page.rows.is_empty() {
-        writeln!(
-            out,
-            "<figure id=\"cdf-chart\">\n{}\n<figcaption>Cumulative distribution of response \
-             times: how many requests (y) were served within a time (x). The dashed line is the \
-             ideal, {} ms.</figcaption>\n</figure>",
-            strip_prolog(&page.chart_svg),
+        let caption = format!(
+            "Cumulative distribution of response times: how many requests (y) were served \
+             within a time (x). The dashed line is the ideal, {} ms.",
             trim_ms(page.ideal_ms)
-        )?;
+        );
+        figure("cdf-chart", &page.chart_svg, &caption, out)?;
         table(
             "summary-table",
             &page.rows,
@@ -260,14 +256,12 @@ fn render_section(section: &Section, out: &mut String) -> std::fmt::Result {
         "<section id=\"{id}\">\n<h2>{}</h2>",
         escape(&section.title)
     )?;
-    for paragraph in section.intro.split("\n\n").filter(|p| !p.trim().is_empty()) {
-        writeln!(out, "<p>{}</p>", inline(paragraph.trim()))?;
-    }
-    writeln!(
+    paragraphs(&section.intro, out)?;
+    figure(
+        &format!("{id}-chart"),
+        &section.chart_svg,
+        &inline(&section.caption),
         out,
-        "<figure id=\"{id}-chart\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
-        strip_prolog(&section.chart_svg),
-        inline(&section.caption)
     )?;
     if !section.rows.is_empty() {
         table(
@@ -289,6 +283,24 @@ fn render_section(section: &Section, out: &mut String) -> std::fmt::Result {
         .collect();
     why("<h3>Why</h3>", &format!("{id}-why"), &reasons, out)?;
     writeln!(out, "</section>")
+}
+
+/// `text`'s paragraphs (separated by blank lines), each as a `<p>`.
+fn paragraphs(text: &str, out: &mut String) -> std::fmt::Result {
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        writeln!(out, "<p>{}</p>", inline(paragraph.trim()))?;
+    }
+    Ok(())
+}
+
+/// A chart (trusted SVG) with id `id` and `caption` (HTML, already escaped)
+/// under it.
+fn figure(id: &str, svg: &str, caption: &str, out: &mut String) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<figure id=\"{id}\">\n{}\n<figcaption>{caption}</figcaption>\n</figure>",
+        strip_prolog(svg)
+    )
 }
 
 /// A [`Grid`] as a table with id `id`.
