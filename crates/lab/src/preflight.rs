@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use speedup_load::{Control, ErrorKind, Outcome, Record, Recorder};
 
-use crate::plan::{LabPlan, Server};
+use crate::plan::LabPlan;
 use crate::LabError;
 
 /// How long a server may take to answer the check, beyond the sleep asked.
@@ -26,27 +26,23 @@ impl Recorder for First {
 /// Checks every external server of `plan` (not the embedded one, which
 /// the lab starts itself) with one GET of each scenario path.
 pub fn check_servers(plan: &LabPlan) -> Result<(), LabError> {
-    let servers = plan.servers(None);
-    let mut flags = Vec::new();
-    if let Some(url) = &plan.target {
-        flags.push(format!("--target {url}"));
-    }
-    flags.extend(
-        plan.compare
-            .iter()
-            .map(|(n, u)| format!("--compare {n}={u}")),
-    );
-    let external = servers.iter().skip(usize::from(plan.target.is_none()));
-    for (server, flag) in external.zip(flags) {
+    let target = plan.target.iter().map(|u| (u, format!("--target {u}")));
+    let compare = plan
+        .compare
+        .iter()
+        .map(|(n, u)| (u, format!("--compare {n}={u}")));
+    for (url, flag) in target.chain(compare) {
+        // Without a trailing `/`, as `LabPlan::servers` gives it.
+        let base_url = url.trim_end_matches('/');
         for scenario in &plan.scenarios {
-            check(plan, server, &scenario.path, &flag)?;
+            check(plan, base_url, &scenario.path, &flag)?;
         }
     }
     Ok(())
 }
 
-fn check(plan: &LabPlan, server: &Server, path: &str, flag: &str) -> Result<(), LabError> {
-    let url = format!("{}{path}", server.base_url);
+fn check(plan: &LabPlan, base_url: &str, path: &str, flag: &str) -> Result<(), LabError> {
+    let url = format!("{base_url}{path}");
     let unreachable = |reason: String| LabError::Unreachable {
         flag: flag.to_string(),
         reason,
