@@ -1,8 +1,8 @@
 //! The article's figure: response-time CDFs drawn with `plotters`, one line
 //! per series, a legend, and a dashed vertical line at the ideal time.
 //!
-//! Rendering is backend-generic (one `draw` function) so SVG and PNG are the same
-//! picture. Text is measured and rasterised with DejaVu Sans embedded in the
+//! Rendering is backend-generic (a `Picture` drawn by either backend, the
+//! sweep's chart too) so SVG and PNG are the same picture. Text is measured and rasterised with DejaVu Sans embedded in the
 //! binary (plotters' `ab_glyph` feature), so charts come out the same on a
 //! machine with no system fonts; SVG output only names the family in its
 //! `<text>` elements and lets the viewer draw it.
@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -111,26 +111,14 @@ pub enum PlotError {
 
 /// Renders the chart as an SVG document.
 pub fn render_svg(spec: &ChartSpec) -> Result<String, PlotError> {
-    let range = prepare(spec)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (spec.width, spec.height)).into_drawing_area();
-        draw(&root, spec, range).map_err(|message| PlotError::Draw {
-            target: None,
-            message,
-        })?;
-    }
-    Ok(svg)
+    let x = prepare(spec)?;
+    render_svg_of(&CdfChart { spec, x }, (spec.width, spec.height))
 }
 
 /// Renders the chart as a PNG file at `path`.
 pub fn write_png(spec: &ChartSpec, path: &Path) -> Result<(), PlotError> {
-    let range = prepare(spec)?;
-    let root = BitMapBackend::new(path, (spec.width, spec.height)).into_drawing_area();
-    draw(&root, spec, range).map_err(|message| PlotError::Draw {
-        target: Some(path.display().to_string()),
-        message,
-    })
+    let x = prepare(spec)?;
+    write_png_of(&CdfChart { spec, x }, (spec.width, spec.height), path)
 }
 
 /// Everything checkable before drawing: the spec's values and the font.
@@ -141,22 +129,84 @@ fn prepare(spec: &ChartSpec) -> Result<Range<f64>, PlotError> {
     Ok(range)
 }
 
-/// Draws a validated `spec` on `root` over time `range` and presents
-/// (saves) it; plotters' errors are backend-specific types, so they come
-/// back as text.
-fn draw<DB: DrawingBackend>(
+/// A validated chart that any plotters backend can draw, so SVG and PNG
+/// are the same picture.
+pub(crate) trait Picture {
+    /// Draws the chart on `root`, already filled white.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+/// Renders `picture` at `size` as an SVG document.
+pub(crate) fn render_svg_of(picture: &impl Picture, size: (u32, u32)) -> Result<String, PlotError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        paint(&root, picture).map_err(|message| PlotError::Draw {
+            target: None,
+            message,
+        })?;
+    }
+    Ok(svg)
+}
+
+/// Renders `picture` at `size` as a PNG file at `path`.
+pub(crate) fn write_png_of(
+    picture: &impl Picture,
+    size: (u32, u32),
+    path: &Path,
+) -> Result<(), PlotError> {
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    paint(&root, picture).map_err(|message| PlotError::Draw {
+        target: Some(path.display().to_string()),
+        message,
+    })
+}
+
+/// Fills `root` white, draws `picture` and presents (saves) it; plotters'
+/// errors are backend-specific types, so they come back as text.
+fn paint<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    spec: &ChartSpec,
-    range: Range<f64>,
+    picture: &impl Picture,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    if spec.log_x {
-        draw_chart(root, spec, range.log_scale())
-    } else {
-        draw_chart(root, spec, range)
-    }
-    .map_err(|e| e.to_string())?;
+    picture.draw(root).map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// Draws the legend of the labelled series, boxed, at `position`.
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FAMILY, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(0xAA, 0xAA, 0xAA))
+        .draw()
+}
+
+/// A validated [`ChartSpec`] and its time axis range.
+struct CdfChart<'a> {
+    spec: &'a ChartSpec,
+    x: Range<f64>,
+}
+
+impl Picture for CdfChart<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        if self.spec.log_x {
+            draw_chart(root, self.spec, self.x.clone().log_scale())
+        } else {
+            draw_chart(root, self.spec, self.x.clone())
+        }
+    }
 }
 
 /// Draws axes, series, ideal line and legend over the given time axis.
@@ -226,13 +276,7 @@ where
         ))?;
     }
 
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FAMILY, 14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(0xAA, 0xAA, 0xAA))
-        .draw()
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// Checks the spec and returns the time axis range: `0..max·1.05` on a

@@ -13,7 +13,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 
-use crate::plot::{clean, register_font, tick_label, PlotError, FAMILY, IDEAL_COLOUR, PALETTE};
+use crate::plot::{
+    clean, legend, register_font, render_svg_of, tick_label, write_png_of, Picture, PlotError,
+    FAMILY, IDEAL_COLOUR, PALETTE,
+};
 
 /// One step of the sweep: one endpoint at one concurrency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,25 +67,13 @@ const SIZE: (u32, u32) = (960, 540);
 /// Renders the sweep chart as an SVG document.
 pub fn render_sweep_svg(sweep: &Sweep, title: &str) -> Result<String, PlotError> {
     check(sweep)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw(&root, sweep, title).map_err(|message| PlotError::Draw {
-            target: None,
-            message,
-        })?;
-    }
-    Ok(svg)
+    render_svg_of(&SweepChart { sweep, title }, SIZE)
 }
 
 /// Renders the sweep chart as a PNG file at `path`.
 pub fn write_sweep_png(sweep: &Sweep, title: &str, path: &Path) -> Result<(), PlotError> {
     check(sweep)?;
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    draw(&root, sweep, title).map_err(|message| PlotError::Draw {
-        target: Some(path.display().to_string()),
-        message,
-    })
+    write_png_of(&SweepChart { sweep, title }, SIZE, path)
 }
 
 fn check(sweep: &Sweep) -> Result<(), PlotError> {
@@ -99,14 +90,19 @@ fn check(sweep: &Sweep) -> Result<(), PlotError> {
     register_font()
 }
 
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    sweep: &Sweep,
-    title: &str,
-) -> Result<(), String> {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    draw_chart(root, sweep, title).map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+/// A checked sweep and its title.
+struct SweepChart<'a> {
+    sweep: &'a Sweep,
+    title: &'a str,
+}
+
+impl Picture for SweepChart<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        draw_chart(root, self.sweep, self.title)
+    }
 }
 
 fn draw_chart<DB: DrawingBackend>(
@@ -203,13 +199,7 @@ fn draw_chart<DB: DrawingBackend>(
         ))?;
     }
 
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(0xAA, 0xAA, 0xAA))
-        .draw()
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 #[cfg(test)]
