@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::plot::{render_svg, write_png, ChartSpec};
+use speedup_report::plot::{render_svg, write_png, ChartSpec, PlotError};
 use speedup_report::sweep::{render_sweep_svg, write_sweep_png, Sweep};
 
 /// Flags of `speedup plot`.
@@ -80,17 +80,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         height: args.height,
     };
     let out = &args.output;
-    if is_png(out) {
-        write_png(&spec, out)?;
-    } else {
-        let svg = render_svg(&spec)?;
-        std::fs::write(out, svg).with_context(|| {
-            format!(
-                "cannot write -o {}: check the directory exists",
-                out.display()
-            )
-        })?;
-    }
+    write_chart(out, |png| write_png(&spec, png), || render_svg(&spec))?;
     eprintln!("wrote {} ({} series)", out.display(), spec.series.len());
     Ok(ExitCode::SUCCESS)
 }
@@ -116,17 +106,11 @@ fn sweep(args: &PlotArgs) -> anyhow::Result<ExitCode> {
         &args.title
     };
     let out = &args.output;
-    if is_png(out) {
-        write_sweep_png(&sweep, title, out)?;
-    } else {
-        let svg = render_sweep_svg(&sweep, title)?;
-        std::fs::write(out, svg).with_context(|| {
-            format!(
-                "cannot write -o {}: check the directory exists",
-                out.display()
-            )
-        })?;
-    }
+    write_chart(
+        out,
+        |png| write_sweep_png(&sweep, title, png),
+        || render_sweep_svg(&sweep, title),
+    )?;
     eprintln!(
         "wrote {} ({} sweep points)",
         out.display(),
@@ -155,6 +139,26 @@ fn read_series(input: &str) -> anyhow::Result<Cdf> {
         cdf.name = name.to_owned();
     }
     Ok(cdf)
+}
+
+/// Writes the chart to `out`: drawn by `png` if `out` ends in `.png`,
+/// else rendered by `svg` and written as is.
+fn write_chart(
+    out: &Path,
+    png: impl FnOnce(&Path) -> Result<(), PlotError>,
+    svg: impl FnOnce() -> Result<String, PlotError>,
+) -> anyhow::Result<()> {
+    if is_png(out) {
+        png(out)?;
+    } else {
+        std::fs::write(out, svg()?).with_context(|| {
+            format!(
+                "cannot write -o {}: check the directory exists",
+                out.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether the output should be PNG: a `.png` extension in any case.
