@@ -5,7 +5,7 @@ mod ab_support;
 
 use std::time::{Duration, Instant};
 
-use ab_support::{field, misbehaving, refused_port, speedup_ab, text};
+use ab_support::{field, misbehaving, refused_port, speedup_ab, temp_dir, text};
 
 fn fails_with(args: &[&str], needle: &str) {
     let out = speedup_ab(args);
@@ -158,8 +158,7 @@ fn failures_land_in_the_right_column() {
 #[test]
 fn writes_csv_and_tsv() {
     let base = misbehaving();
-    let dir = std::env::temp_dir().join(format!("speedup-ab-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir();
     let (csv, tsv) = (dir.join("o.csv"), dir.join("o.tsv"));
     let url = format!("{base}/ok");
     let out = speedup_ab(&[

@@ -6,14 +6,13 @@ mod ab_support;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ab_support::{field, read_request, refused_port, text};
+use ab_support::{field, read_request, refused_port, temp_dir, text};
 
 /// Starts `speedup ab ARGS` with piped output.
 fn spawn_ab(args: &[&str]) -> Child {
@@ -100,12 +99,6 @@ fn refuse_upload(mut c: TcpStream, count: &AtomicUsize) {
     }
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("speedup-ab-failures-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
 fn sigint(child: &Child) {
     // SAFETY: sends a signal to our own child process.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
@@ -115,8 +108,8 @@ fn sigint(child: &Child) {
 #[test]
 fn ctrl_c_reports_what_finished_writes_the_files_and_exits_1() {
     let (base, count) = server(slow_ok);
-    let csv = temp("int.csv");
-    let tsv = temp("int.tsv");
+    let csv = temp_dir().join("int.csv");
+    let tsv = temp_dir().join("int.tsv");
     let _ = std::fs::remove_file(&csv);
     let url = format!("{base}/");
     let child = spawn_ab(&[
@@ -278,7 +271,7 @@ fn keep_alive_requests_closed_unanswered_are_failures_not_hidden() {
 #[test]
 fn a_refused_upload_is_counted_not_a_dead_server() {
     let (base, _) = server(refuse_upload);
-    let body = temp("upload.bin");
+    let body = temp_dir().join("upload.bin");
     std::fs::write(&body, vec![b'x'; 20 << 20]).expect("write the upload");
     let out = ab_within(
         &[

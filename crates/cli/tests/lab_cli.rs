@@ -5,18 +5,14 @@
 //! `#[ignore = "needs chromium"]`; `.ci/run` installs Chromium and runs them
 //! with `--include-ignored`).
 
+mod lab_support;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// A fresh scratch directory for one test.
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("speedup-lab-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use lab_support::scratch;
 
 /// Runs `speedup lab` with small numbers into `out`, bounded by the
 /// engine's per-request timeout and the small request counts.

@@ -2,16 +2,15 @@
 //! one: a missing `--compare` server, an unwritable `--out`, a zero sleep,
 //! two runs into the same folder.
 
-use std::path::{Path, PathBuf};
+mod ab_support;
+mod lab_support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("speedup-labfail-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use ab_support::refused_port;
+use lab_support::scratch;
 
 fn lab(out: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_speedup"))
@@ -31,11 +30,6 @@ fn lab(out: &Path, extra: &[&str]) -> Output {
         .expect("speedup lab runs")
 }
 
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
@@ -51,7 +45,7 @@ fn entries(dir: &Path) -> Vec<String> {
 fn a_missing_compare_server_fails_before_any_scenario() {
     let dir = scratch("compare");
     let out_dir = dir.join("report");
-    let port = closed_port();
+    let port = refused_port();
     let begun = Instant::now();
     let out = lab(
         &out_dir,

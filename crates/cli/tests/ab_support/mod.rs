@@ -1,10 +1,12 @@
 //! Shared helpers of the `speedup ab` tests: running the binary, starting
-//! `speedup serve` on a free port, and a tiny misbehaving server.
+//! `speedup serve` on a free port, a tiny misbehaving server, a scratch
+//! folder, and a port nothing listens on (which the lab's tests use too).
 
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -64,6 +66,14 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// This test process's scratch folder for output and input files, created
+/// if missing.
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("speedup-ab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
 }
 
 /// A loopback port with nothing listening on it.

@@ -1,5 +1,7 @@
-//! What the lab's series tests share: a scratch folder, a run of
-//! `speedup lab` that hands back its `summary.json`, and reading numbers.
+//! What the lab's tests share: a scratch folder, a run of `speedup lab`
+//! that hands back its `summary.json`, and reading numbers.
+
+#![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +10,7 @@ use serde_json::Value;
 
 /// A fresh, empty folder for one test's report.
 pub fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("speedup-series-{tag}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("speedup-lab-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
