@@ -1,7 +1,7 @@
 //! What every front end shares: percentiles and the CDF ([`stats`]),
 //! reading ab `-e` CSVs ([`cdf_csv`]), CDF charts ([`plot`]), the concurrency
-//! sweep chart ([`sweep`]) and the lab's
-//! HTML page ([`html`]).
+//! sweep chart ([`sweep`]), the lab's
+//! HTML page ([`html`]), and quoting input in messages ([`escape`]).
 //!
 //! It depends on no engine and knows no front end's format: ab's report
 //! lives in `speedup-ab`. This crate never opens a socket.
@@ -9,6 +9,7 @@
 //! place, [`stats`]; every renderer asks it.
 
 pub mod cdf_csv;
+pub mod escape;
 pub mod html;
 pub mod plot;
 pub mod stats;
