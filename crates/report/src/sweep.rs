@@ -4,7 +4,9 @@
 //! at the pool size and the async line's flatness show at a glance.
 //!
 //! The points come from `summary.json` (`speedup lab --sweep` writes them,
-//! `speedup plot --sweep` reads them back), so they are serde types.
+//! `speedup plot --sweep` reads them back, [`Sweep::from_summary`]), so they
+//! are serde types. A sweep no run can produce is refused rather than drawn
+//! ([`Sweep::validate`], in [`crate::sweep_file`]).
 
 use std::path::Path;
 
@@ -77,16 +79,7 @@ pub fn write_sweep_png(sweep: &Sweep, title: &str, path: &Path) -> Result<(), Pl
 }
 
 fn check(sweep: &Sweep) -> Result<(), PlotError> {
-    if sweep.points.is_empty() {
-        return Err(PlotError::NoSeries);
-    }
-    if let Some(p) = sweep
-        .points
-        .iter()
-        .find(|p| !p.p50_ms.is_finite() || !p.p95_ms.is_finite())
-    {
-        return Err(PlotError::NotFinite(p.endpoint.clone()));
-    }
+    sweep.validate()?;
     register_font()
 }
 
@@ -252,7 +245,7 @@ mod tests {
         };
         assert!(matches!(
             render_sweep_svg(&empty, "x"),
-            Err(PlotError::NoSeries)
+            Err(PlotError::Sweep(crate::sweep_file::SweepProblem::Empty))
         ));
     }
 
