@@ -3,13 +3,15 @@
 //! other file alone); anything else only with `--force`, and a regular file
 //! never. Ctrl-C and SIGTERM leave no temporary folder behind.
 
+mod ab_support;
 mod lab_support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lab_support::{entries, finish_within, lab_output, scratch, spawn_as_from_a_terminal};
+use ab_support::finish_within;
+use lab_support::{entries, lab_output, scratch, spawn_as_from_a_terminal};
 
 /// What the default scenarios write.
 const REPORT: [&str; 7] = [

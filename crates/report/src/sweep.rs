@@ -196,10 +196,12 @@ fn draw_chart<DB: DrawingBackend>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sweep() -> Sweep {
+    /// The article's sweep shape: the baseline's rounds of 100 ms past 40
+    /// clients, the async line flat; endpoints interleaved per level.
+    pub(crate) fn sweep() -> Sweep {
         let mut points = Vec::new();
         for c in [1, 10, 20, 40, 60, 80, 100, 200] {
             let rounds = f64::from(c).div_euclid(40.0).max(0.0) + 1.0;

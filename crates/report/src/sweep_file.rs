@@ -226,31 +226,7 @@ fn point_problem(p: &SweepPoint, previous: Option<&SweepPoint>) -> Option<PointP
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sweep() -> Sweep {
-        let mut points = Vec::new();
-        for c in [1, 10, 40, 200] {
-            for (endpoint, p95) in [
-                ("baseline", 100.0 * f64::from(c / 40 + 1)),
-                ("async", 101.0),
-            ] {
-                points.push(SweepPoint {
-                    endpoint: endpoint.into(),
-                    concurrency: c,
-                    requests: u64::from(c) * 2,
-                    rps: 100.0,
-                    p50_ms: p95 * 0.8,
-                    p95_ms: p95,
-                    bad: 0,
-                });
-            }
-        }
-        Sweep {
-            ideal_ms: 100.0,
-            pool_threads: Some(40),
-            points,
-        }
-    }
+    use crate::sweep::tests::sweep;
 
     #[test]
     fn validate_refuses_what_no_run_produces() {

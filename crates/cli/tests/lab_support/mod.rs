@@ -1,13 +1,11 @@
 //! What the lab's tests share: a scratch folder, runs of `speedup lab`
 //! (one that hands back its `summary.json`, a quick one, one started as from
-//! a terminal and waited for with a bound), a folder's names, and reading
-//! numbers.
+//! a terminal), a folder's names, and reading numbers.
 
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -90,25 +88,4 @@ pub fn spawn_as_from_a_terminal(mut cmd: Command) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start speedup")
-}
-
-/// Waits for `child` at most `limit`; kills it and fails the test if it is
-/// still running then.
-pub fn finish_within(mut child: Child, limit: Duration) -> Output {
-    let begun = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if begun.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "still running after {limit:?}:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
