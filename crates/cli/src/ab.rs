@@ -6,7 +6,7 @@
 //! finished, write the files, exit 1; a second Ctrl-C exits at once), and
 //! maps the outcome to an exit code.
 
-mod interrupt;
+pub(crate) mod interrupt;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
 //! `speedup lab`: the article reproduced in one command. Turns the flags
 //! into a [`LabPlan`], runs it with a progress bar per scenario, writes the
 //! report folder, prints the summary table, and fails loudly when a
-//! scenario had failures or non-2xx responses.
+//! scenario had failures or non-2xx responses. SIGINT and SIGTERM remove
+//! the half-written report folder before the process exits.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,7 +10,11 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use speedup_lab::staging::{Abandon, Staging};
 use speedup_lab::{Chapter, LabPlan, LabResults, Measurement, Observer, Scenario};
+use speedup_report::escape::escaped;
+
+use crate::ab::interrupt::{exit_status, Blocked};
 
 /// Flags of `speedup lab`.
 #[derive(Debug, clap::Args)]
@@ -35,9 +40,13 @@ pub struct LabArgs {
     /// Also run the scenarios against this server, NAME=URL (repeatable)
     #[arg(long = "compare", value_name = "NAME=URL")]
     compare: Vec<String>,
-    /// The report folder
+    /// The report folder: new, empty, or an earlier lab report
     #[arg(long = "out", value_name = "DIR", default_value = "lab-report")]
     out: PathBuf,
+    /// Write the report into an --out folder that holds other files (files
+    /// of the report's names are replaced, the others left alone)
+    #[arg(long)]
+    force: bool,
     /// Skip the unrecorded warm-up requests before each scenario
     #[arg(long)]
     no_warmup: bool,
@@ -71,12 +80,16 @@ fn parse_sleep(text: &str) -> Result<f64, String> {
 
 /// Runs `speedup lab`.
 pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
+    let force = args.force;
     let plan = plan(args)?;
-    // Before any work: the plan's ranges, a writable --out (the folder is
-    // written there, then moved into place), and (inside `run`) every
-    // external server.
+    // Before any work: the plan's ranges, an --out the report may be
+    // written to (see `speedup_lab::staging`), and (inside `run`) every
+    // external server. The signals are blocked before the temporary folder
+    // exists and before any thread starts, so none can leave it behind.
     plan.validate()?;
-    let staging = speedup_lab::folder::Staging::new(&plan.out_dir)?;
+    let signals = Blocked::new(&[libc::SIGINT, libc::SIGTERM])?;
+    let staging = Staging::new(&plan.out_dir, force)?;
+    signals.handle("speedup-lab-signals", remove_and_exit(staging.abandoner()))?;
     let mut observer = Progress::new();
     let results = speedup_lab::run(&plan, &mut observer)?;
     let mut out = std::io::stdout().lock();
@@ -102,6 +115,31 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What SIGINT and SIGTERM do: the first removes the temporary report
+/// folder (after a move into place in progress, if any: see
+/// [`Abandon::abandon`]) on a thread of its own, then exits as the signal
+/// would; a second one exits at once.
+fn remove_and_exit(abandon: Abandon) -> impl FnMut(libc::c_int) + Send + 'static {
+    let mut seen = false;
+    move |signal| {
+        if std::mem::replace(&mut seen, true) {
+            std::process::exit(exit_status(signal));
+        }
+        let abandon = abandon.clone();
+        let cleanup = move || {
+            abandon.abandon();
+            std::process::exit(exit_status(signal));
+        };
+        if std::thread::Builder::new()
+            .name("speedup-lab-cleanup".into())
+            .spawn(cleanup.clone())
+            .is_err()
+        {
+            cleanup();
+        }
+    }
 }
 
 /// Validates flag syntax into a plan (ranges are checked by the plan).
@@ -156,7 +194,10 @@ fn split_pair(
         Some((name, value)) if !name.trim().is_empty() && !value.is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))
         }
-        _ => bail!("{flag} {raw:?}: expected {form}, e.g. {flag} {example}"),
+        _ => bail!(
+            "{flag} {}: expected {form}, e.g. {flag} {example}",
+            escaped(raw)
+        ),
     }
 }
 

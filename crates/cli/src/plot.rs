@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use speedup_report::cdf_csv::Cdf;
+use speedup_report::escape::escaped;
 use speedup_report::plot::{render_svg, write_png, ChartSpec, PlotError};
 use speedup_report::sweep::{render_sweep_svg, write_sweep_png, Sweep};
 
@@ -81,7 +82,11 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     };
     let out = &args.output;
     write_chart(out, |png| write_png(&spec, png), || render_svg(&spec))?;
-    eprintln!("wrote {} ({} series)", out.display(), spec.series.len());
+    eprintln!(
+        "wrote {} ({} series)",
+        escaped(out.display()),
+        spec.series.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -90,16 +95,7 @@ fn sweep(args: &PlotArgs) -> anyhow::Result<ExitCode> {
     let [input] = args.inputs.as_slice() else {
         bail!("--sweep draws one file: give the summary.json of `speedup lab --sweep`");
     };
-    let text = std::fs::read_to_string(input).with_context(|| format!("cannot read {input}"))?;
-    #[derive(serde::Deserialize)]
-    struct Summary {
-        sweep: Option<Sweep>,
-    }
-    let summary: Summary = serde_json::from_str(&text)
-        .with_context(|| format!("{input} is not a lab summary.json"))?;
-    let Some(sweep) = summary.sweep else {
-        bail!("{input} has no sweep: run `speedup lab --sweep` to make one");
-    };
+    let sweep = Sweep::from_summary(Path::new(input))?;
     let title = if args.title == DEFAULT_TITLE {
         "p50 and p95 against concurrency"
     } else {
@@ -113,7 +109,7 @@ fn sweep(args: &PlotArgs) -> anyhow::Result<ExitCode> {
     )?;
     eprintln!(
         "wrote {} ({} sweep points)",
-        out.display(),
+        escaped(out.display()),
         sweep.points.len()
     );
     Ok(ExitCode::SUCCESS)
@@ -128,7 +124,10 @@ fn read_series(input: &str) -> anyhow::Result<Cdf> {
     let (name, path) = match input.split_once('=') {
         Some((name, path)) if !Path::new(input).exists() => {
             if name.is_empty() || path.is_empty() {
-                bail!("bad input `{input}`: write NAME=FILE.csv or just FILE.csv");
+                bail!(
+                    "bad input `{}`: write NAME=FILE.csv or just FILE.csv",
+                    escaped(input)
+                );
             }
             (Some(name), Path::new(path))
         }
@@ -154,7 +153,7 @@ fn write_chart(
         std::fs::write(out, svg()?).with_context(|| {
             format!(
                 "cannot write -o {}: check the directory exists",
-                out.display()
+                escaped(out.display())
             )
         })?;
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ab_support::{field, read_request, refused_port, temp_dir, text};
+use ab_support::{field, finish_within, read_request, refused_port, temp_dir, text};
 
 /// Starts `speedup ab ARGS` with piped output.
 fn spawn_ab(args: &[&str]) -> Child {
@@ -23,23 +23,6 @@ fn spawn_ab(args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start speedup ab")
-}
-
-/// Waits for `child` at most `limit`; kills it and fails the test if it
-/// is still running then.
-fn finish_within(mut child: Child, limit: Duration) -> Output {
-    let begun = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if begun.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("speedup ab still running after {limit:?}: {:?}", text(&out));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn ab_within(args: &[&str], limit: Duration) -> Output {

@@ -62,6 +62,17 @@ fn lab_writes_the_report_and_shows_the_pool_model() {
 
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    // The marker the next run into this folder recognises, and the files
+    // it may replace: exactly what is there.
+    assert_eq!(summary["schema"], "speedup-lab/1");
+    let mut listed: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, lab_support::entries(&dir));
     assert_eq!(summary["requests"], 200);
     assert_eq!(summary["concurrency"], 50);
     assert_eq!(summary["ideal_ms"], 50.0);

@@ -1,45 +1,15 @@
-//! `speedup lab` failing fast and never leaving half a report or a stale
-//! one: a missing `--compare` server, an unwritable `--out`, a zero sleep,
-//! two runs into the same folder.
+//! `speedup lab` failing fast and never leaving half a report: a missing
+//! `--compare` server, an unwritable `--out`, a zero sleep, scenario names
+//! that share a file. What `--out` may hold is `lab_out.rs`'s.
 
 mod ab_support;
 mod lab_support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ab_support::refused_port;
-use lab_support::scratch;
-
-fn lab(out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_speedup"))
-        .args([
-            "lab",
-            "--requests",
-            "20",
-            "--concurrency",
-            "5",
-            "--sleep",
-            "0.01",
-        ])
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .expect("speedup lab runs")
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
+use lab_support::{entries, lab_output as lab, scratch};
 
 #[test]
 fn a_missing_compare_server_fails_before_any_scenario() {
@@ -114,49 +84,4 @@ fn scenario_names_that_share_a_file_are_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("would both write a-b.csv"), "{stderr}");
-}
-
-#[test]
-fn a_second_run_replaces_the_folder_whole() {
-    let dir = scratch("replace");
-    let out_dir = dir.join("report");
-    let first = lab(
-        &out_dir,
-        &["--scenario", "first=/async/sleep/0.01", "--no-warmup"],
-    );
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    std::fs::write(out_dir.join("stale.txt"), "from before").unwrap();
-    let second = lab(
-        &out_dir,
-        &["--scenario", "second=/async/sleep/0.01", "--no-warmup"],
-    );
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
-    assert_eq!(
-        entries(&out_dir),
-        [
-            "cdf.svg",
-            "index.html",
-            "second.csv",
-            "second.txt",
-            "summary.json"
-        ]
-    );
-    // No temporary or old folder is left beside it.
-    assert_eq!(entries(&dir), ["report"]);
-    // The progress line shows the run's real duration, to the millisecond.
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("second: 20 requests in "))
-        .unwrap();
-    let secs = line.rsplit(' ').nth(1).unwrap();
-    assert_eq!(secs.split('.').nth(1).map(str::len), Some(3), "{line}");
 }

@@ -1,8 +1,10 @@
 //! `speedup plot` end to end: the binary reads ab CSVs and writes SVG or
-//! PNG, and bad input fails with the file and line named.
+//! PNG, and bad input fails with the file and line named, its control
+//! characters escaped, within bounded memory; impossible sweeps are refused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A fresh scratch directory for one test.
 fn scratch(tag: &str) -> PathBuf {
@@ -130,5 +132,158 @@ fn missing_file_and_bad_flags_are_explained() {
         "{}",
         stderr(&out)
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Runs `speedup plot ARGS` in `dir` with its address space capped at
+/// 512 MiB (as `prlimit --as` does), so a reader without a bound fails in
+/// the child instead of taking the machine; waits at most 60 s.
+fn plot_bounded(dir: &Path, args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_speedup"));
+    cmd.current_dir(dir)
+        .arg("plot")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only setrlimit, a plain system call, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 512 << 20,
+                rlim_max: 512 << 20,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("speedup runs");
+    let begun = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if begun.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("speedup plot {args:?} still running after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn endless_inputs_are_refused_within_bounded_memory() {
+    let dir = scratch("endless");
+    for args in [
+        &["-o", "chart.svg", "a=/dev/zero"][..],
+        &["-o", "chart.svg", "/dev/zero"],
+        &["--sweep", "-o", "chart.svg", "/dev/zero"],
+    ] {
+        let out = plot_bounded(&dir, args);
+        let err = stderr(&out);
+        // Exit 1 with a message, not killed by the allocator's abort.
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("/dev/zero"), "{err}");
+        assert!(err.contains("longer than"), "{err}");
+        assert!(!dir.join("chart.svg").exists());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Fails unless `err` holds no control character but its final newline.
+fn assert_no_controls(err: &str) {
+    assert!(
+        !err.trim_end_matches('\n').chars().any(char::is_control),
+        "control characters reach the terminal: {err:?}"
+    );
+}
+
+#[test]
+fn control_characters_in_input_are_escaped_in_errors() {
+    let dir = scratch("escape");
+    std::fs::write(
+        dir.join("bad.csv"),
+        "Percentage served\u{1b}]0;owned\u{7}\u{1b}[2J\0,Time in ms\n",
+    )
+    .unwrap();
+    let out = plot(&dir, &["-o", "chart.svg", "bad.csv"]);
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert_no_controls(&err);
+    assert!(err.contains(r"\u{1b}]0;owned\u{7}\u{1b}[2J\0"), "{err}");
+
+    // File names and series names are input too.
+    for arg in ["\u{1b}[2Jmissing.csv", "a\u{1b}[2J=missing.csv"] {
+        let out = plot(&dir, &["-o", "chart.svg", arg]);
+        let err = stderr(&out);
+        assert!(!out.status.success());
+        assert_no_controls(&err);
+        assert!(err.contains("missing.csv"), "{err}");
+    }
+    // A sweep's endpoint, escaped in JSON, is an escape sequence once read.
+    let json = sweep_json(&[(r"b\u001b[2J", 1, 105.0, 101.0)]);
+    std::fs::write(dir.join("s.json"), json).unwrap();
+    let out = plot(&dir, &["--sweep", "-o", "chart.svg", "s.json"]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "drawn");
+    assert_no_controls(&err);
+    assert!(err.contains(r"s.json: point 1 (b\u{1b}[2J at"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A `summary.json` with the sweep points given as `(endpoint, c, p50, p95)`.
+fn sweep_json(points: &[(&str, i64, f64, f64)]) -> String {
+    let points: Vec<String> = points
+        .iter()
+        .map(|(e, c, p50, p95)| {
+            format!(
+                "{{\"endpoint\": \"{e}\", \"concurrency\": {c}, \"requests\": 20, \"rps\": 100.0, \
+                 \"p50_ms\": {p50}, \"p95_ms\": {p95}, \"bad\": 0}}"
+            )
+        })
+        .collect();
+    format!(
+        "{{\"schema\": \"speedup-lab/1\", \"sweep\": {{\"ideal_ms\": 100.0, \"pool_threads\": 40, \
+         \"points\": [{}]}}}}",
+        points.join(", ")
+    )
+}
+
+#[test]
+fn impossible_sweeps_are_refused_with_the_point_named() {
+    let dir = scratch("sweep");
+    let good = [
+        ("baseline", 1, 101.0, 102.0),
+        ("baseline", 10, 101.0, 105.0),
+    ];
+    std::fs::write(dir.join("good.json"), sweep_json(&good)).unwrap();
+    let out = plot(&dir, &["--sweep", "-o", "good.svg", "good.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    for (points, expected) in [
+        (
+            [("baseline", 1, -5.0, 102.0), ("baseline", 10, 101.0, 105.0)],
+            "bad.json: point 1 (baseline at concurrency 1): p50_ms must be a number of ms of at least 0, found -5",
+        ),
+        (
+            [("baseline", 0, 101.0, 102.0), ("baseline", 10, 101.0, 105.0)],
+            "bad.json: point 1 (baseline at concurrency 0): concurrency must be at least 1",
+        ),
+        (
+            [("baseline", 1, 101.0, 102.0), ("baseline", 10, 105.0, 101.0)],
+            "bad.json: point 2 (baseline at concurrency 10): p95_ms 101 is below p50_ms 105",
+        ),
+        (
+            [("baseline", 10, 101.0, 102.0), ("baseline", 1, 101.0, 105.0)],
+            "bad.json: point 2 (baseline at concurrency 1): concurrency must rise within an endpoint",
+        ),
+    ] {
+        std::fs::write(dir.join("bad.json"), sweep_json(&points)).unwrap();
+        let out = plot(&dir, &["--sweep", "-o", "bad.svg", "bad.json"]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{points:?} drawn");
+        assert!(err.contains(expected), "{err}");
+        assert!(!dir.join("bad.svg").exists());
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -50,7 +50,8 @@ impl Chapter {
             "all" => Chapter::ALL.to_vec(),
             other => {
                 return Err(format!(
-                    "unknown chapter `{other}`: expected io, cpu, mixed, stall or all"
+                    "unknown chapter `{}`: expected io, cpu, mixed, stall or all",
+                    speedup_report::escape::escaped(other)
                 ))
             }
         })

@@ -2,12 +2,14 @@
 //! (`NAME.txt`); `summary.json`; `cdf.svg`; and `index.html`, one
 //! self-contained page with the chart inline.
 //!
-//! The folder is written whole into a temporary sibling ([`Staging`],
-//! created before the experiment, which also proves `--out` writable) and
-//! moved into place only when complete: never half a report, and never an
-//! old page beside new CSVs or files of an earlier run.
+//! The files are written into a [`Staging`] folder, created before the
+//! experiment (which also checks what `--out` holds), and moved into place
+//! only when complete: never half a report, and never an old page beside new
+//! CSVs or files of an earlier run; files the lab did not write are left
+//! alone (see [`crate::staging`]). `summary.json` comes last: it lists every
+//! file of the report, which is how the next run knows them.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -20,11 +22,17 @@ use speedup_report::stats;
 
 use speedup_report::sweep::Sweep;
 
+use crate::staging::{Staging, MARKER, SCHEMA};
 use crate::{sections, LabError, LabPlan, LabResults};
 
 /// `summary.json`: the plan's numbers and one entry per scenario.
 #[derive(Debug, Serialize)]
 pub struct Summary<'a> {
+    /// [`SCHEMA`]: marks the folder as a lab report.
+    pub schema: &'static str,
+    /// Every file of the report, this one included: what the next run into
+    /// the folder may replace or remove.
+    pub files: Vec<String>,
     /// Requests per scenario.
     pub requests: u64,
     /// Concurrency of every run.
@@ -43,118 +51,31 @@ pub struct Summary<'a> {
     pub sweep: Option<&'a Sweep>,
 }
 
-/// A report folder being written: a temporary directory beside `--out`,
-/// moved into place by [`Staging::commit`]; removed if dropped before.
-#[derive(Debug)]
-pub struct Staging {
-    tmp: PathBuf,
-    old: PathBuf,
-    out: PathBuf,
-    committed: bool,
-}
-
-impl Staging {
-    /// Creates the temporary folder beside `out` (and `out`'s parents).
-    pub fn new(out: &Path) -> Result<Staging, LabError> {
-        let unwritable = |e: std::io::Error| {
-            LabError::Plan(format!(
-                "--out {}: cannot create the report folder there ({e}): choose a writable place",
-                out.display()
-            ))
-        };
-        let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            return Err(LabError::Plan(format!(
-                "--out {}: give a folder name, e.g. --out lab-report",
-                out.display()
-            )));
-        };
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(unwritable)?;
-        let pid = std::process::id();
-        let tmp = parent.join(format!(".{name}.tmp-{pid}"));
-        let old = parent.join(format!(".{name}.old-{pid}"));
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir(&tmp).map_err(unwritable)?;
-        Ok(Staging {
-            tmp,
-            old,
-            out: out.to_path_buf(),
-            committed: false,
-        })
-    }
-
-    /// Where the files go until the commit.
-    pub fn dir(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// Replaces `out` with the finished folder.
-    pub fn commit(mut self) -> Result<PathBuf, LabError> {
-        let fail = |path: &Path, source| LabError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let had_old = self.out.exists();
-        if had_old {
-            fs::rename(&self.out, &self.old).map_err(|e| fail(&self.out, e))?;
-        }
-        if let Err(e) = fs::rename(&self.tmp, &self.out) {
-            if had_old {
-                let _ = fs::rename(&self.old, &self.out);
-            }
-            return Err(fail(&self.out, e));
-        }
-        self.committed = true;
-        if had_old {
-            let _ = fs::remove_dir_all(&self.old).or_else(|_| fs::remove_file(&self.old));
-        }
-        Ok(self.out.clone())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-/// Writes the whole folder into `staging`, then moves it into place;
+/// Writes the whole report into `staging`, then moves it into place;
 /// returns the path of `index.html`.
 pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathBuf, LabError> {
-    let dir = staging.dir();
+    let out = staging.finish(|dir| write_files(plan, all, dir))?;
+    Ok(out.join("index.html"))
+}
+
+/// Writes every file of the report into `dir`, `summary.json` last;
+/// returns their names in that order.
+fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<String>, LabError> {
+    let mut files = Files {
+        dir,
+        names: Vec::new(),
+    };
     let results = &all.io;
     let mut series = Vec::new();
     for m in all.measurements() {
         let slug = slug(&m.row.name);
         let samples = &m.report.samples;
-        write_file(&dir.join(format!("{slug}.csv")), |w| {
-            ab::write_csv(samples, w)
-        })?;
-        write_file(&dir.join(format!("{slug}.txt")), |w| {
-            ab::write_text(&m.report, w)
-        })?;
+        files.write(&format!("{slug}.csv"), |w| ab::write_csv(samples, w))?;
+        files.write(&format!("{slug}.txt"), |w| ab::write_text(&m.report, w))?;
     }
     for m in results {
         series.push(cdf(&m.row.name, &m.report.samples));
     }
-    let summary = Summary {
-        requests: plan.requests,
-        concurrency: plan.concurrency,
-        ideal_ms: plan.ideal_ms(),
-        threads: plan.threads,
-        scenarios: results.iter().map(|m| &m.row).collect(),
-        chapters: all.chapters.iter().map(sections::summary).collect(),
-        sweep: all.sweep.as_ref(),
-    };
-    write_file(&dir.join("summary.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
-        writeln!(w)
-    })?;
 
     // The io chapter's chart keeps its name; without that chapter there is none.
     let svg = if results.is_empty() {
@@ -169,22 +90,20 @@ pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathB
         );
         spec.ideal_ms = Some(plan.ideal_ms());
         let svg = plot::render_svg(&spec)?;
-        write_file(&dir.join("cdf.svg"), |w| w.write_all(svg.as_bytes()))?;
+        files.write("cdf.svg", |w| w.write_all(svg.as_bytes()))?;
         svg
     };
     let mut extra = Vec::new();
     for run in &all.chapters {
         let section = sections::chapter(run)?;
-        write_file(&dir.join(format!("{}.svg", run.chapter.id())), |w| {
+        files.write(&format!("{}.svg", run.chapter.id()), |w| {
             w.write_all(section.chart_svg.as_bytes())
         })?;
         extra.push(section);
     }
     if let Some(sweep) = &all.sweep {
         let section = sections::sweep(sweep)?;
-        write_file(&dir.join("sweep.svg"), |w| {
-            w.write_all(section.chart_svg.as_bytes())
-        })?;
+        files.write("sweep.svg", |w| w.write_all(section.chart_svg.as_bytes()))?;
         extra.push(section);
     }
 
@@ -214,8 +133,26 @@ pub fn write(plan: &LabPlan, all: &LabResults, staging: Staging) -> Result<PathB
         notes: notes(plan, !results.is_empty(), !extra.is_empty()),
         sections: extra,
     };
-    write_file(&dir.join("index.html"), |w| html::render_lab_page(&page, w))?;
-    Ok(staging.commit()?.join("index.html"))
+    files.write("index.html", |w| html::render_lab_page(&page, w))?;
+
+    let mut listed = files.names.clone();
+    listed.push(MARKER.to_string());
+    let summary = Summary {
+        schema: SCHEMA,
+        files: listed,
+        requests: plan.requests,
+        concurrency: plan.concurrency,
+        ideal_ms: plan.ideal_ms(),
+        threads: plan.threads,
+        scenarios: results.iter().map(|m| &m.row).collect(),
+        chapters: all.chapters.iter().map(sections::summary).collect(),
+        sweep: all.sweep.as_ref(),
+    };
+    files.write(MARKER, |w| {
+        serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
+        writeln!(w)
+    })?;
+    Ok(files.names)
 }
 
 /// The chart series of one run: the same 101 rows as its `-e` CSV.
@@ -286,17 +223,30 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-fn write_file(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> Result<(), LabError> {
-    let fail = |source| LabError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut w = BufWriter::new(File::create(path).map_err(fail)?);
-    write(&mut w).map_err(fail)?;
-    w.flush().map_err(fail)
+/// The report's files as they are written into the temporary folder.
+struct Files<'a> {
+    dir: &'a Path,
+    names: Vec<String>,
+}
+
+impl Files<'_> {
+    /// Writes file `name` with `write` and remembers its name.
+    fn write(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<(), LabError> {
+        let path = self.dir.join(name);
+        let fail = |source| LabError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut w = BufWriter::new(File::create(&path).map_err(fail)?);
+        write(&mut w).map_err(fail)?;
+        w.flush().map_err(fail)?;
+        self.names.push(name.to_string());
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! `speedup serve` (started in-process on `127.0.0.1` and a free port, see
 //! [`embedded`]), an external `--target`, and any `--compare` servers. Each
 //! run is shaped as the article's `ab -n1000 -c100` ([`measure`]); the
-//! results become a report folder ([`folder`]).
+//! results become a report folder ([`folder`]), written where [`staging`]
+//! allows.
 //!
 //! Beyond the article (the `io` chapter), [`chapters`] runs the series'
 //! later parts (`cpu`, `mixed`, `stall`) and [`sweep`] the concurrency
@@ -21,6 +22,7 @@ pub mod measure;
 pub mod plan;
 pub mod preflight;
 pub mod sections;
+pub mod staging;
 pub mod sweep;
 
 pub use chapters::{Chapter, ChapterRun};
@@ -29,6 +31,8 @@ pub use measure::{Measurement, Observer};
 pub use plan::{LabPlan, Scenario, Server};
 
 use std::path::PathBuf;
+
+use speedup_report::escape::escaped;
 
 /// Why the lab could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +44,7 @@ pub enum LabError {
     #[error("cannot start the embedded server")]
     Server(#[source] std::io::Error),
     /// A scenario could not run (bad URL, resolver, open files...).
-    #[error("scenario `{scenario}` could not run")]
+    #[error("scenario `{}` could not run", escaped(scenario))]
     Run {
         /// The scenario's full name.
         scenario: String,
@@ -49,7 +53,7 @@ pub enum LabError {
         source: speedup_load::RunError,
     },
     /// A URL in the plan is not one the engine can use.
-    #[error("scenario `{scenario}`: bad URL {url}")]
+    #[error("scenario `{}`: bad URL {}", escaped(scenario), escaped(url))]
     Url {
         /// The scenario's full name.
         scenario: String,
@@ -61,7 +65,7 @@ pub enum LabError {
     },
     /// A `--target` or `--compare` server failed the check made before
     /// the experiment.
-    #[error("{flag}: {reason}")]
+    #[error("{}: {reason}", escaped(flag))]
     Unreachable {
         /// The flag that named the server, with its value.
         flag: String,
@@ -71,8 +75,11 @@ pub enum LabError {
     /// The chart could not be drawn.
     #[error("cannot draw the chart")]
     Chart(#[from] speedup_report::plot::PlotError),
+    /// A signal stopped the lab before its report was written.
+    #[error("interrupted: the report was not written")]
+    Interrupted,
     /// A report file could not be written.
-    #[error("cannot write {}", path.display())]
+    #[error("cannot write {}", escaped(path.display()))]
     Write {
         /// The file.
         path: PathBuf,

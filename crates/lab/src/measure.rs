@@ -72,7 +72,12 @@ pub fn scenario(
         }
         run.join()
     })
-    .map_err(|_| LabError::Plan(format!("scenario `{name}`: the load engine panicked")))?
+    .map_err(|_| {
+        LabError::Plan(format!(
+            "scenario `{}`: the load engine panicked",
+            speedup_report::escape::escaped(&name)
+        ))
+    })?
     .map_err(run_error)?;
     observer.progress(control.completed());
 

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use speedup_report::escape::escaped;
+
 use crate::chapters::Chapter;
 use crate::LabError;
 
@@ -140,7 +142,7 @@ impl LabPlan {
             if s.name.trim().is_empty() || !s.path.starts_with('/') {
                 return bad(format!(
                     "--scenario {}={}: expected NAME=PATH with a path starting with /, e.g. baseline=/baseline/sleep/0.1",
-                    s.name, s.path
+                    escaped(&s.name), escaped(&s.path)
                 ));
             }
             names.push(s.name.as_str());
@@ -148,7 +150,8 @@ impl LabPlan {
         for (label, url) in &self.compare {
             if label.trim().is_empty() || !url.starts_with("http://") {
                 return bad(format!(
-                    "--compare {label}={url}: expected NAME=URL with an http:// URL, e.g. FastAPI=http://127.0.0.1:8000"
+                    "--compare {}={}: expected NAME=URL with an http:// URL, e.g. FastAPI=http://127.0.0.1:8000",
+                    escaped(label), escaped(url)
                 ));
             }
             names.push(label.as_str());
@@ -156,7 +159,8 @@ impl LabPlan {
         if let Some(url) = &self.target {
             if !url.starts_with("http://") {
                 return bad(format!(
-                    "--target {url}: expected an http:// URL, e.g. --target http://127.0.0.1:8000"
+                    "--target {}: expected an http:// URL, e.g. --target http://127.0.0.1:8000",
+                    escaped(url)
                 ));
             }
         }
@@ -164,7 +168,7 @@ impl LabPlan {
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             return bad(format!(
                 "the name `{}` is used twice: give each --scenario and --compare its own name",
-                w[0]
+                escaped(w[0])
             ));
         }
         // Each run writes NAME.csv and NAME.txt under a file-name-safe
@@ -176,7 +180,8 @@ impl LabPlan {
                 let file = crate::folder::slug(&name);
                 if let Some((other, _)) = files.iter().find(|(_, f)| *f == file) {
                     return bad(format!(
-                        "scenarios `{other}` and `{name}` would both write {file}.csv: give one of them another name"
+                        "scenarios `{}` and `{}` would both write {file}.csv: give one of them another name",
+                        escaped(other), escaped(&name)
                     ));
                 }
                 files.push((name, file));

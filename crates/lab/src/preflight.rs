@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use speedup_load::{Control, ErrorKind, Outcome, Record, Recorder};
 
+use speedup_report::escape::escaped;
+
 use crate::plan::LabPlan;
 use crate::LabError;
 
@@ -54,6 +56,8 @@ fn check(plan: &LabPlan, base_url: &str, path: &str, flag: &str) -> Result<(), L
     })?;
     load.timeout = GRACE + Duration::from_secs_f64(plan.sleep);
     let at = format!("{}:{}", load.target.url_host(), load.target.port);
+    let at = escaped(&at).to_string();
+    let path = escaped(path);
     let out = speedup_load::run(&load, First::default, &Control::new())
         .map_err(|e| unreachable(format!("cannot reach {at}: {e}")))?;
     let outcome = out.recorders.into_iter().find_map(|f| f.0);

@@ -6,17 +6,30 @@
 //! nothing here computes statistics: [`Cdf::ms_at`] only reads a row back.
 //! The parser is strict on purpose: a chart drawn from a file that is not
 //! really ab's CDF would look plausible and be wrong, so every departure is an
-//! error naming the file, the 1-based line and what was expected.
+//! error naming the file, the 1-based line and what was expected, with any
+//! control characters of the file escaped ([`crate::escape`]). A real file
+//! is about 2 KB, so lines and the whole are capped ([`crate::bounded`]):
+//! `/dev/zero` or an endless pipe is refused in a moment.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
+
+use crate::bounded::{BoundError, Lines};
+use crate::escape::escaped;
 
 /// The header line ab writes before the rows.
 pub const HEADER: &str = "Percentage served,Time in ms";
 
 /// The highest percentage row, the slowest request.
 const LAST_PERCENT: u32 = 100;
+
+/// The longest line read: ab's are under 30 bytes.
+pub const MAX_LINE: usize = 1024;
+
+/// The most read of one file: ab's are about 2 KB (blank lines after the
+/// rows are accepted, up to this).
+pub const MAX_BYTES: u64 = 1 << 20;
 
 /// One response-time CDF read from an ab CSV.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +45,7 @@ pub struct Cdf {
 #[derive(Debug, thiserror::Error)]
 pub enum CdfError {
     /// The file could not be opened or read.
-    #[error("cannot read {file}: {source}")]
+    #[error("cannot read {}: {source}", escaped(file))]
     Io {
         /// The file as the user named it.
         file: String,
@@ -40,7 +53,7 @@ pub enum CdfError {
         source: io::Error,
     },
     /// The file was read but is not ab's CDF format.
-    #[error("{file}:{line}: {problem}")]
+    #[error("{}:{line}: {problem}", escaped(file))]
     Format {
         /// The file as the user named it.
         file: String,
@@ -61,14 +74,17 @@ pub enum CdfProblem {
     #[error("not UTF-8 text: expected an ab CSV written with `ab -e FILE`")]
     NotText,
     /// The first line is not ab's header.
-    #[error("expected the header `{HEADER}`, found `{found}`")]
+    #[error("expected the header `{HEADER}`, found `{}`", escaped(found))]
     Header {
         /// The line as found.
         found: String,
     },
     /// A row is not `<integer percent>,<decimal ms>` with a finite,
     /// non-negative time.
-    #[error("expected `<percent>,<ms>` (e.g. `50,12.345`), found `{found}`")]
+    #[error(
+        "expected `<percent>,<ms>` (e.g. `50,12.345`), found `{}`",
+        escaped(found)
+    )]
     Row {
         /// The line as found.
         found: String,
@@ -104,8 +120,20 @@ pub enum CdfProblem {
         /// The last percentage present, if any row was.
         last: String,
     },
+    /// A line is longer than [`MAX_LINE`].
+    #[error("line longer than {max} bytes: not an ab CSV (write it with `ab -e FILE`)")]
+    LineTooLong {
+        /// The cap.
+        max: usize,
+    },
+    /// The file is longer than [`MAX_BYTES`].
+    #[error("file longer than {max} bytes: not an ab CSV (ab writes about 2 KB)")]
+    TooBig {
+        /// The cap.
+        max: u64,
+    },
     /// Something other than blank lines follows the `100` row.
-    #[error("unexpected line after the 100% row: `{found}`")]
+    #[error("unexpected line after the 100% row: `{}`", escaped(found))]
     Trailing {
         /// The line as found.
         found: String,
@@ -145,36 +173,38 @@ impl Cdf {
     }
 }
 
-/// Reads the whole file, checking each line; `label` names the file in
-/// errors, `name` becomes the series name.
-fn parse(label: &str, name: &str, mut reader: impl BufRead) -> Result<Cdf, CdfError> {
+/// Reads the file line by line within [`MAX_LINE`] and [`MAX_BYTES`],
+/// checking each line; `label` names the file in errors, `name` becomes the
+/// series name.
+fn parse(label: &str, name: &str, reader: impl BufRead) -> Result<Cdf, CdfError> {
     let format = |line: usize, problem: CdfProblem| CdfError::Format {
         file: label.to_owned(),
         line,
         problem,
     };
     let mut points = Vec::with_capacity(LAST_PERCENT as usize + 1);
-    let mut buf = String::new();
-    let mut line_no = 0;
+    let mut lines = Lines::new(reader, MAX_LINE, MAX_BYTES);
     loop {
-        buf.clear();
-        match reader.read_line(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::InvalidData => {
-                return Err(format(line_no + 1, CdfProblem::NotText));
+        let (line_no, text) = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(BoundError::LineTooLong { line, max }) => {
+                return Err(format(line, CdfProblem::LineTooLong { max }))
             }
-            Err(source) => {
+            Err(BoundError::TooBig { line, max }) => {
+                return Err(format(line, CdfProblem::TooBig { max }))
+            }
+            Err(BoundError::NotText { line }) => return Err(format(line, CdfProblem::NotText)),
+            Err(BoundError::Io(source)) => {
                 return Err(CdfError::Io {
                     file: label.to_owned(),
                     source,
                 })
             }
-        }
-        line_no += 1;
+        };
         // Accept CRLF (files passed through Windows tools) and a UTF-8 BOM on
         // the header (spreadsheet exports); neither changes the data.
-        let line = buf.trim_end_matches(['\n', '\r']);
+        let line = text.trim_end_matches('\r');
         if line_no == 1 {
             let header = line.trim_start_matches('\u{feff}').trim();
             if header != HEADER {
@@ -214,6 +244,7 @@ fn parse(label: &str, name: &str, mut reader: impl BufRead) -> Result<Cdf, CdfEr
         }
         points.push((f64::from(percent), ms));
     }
+    let line_no = lines.count();
     if line_no == 0 {
         return Err(format(1, CdfProblem::Empty));
     }

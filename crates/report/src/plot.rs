@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::cdf_csv::Cdf;
+use crate::escape::escaped;
 
 /// The embedded font; see `assets/DejaVuSans-LICENSE.txt`.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -77,10 +78,10 @@ pub enum PlotError {
     #[error("no series to plot: pass at least one ab CSV")]
     NoSeries,
     /// A series has no points.
-    #[error("series `{0}` has no points")]
+    #[error("series `{}` has no points", escaped(.0))]
     EmptySeries(String),
     /// A point is NaN or infinite.
-    #[error("series `{0}` has a time or percentage that is not a finite number")]
+    #[error("series `{}` has a time or percentage that is not a finite number", escaped(.0))]
     NotFinite(String),
     /// The ideal time is not a positive number.
     #[error("the ideal time must be a positive number of ms, got {0}")]
@@ -96,11 +97,14 @@ pub enum PlotError {
         /// Requested height.
         height: u32,
     },
+    /// The sweep holds what no run can produce.
+    #[error("cannot draw the sweep: {0}")]
+    Sweep(#[from] crate::sweep_file::SweepProblem),
     /// The embedded font could not be loaded (a broken build).
     #[error("the embedded chart font could not be loaded")]
     Font,
     /// plotters failed while drawing or writing.
-    #[error("cannot draw the chart{}: {message}", target.as_deref().map(|t| format!(" to {t}")).unwrap_or_default())]
+    #[error("cannot draw the chart{}: {message}", target.as_deref().map(|t| format!(" to {}", escaped(t))).unwrap_or_default())]
     Draw {
         /// The output file, if writing one.
         target: Option<String>,

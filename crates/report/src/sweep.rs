@@ -4,7 +4,9 @@
 //! at the pool size and the async line's flatness show at a glance.
 //!
 //! The points come from `summary.json` (`speedup lab --sweep` writes them,
-//! `speedup plot --sweep` reads them back), so they are serde types.
+//! `speedup plot --sweep` reads them back, [`Sweep::from_summary`]), so they
+//! are serde types. A sweep no run can produce is refused rather than drawn
+//! ([`Sweep::validate`], in [`crate::sweep_file`]).
 
 use std::path::Path;
 
@@ -77,16 +79,7 @@ pub fn write_sweep_png(sweep: &Sweep, title: &str, path: &Path) -> Result<(), Pl
 }
 
 fn check(sweep: &Sweep) -> Result<(), PlotError> {
-    if sweep.points.is_empty() {
-        return Err(PlotError::NoSeries);
-    }
-    if let Some(p) = sweep
-        .points
-        .iter()
-        .find(|p| !p.p50_ms.is_finite() || !p.p95_ms.is_finite())
-    {
-        return Err(PlotError::NotFinite(p.endpoint.clone()));
-    }
+    sweep.validate()?;
     register_font()
 }
 
@@ -203,10 +196,12 @@ fn draw_chart<DB: DrawingBackend>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sweep() -> Sweep {
+    /// The article's sweep shape: the baseline's rounds of 100 ms past 40
+    /// clients, the async line flat; endpoints interleaved per level.
+    pub(crate) fn sweep() -> Sweep {
         let mut points = Vec::new();
         for c in [1, 10, 20, 40, 60, 80, 100, 200] {
             let rounds = f64::from(c).div_euclid(40.0).max(0.0) + 1.0;
@@ -252,7 +247,7 @@ mod tests {
         };
         assert!(matches!(
             render_sweep_svg(&empty, "x"),
-            Err(PlotError::NoSeries)
+            Err(PlotError::Sweep(crate::sweep_file::SweepProblem::Empty))
         ));
     }
 

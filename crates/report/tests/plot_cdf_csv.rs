@@ -182,3 +182,101 @@ fn missing_file_names_the_path() {
         "{err}"
     );
 }
+
+/// An endless input (`/dev/zero`, `yes ''`) of `byte` that fails the test
+/// once `limit` bytes were taken: a reader without a bound is caught before
+/// it takes the machine's memory.
+struct Endless {
+    byte: u8,
+    given: usize,
+    limit: usize,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        assert!(
+            self.given < self.limit,
+            "read {} bytes of an endless file without stopping",
+            self.given
+        );
+        buf.fill(self.byte);
+        self.given += buf.len();
+        Ok(buf.len())
+    }
+}
+
+/// `head`, then endless `byte`s, as the parser reads a file.
+fn endless(head: &str, byte: u8) -> impl std::io::BufRead + '_ {
+    let tail = Endless {
+        byte,
+        given: 0,
+        limit: 8 << 20,
+    };
+    std::io::BufReader::new(std::io::Read::chain(head.as_bytes(), tail))
+}
+
+#[test]
+fn an_endless_line_is_refused_at_the_line_cap() {
+    for head in ["", "Percentage served,Time in ms\n0,1.0\n"] {
+        let err = Cdf::from_reader("zero", endless(head, 0)).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            matches!(
+                err,
+                CdfError::Format {
+                    problem: CdfProblem::LineTooLong { .. },
+                    ..
+                }
+            ),
+            "{message}"
+        );
+        assert!(message.starts_with("zero:"), "{message}");
+        assert!(message.contains("longer than 1024 bytes"), "{message}");
+    }
+}
+
+#[test]
+fn endless_blank_lines_are_refused_at_the_size_cap() {
+    let text = ab_csv(f64::from);
+    let err = Cdf::from_reader("yes", endless(&text, b'\n')).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            CdfError::Format {
+                problem: CdfProblem::TooBig { .. },
+                ..
+            }
+        ),
+        "{message}"
+    );
+    assert!(message.contains("longer than 1048576 bytes"), "{message}");
+}
+
+#[test]
+fn control_characters_from_the_file_are_escaped_in_errors() {
+    let hostile = "\u{1b}]0;owned\u{7}\r\u{1b}[2J\0";
+    for (text, line) in [
+        (format!("Percentage{hostile}\n"), 1),
+        (
+            ab_csv(f64::from).replace("\n1,1.000\n", &format!("\n1,{hostile}\n")),
+            3,
+        ),
+        (format!("{}{hostile}\n", ab_csv(f64::from)), 103),
+    ] {
+        let (at, _, message) = reject(&text);
+        assert_eq!(at, line, "{message}");
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(
+            message.contains(r"\u{1b}]0;owned\u{7}\r\u{1b}[2J\0"),
+            "{message}"
+        );
+    }
+    // The file's own name too.
+    let err = Cdf::from_path(Path::new("no/such/\u{1b}[2Jx.csv")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(r"cannot read no/such/\u{1b}[2Jx.csv:"),
+        "{err}"
+    );
+}

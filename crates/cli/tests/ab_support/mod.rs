@@ -1,6 +1,7 @@
-//! Shared helpers of the `speedup ab` tests: running the binary, starting
-//! `speedup serve` on a free port, a tiny misbehaving server, a scratch
-//! folder, and a port nothing listens on (which the lab's tests use too).
+//! Shared helpers of the `speedup ab` tests: running the binary and waiting
+//! for a child with a bound, starting `speedup serve` on a free port, a tiny
+//! misbehaving server, a scratch folder, and a port nothing listens on
+//! (which the lab's tests use too).
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -74,6 +75,23 @@ pub fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("speedup-ab-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test if it
+/// is still running then.
+pub fn finish_within(mut child: Child, limit: Duration) -> Output {
+    let begun = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if begun.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("still running after {limit:?}: {:?}", text(&out));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A loopback port with nothing listening on it.
