@@ -3,7 +3,7 @@
 //! Turns flags into a [`speedup_server::Config`], sets up logging, makes room for `--max-connections` in the open-files
 //! limit, binds, prints the bound address on stdout (so scripts can use
 //! `--port 0`), and serves on `--workers` threads, each a current-thread
-//! runtime with its own listening socket ([`speedup_server::serve_threads`]),
+//! runtime accepting on the one listening socket ([`speedup_server::serve_threads`]),
 //! until SIGINT or SIGTERM (a second one stops at once). The main thread only
 //! waits for the signals.
 
@@ -30,8 +30,8 @@ pub struct ServeArgs {
     /// Threads for the blocking /baseline/sleep handler (FastAPI's pool: 40).
     #[arg(long, default_value_t = 40, value_parser = at_least_one)]
     threads: usize,
-    /// Serving threads, each a runtime with its own listening socket
-    /// [default: number of cores].
+    /// Serving threads, each a runtime accepting on the one listening
+    /// socket [default: number of cores].
     #[arg(long, value_parser = at_least_one)]
     workers: Option<usize>,
     /// Longest sleep in seconds a request may ask for; longer gets a 422.
@@ -192,9 +192,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let (shutdown, cut) = shutdown_signals()?;
         let listeners = speedup_server::bind_each(addr, workers)
             .await
-            .map_err(|error| {
-                anyhow!("{error}; check --host and --port (--port 0 picks any free port)")
-            })?;
+            .map_err(bind_failed)?;
         let local = listeners[0]
             .local_addr()
             .context("cannot read the bound address")?;
@@ -204,6 +202,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     });
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Why the address could not be bound, and what to do about it.
+fn bind_failed(error: speedup_server::ServerError) -> anyhow::Error {
+    match &error {
+        speedup_server::ServerError::Bind { source, .. }
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            anyhow!(
+                "{error}: another server listens there; stop it, or pick another --port \
+                 (--port 0 picks any free port)"
+            )
+        }
+        _ => anyhow!("{error}; check --host and --port (--port 0 picks any free port)"),
+    }
 }
 
 /// Logs to stderr; `RUST_LOG` wins, else `info` for speedup's own crates.

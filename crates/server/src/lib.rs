@@ -26,7 +26,7 @@
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
 //! (what each endpoint does), `routes` (routing and counting), `conn` (one
 //! connection with its timeouts), `server` (accept loop and shutdown), `threads`
-//! (one runtime and listening socket per thread), `timer` (the async sleep's
+//! (one runtime per thread, all accepting on one listening socket), `timer` (the async sleep's
 //! timer).
 
 mod activity;

@@ -26,9 +26,9 @@ use crate::activity::{Activity, IdleList, Timeouts};
 use crate::conn::{refuse, serve_connection, ConnSettings};
 use crate::{app, Config, ServerError};
 
-/// Pending connections the kernel queues for us (uvicorn's default), which is
-/// where clients beyond `max_connections` wait.
-const BACKLOG: u32 = 2048;
+/// Pending connections the kernel queues for us (uvicorn's default) per
+/// serving thread, which is where clients beyond `max_connections` wait.
+pub(crate) const BACKLOG: u32 = 2048;
 
 /// Pause after an accept error such as "too many open files", so the loop
 /// does not spin while the condition lasts.
@@ -41,33 +41,30 @@ const WARN_EVERY: Duration = Duration::from_secs(5);
 /// evicting another.
 const EVICT_RETRY: Duration = Duration::from_millis(20);
 
-/// Binds a listening socket on `addr` with address reuse and a deep backlog.
+/// Binds a listening socket on `addr` with a deep backlog; a port another
+/// socket listens on is refused ("address in use").
 ///
 /// Port 0 picks a free port; read it back with `TcpListener::local_addr`.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    listen(addr, false).map_err(|source| ServerError::Bind { addr, source })
+    listen(addr, BACKLOG).map_err(|source| ServerError::Bind { addr, source })
 }
 
-/// A listening socket on `addr`, sharing the address with others bound with
-/// `reuse_port` (Linux spreads connections across them).
-pub(crate) fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+/// A listening socket on `addr` queueing up to `backlog` connections. With
+/// `SO_REUSEADDR` (a restart need not wait for the last run's connections
+/// in TIME_WAIT) but never `SO_REUSEPORT`, which would let another socket
+/// share the port and its connections.
+pub(crate) fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
     }?;
     socket.set_reuseaddr(true)?;
-    #[cfg(unix)]
-    if reuse_port {
-        socket.set_reuseport(true)?;
-    }
-    #[cfg(not(unix))]
-    let _ = reuse_port;
     // Small request/response pairs: don't let Nagle delay them. Accepted
     // sockets inherit it, so no setsockopt per connection.
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
-    socket.listen(BACKLOG)
+    socket.listen(backlog)
 }
 
 /// Serves the article's application ([`app`]) on `listener` until `shutdown`

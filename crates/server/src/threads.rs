@@ -1,13 +1,23 @@
 //! Thread per core: one current-thread runtime per thread, each accepting on
-//! its own listening socket.
+//! its own duplicate of one listening socket.
 //!
 //! A request lives on one connection, and a connection needs nothing from
 //! other connections, so a work-stealing runtime buys nothing here and costs
 //! cross-thread wake-ups (futex calls, context switches) and task migration
 //! on every request. Instead each thread runs a current-thread runtime and
-//! its own accept loop; on Linux every thread has its own socket bound to the
-//! same address with `SO_REUSEPORT`, and the kernel spreads new connections
-//! across them. Elsewhere the threads share one socket (duplicated).
+//! its own accept loop on a duplicate (`dup`) of one listening socket.
+//!
+//! One socket rather than one `SO_REUSEPORT` socket per thread: with the
+//! option, any other process of the same user could bind the same port and
+//! silently take a share of the connections (a second `speedup serve`
+//! started by mistake did). Without it the port is ours alone, and a second
+//! server is refused with "address in use". What it costs: the threads share
+//! one accept queue, so the kernel no longer spreads connections evenly;
+//! every thread waiting in its reactor is woken by each new connection and
+//! the first to call `accept` takes it (the others find nothing). A thread
+//! busy in a handler takes no new connections while the others do, instead
+//! of the kernel queueing a share behind it; under light load an idle thread
+//! may take more than its share (a keep-alive connection stays with it).
 //!
 //! What stays global is what must: the application (its FIFO blocking pool,
 //! so at most `threads` blocking sleeps run at once whichever runtime asked),
@@ -25,7 +35,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
-use crate::server::{accept_loop, announce, listen, Shared};
+use crate::server::{accept_loop, announce, listen, Shared, BACKLOG};
 use crate::{Config, ServerError};
 
 /// Blocking threads each runtime may use besides the sleep pool's share
@@ -36,30 +46,30 @@ const SPARE_BLOCKING_THREADS: usize = 16;
 /// its loop stopped (past `grace`): not at all, in effect.
 const RUNTIME_EXIT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Binds `count` listening sockets on `addr`, one per serving thread: on
-/// Linux separate sockets sharing the address (`SO_REUSEPORT`), elsewhere
-/// one socket and its duplicates.
+/// Binds one listening socket on `addr` and returns it with `count - 1`
+/// duplicates, one per serving thread. Without `SO_REUSEPORT`, so binding a
+/// port another socket listens on fails ("address in use") whatever that
+/// socket's options; the backlog is [`BACKLOG`] per thread, as deep in all
+/// as one socket per thread had.
 ///
-/// Port 0 picks a free port for the first; the others take the same one.
+/// Port 0 picks a free port.
 pub async fn bind_each(addr: SocketAddr, count: usize) -> Result<Vec<TcpListener>, ServerError> {
     let bind_error = |source| ServerError::Bind { addr, source };
+    let count = count.max(1);
+    let backlog = u32::try_from(count)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(BACKLOG);
+    let first = listen(addr, backlog).map_err(bind_error)?;
     let mut listeners = Vec::with_capacity(count);
-    let mut addr = addr;
-    for _ in 0..count.max(1) {
-        let listener = if cfg!(target_os = "linux") || listeners.is_empty() {
-            listen(addr, cfg!(target_os = "linux")).map_err(bind_error)?
-        } else {
-            let copy = duplicate(&listeners[0]).map_err(bind_error)?;
-            TcpListener::from_std(copy).map_err(bind_error)?
-        };
-        addr = listener.local_addr().map_err(ServerError::LocalAddr)?;
-        listeners.push(listener);
+    for _ in 1..count {
+        let copy = duplicate(&first).map_err(bind_error)?;
+        listeners.push(TcpListener::from_std(copy).map_err(bind_error)?);
     }
+    listeners.insert(0, first);
     Ok(listeners)
 }
 
-/// A duplicate of a listening socket, for platforms without `SO_REUSEPORT`
-/// balancing.
+/// A duplicate of a listening socket: the same socket, one more descriptor.
 fn duplicate(listener: &TcpListener) -> std::io::Result<std::net::TcpListener> {
     #[cfg(unix)]
     {
