@@ -1,11 +1,13 @@
 //! `speedup serve`: run the article's server from the command line.
 //!
-//! Turns flags into a [`speedup_server::Config`], sets up logging, makes room for `--max-connections` in the open-files
-//! limit, binds, prints the bound address on stdout (so scripts can use
-//! `--port 0`), and serves on `--workers` threads, each a current-thread
-//! runtime accepting on the one listening socket ([`speedup_server::serve_threads`]),
-//! until SIGINT or SIGTERM (a second one stops at once). The main thread only
-//! waits for the signals.
+//! Turns flags into a [`speedup_server::Config`], sets up logging, makes room
+//! for `--max-connections` in the open-files limit, binds, prints the bound
+//! address on stdout (so scripts can use `--port 0`), and serves on
+//! `--workers` threads, each a current-thread runtime accepting on the one
+//! listening socket ([`speedup_server::serve_threads`]), until SIGINT or
+//! SIGTERM (a second one stops at once). The main thread only waits for the
+//! signals, and ends the process itself when a serving thread is still stuck
+//! in a handler once shutdown is over.
 
 mod limits;
 
@@ -198,10 +200,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .context("cannot read the bound address")?;
         println!("listening on http://{local}");
         let router = speedup_server::app(&config);
-        speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
-        anyhow::Ok(())
+        let stopped =
+            speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
+        anyhow::Ok(stopped)
     });
-    result.map(|()| ExitCode::SUCCESS)
+    let stopped = result?;
+    if stopped.stuck_threads > 0 {
+        // Those threads are inside a handler that cannot be interrupted;
+        // only the end of the process stops them (and closes their sockets).
+        tracing::warn!(
+            "{} serving thread(s) still stuck in a handler: cut {} request(s) \
+             ({} open connection(s)); exiting without them",
+            stopped.stuck_threads,
+            stopped.requests_cut,
+            stopped.connections_cut,
+        );
+        std::process::exit(0);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Why the address could not be bound, and what to do about it.

@@ -25,7 +25,8 @@
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
 //! (what each endpoint does), `routes` (routing and counting), `conn` (one
-//! connection with its timeouts), `server` (accept loop and shutdown), `threads`
+//! connection with its timeouts), `listener` (the listening socket and its
+//! backlog), `server` (accept loop and shutdown), `threads`
 //! (one runtime per thread, all accepting on one listening socket), `timer` (the async sleep's
 //! timer).
 
@@ -34,6 +35,7 @@ mod conn;
 mod cpu;
 mod errors;
 mod handlers;
+mod listener;
 mod metrics;
 pub mod pyfloat;
 pub mod pyint;
@@ -54,9 +56,10 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
+pub use listener::bind;
 pub use routes::app;
-pub use server::{bind, serve, serve_router, serve_until};
-pub use threads::{bind_each, serve_threads};
+pub use server::{serve, serve_router, serve_until};
+pub use threads::{bind_each, serve_threads, Stopped, CLOSE_MARGIN};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client

@@ -17,18 +17,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
 use crate::activity::{Activity, IdleList, Timeouts};
 use crate::conn::{refuse, serve_connection, ConnSettings};
+use crate::listener::refuse_backlog;
 use crate::{app, Config, ServerError};
-
-/// Pending connections the kernel queues for us (uvicorn's default) per
-/// serving thread, which is where clients beyond `max_connections` wait.
-pub(crate) const BACKLOG: u32 = 2048;
 
 /// Pause after an accept error such as "too many open files", so the loop
 /// does not spin while the condition lasts.
@@ -40,32 +37,6 @@ const WARN_EVERY: Duration = Duration::from_secs(5);
 /// At the cap, how long to wait for an evicted connection's slot before
 /// evicting another.
 const EVICT_RETRY: Duration = Duration::from_millis(20);
-
-/// Binds a listening socket on `addr` with a deep backlog; a port another
-/// socket listens on is refused ("address in use").
-///
-/// Port 0 picks a free port; read it back with `TcpListener::local_addr`.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    listen(addr, BACKLOG).map_err(|source| ServerError::Bind { addr, source })
-}
-
-/// A listening socket on `addr` queueing up to `backlog` connections. With
-/// `SO_REUSEADDR` (a restart need not wait for the last run's connections
-/// in TIME_WAIT) but never `SO_REUSEPORT`, which would let another socket
-/// share the port and its connections.
-pub(crate) fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }?;
-    socket.set_reuseaddr(true)?;
-    // Small request/response pairs: don't let Nagle delay them. Accepted
-    // sockets inherit it, so no setsockopt per connection.
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    socket.listen(backlog)
-}
 
 /// Serves the article's application ([`app`]) on `listener` until `shutdown`
 /// resolves, then shuts down gracefully within `config.grace`.
@@ -159,6 +130,16 @@ impl Shared {
             grace: config.grace,
         }
     }
+
+    /// Connections open now, and how many of them are serving a request.
+    pub(crate) fn held(&self) -> (usize, usize) {
+        self.idle.open_and_busy()
+    }
+
+    /// The connection settings, for answering connections outside a loop.
+    pub(crate) fn settings(&self) -> &Arc<ConnSettings> {
+        &self.settings
+    }
 }
 
 /// Accepts and serves connections on `listener` until `shutdown`, then
@@ -234,7 +215,11 @@ pub(crate) async fn accept_loop(
         connections.spawn(refuse(stream, Arc::clone(settings)));
         refused += 1;
     }
-    refused += refuse_backlog(listener, settings, &mut connections);
+    // A plain non-blocking accept asks the kernel directly, whatever the
+    // reactor has or has not seen yet.
+    if let Ok(listener) = listener.into_std() {
+        refused += refuse_backlog(&listener, settings, &mut connections);
+    }
     tracing::info!(
         "shutting down: stopped accepting (answered {refused} waiting connection(s) 503); \
          finishing {} open connection(s) within {:?}",
@@ -262,37 +247,6 @@ pub(crate) async fn accept_loop(
     }
     connections.shutdown().await;
     tracing::info!("server stopped");
-}
-
-/// At shutdown, the connections still waiting in the kernel's backlog (at
-/// most [`BACKLOG`]) are accepted and answered 503 instead of being reset
-/// when the listener closes, which this does. Returns how many; stops at
-/// the first accept that would wait or fails (out of descriptors: the rest
-/// are reset).
-fn refuse_backlog(
-    listener: TcpListener,
-    settings: &Arc<ConnSettings>,
-    connections: &mut JoinSet<()>,
-) -> usize {
-    // A plain non-blocking accept asks the kernel directly, whatever the
-    // reactor has or has not seen yet.
-    let Ok(listener) = listener.into_std() else {
-        return 0;
-    };
-    let mut refused = 0;
-    while refused < BACKLOG as usize {
-        let Ok((stream, _)) = listener.accept() else {
-            break;
-        };
-        let stream = stream
-            .set_nonblocking(true)
-            .and_then(|()| TcpStream::from_std(stream));
-        if let Ok(stream) = stream {
-            connections.spawn(refuse(stream, Arc::clone(settings)));
-            refused += 1;
-        }
-    }
-    refused
 }
 
 /// A connection accepted beyond the cap while room is being made for it.
@@ -437,6 +391,7 @@ fn record_future_size(size: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bind;
 
     /// A listener on a free loopback port, and its address.
     async fn loopback() -> (TcpListener, SocketAddr) {

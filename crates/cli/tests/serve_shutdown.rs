@@ -1,0 +1,65 @@
+//! `speedup serve`'s stop under the signals a process really gets: shutdown
+//! is bounded by `--grace` (and cut short by a second signal) even when every
+//! serving thread is stuck inside a handler.
+#![cfg(unix)]
+
+mod serve_support;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serve_support::{read_all, serve, wait_for_line, Served};
+
+/// Both serving threads of `--workers 2` stuck in a blocking sleep (the
+/// `/stall` mistake): a thread stuck on the first stall takes no other
+/// connection, so the second goes to the other thread.
+fn stall_both(served: &Served) -> [TcpStream; 2] {
+    [
+        served.start_request("/stall/sleep/30"),
+        served.start_request("/stall/sleep/29"),
+    ]
+}
+
+#[test]
+fn grace_bounds_the_exit_even_with_every_serving_thread_stuck_in_a_handler() {
+    let mut served = serve(&["--workers", "2", "--grace", "1"]);
+    let mut stalled = stall_both(&served);
+    // Nobody can accept this one: it waits in the listen backlog.
+    let mut waiting = served.send_request("/async/sleep/0");
+    let signalled = Instant::now();
+    served.signal("TERM");
+    // It used to wait for the stuck handlers: 29 s and more.
+    let status = served.exit_status(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took < Duration::from_secs(5), "exit took {took:?}");
+    for stream in &mut stalled {
+        assert_eq!(read_all(stream), "", "a cut request got an answer");
+    }
+    let answer = read_all(&mut waiting);
+    assert!(
+        answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{answer:?}"
+    );
+    let log = served.rest_of_stderr().join("\n");
+    assert!(log.contains("cut 2 request(s)"), "{log}");
+}
+
+#[test]
+fn a_second_signal_stops_at_once_even_with_every_serving_thread_stuck() {
+    let mut served = serve(&["--workers", "2", "--grace", "30"]);
+    let mut stalled = stall_both(&served);
+    served.signal("TERM");
+    wait_for_line(&served.stderr, &["received SIGTERM"]);
+    let signalled = Instant::now();
+    served.signal("INT");
+    let status = served.exit_status(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took < Duration::from_secs(5), "exit took {took:?}");
+    for stream in &mut stalled {
+        assert_eq!(read_all(stream), "", "a cut request got an answer");
+    }
+    let log = served.rest_of_stderr().join("\n");
+    assert!(log.contains("cut 2 request(s)"), "{log}");
+}
