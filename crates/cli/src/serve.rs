@@ -23,8 +23,9 @@ use tracing_subscriber::EnvFilter;
 /// Flags of `speedup serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
+    /// Address to listen on: this machine only by default, as uvicorn;
+    /// 0.0.0.0 exposes the server (consider --no-mistakes then).
+    #[arg(long, default_value = "127.0.0.1")]
     host: String,
     /// Port to listen on; 0 picks a free one (printed on start).
     #[arg(long, default_value_t = 8000)]
@@ -75,6 +76,11 @@ pub struct ServeArgs {
     /// CPython's GIL does, to see why Python needs processes.
     #[arg(long)]
     gil: bool,
+    /// Leave out the series' deliberate mistakes, whose requests hold a
+    /// serving thread so that any client can freeze the server: /stall/*,
+    /// /async/fibo* (they answer 404) and --gil. For an exposed server.
+    #[arg(long, conflicts_with = "gil")]
+    no_mistakes: bool,
 }
 
 /// A CPU pool size from 1 to [`speedup_server::MAX_CPU_THREADS`].
@@ -159,6 +165,7 @@ impl ServeArgs {
                 .unwrap_or_else(speedup_server::default_cpu_threads),
             max_fibo: self.max_fibo,
             gil: self.gil,
+            mistakes: !self.no_mistakes,
         }
     }
 

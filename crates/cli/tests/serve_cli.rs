@@ -1,6 +1,6 @@
 //! `speedup serve` as a process: prints its address, shuts down gracefully on
-//! SIGTERM/SIGINT with exit status 0, rejects bad flags by name, and refuses
-//! a port already in use.
+//! SIGTERM/SIGINT with exit status 0, rejects bad flags by name, binds
+//! loopback unless told otherwise, and refuses a port already in use.
 #![cfg(unix)]
 
 mod serve_support;
@@ -8,7 +8,9 @@ mod serve_support;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use serve_support::{read_all, refused, serve, serve_with_limits, wait_for_line, TIMEOUT};
+use serve_support::{
+    read_all, refused, serve, serve_args, serve_with_limits, wait_for_line, TIMEOUT,
+};
 
 #[test]
 fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
@@ -106,6 +108,70 @@ fn a_hard_limit_too_low_for_max_connections_is_reported_and_respected() {
         read_all(&mut stream)
     };
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response:?}");
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+}
+
+#[test]
+fn no_mistakes_cannot_be_combined_with_gil() {
+    let stderr = refused(&["--port", "0", "--no-mistakes", "--gil"]);
+    assert!(
+        stderr.contains("--no-mistakes") && stderr.contains("--gil"),
+        "{stderr}"
+    );
+}
+
+/// As uvicorn does: reachable from this machine only, unless `--host`
+/// says otherwise.
+#[test]
+fn the_default_address_is_loopback() {
+    let mut served = serve_args(&["--port", "0"]);
+    assert!(served.addr.starts_with("127.0.0.1:"), "{}", served.addr);
+    let answer = served.get("/async/sleep/0");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+}
+
+/// `--no-mistakes` leaves out the endpoints that hold a serving thread
+/// (`/stall/*`, `/async/fibo*`): they answer as FastAPI answers a path it
+/// does not know, redirects included; the others are unchanged.
+#[test]
+fn no_mistakes_leaves_out_the_endpoints_that_hold_a_serving_thread() {
+    let mut served = serve(&["--no-mistakes"]);
+    for target in [
+        "/stall/sleep/0",
+        "/stall/sleep/0/",
+        "/async/fibo/1",
+        "/async/fibo/1/",
+        "/async/fibo_sleep/1",
+    ] {
+        let answer = served.get(target);
+        assert!(
+            answer.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{target}: {answer:?}"
+        );
+        assert!(
+            answer.contains("content-type: application/json\r\n"),
+            "{target}: {answer:?}"
+        );
+        assert!(
+            answer.ends_with("\r\n\r\n{\"detail\":\"Not Found\"}"),
+            "{target}: {answer:?}"
+        );
+    }
+    for (target, body) in [
+        ("/async/sleep/0", "\"hello world after 0.0s of sleep\""),
+        ("/baseline/fibo/10", "\"55\""),
+        ("/pool/fibo/10", "\"55\""),
+        ("/baseline/fibo_sleep/1", "\"hello after 1e-06s of sleep\""),
+    ] {
+        let answer = served.get(target);
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with(body),
+            "{target}: {answer:?}"
+        );
+    }
     served.signal("TERM");
     assert!(served.exit_status(TIMEOUT).success());
 }

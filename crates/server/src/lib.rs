@@ -10,7 +10,9 @@
 //!   `/pool/fibo/{n}` (CPU-bound work on the blocking pool, inline on a
 //!   runtime worker, on a CPU pool), `/baseline/fibo_sleep/{n}` and
 //!   `/async/fibo_sleep/{n}` (part 3: compute, then sleep), and `/metrics`.
-//!   [`Config::gil`] adds a global lock held while computing.
+//!   [`Config::gil`] adds a global lock held while computing;
+//!   [`Config::mistakes`] off leaves out the endpoints that hold a serving
+//!   thread (`/stall`, `/async/fibo`, `/async/fibo_sleep`).
 //!
 //! Responses match FastAPI byte for byte (Python float formatting, pydantic
 //! 422 bodies, 404/405/307), except that sleeps which are negative, not
@@ -113,6 +115,11 @@ pub struct Config {
     pub max_fibo: u32,
     /// Hold one global lock while computing, as CPython's GIL does.
     pub gil: bool,
+    /// Serve the deliberate mistakes, `/stall/sleep/{n}`, `/async/fibo/{n}`
+    /// and `/async/fibo_sleep/{n}`, whose requests hold a serving thread
+    /// (any client can freeze the server with them). When false they
+    /// answer 404, as unknown paths do, and `gil` must be false too.
+    pub mistakes: bool,
 }
 
 /// The number of cores, the CPU pool's default size.
@@ -135,6 +142,7 @@ impl Default for Config {
             cpu_threads: default_cpu_threads(),
             max_fibo: 40,
             gil: false,
+            mistakes: true,
         }
     }
 }
@@ -159,6 +167,9 @@ impl Config {
                 "max_fibo",
                 "must be at most 50 (naive fibo(50) takes minutes)",
             );
+        }
+        if self.gil && !self.mistakes {
+            return invalid("gil", "must be off when the mistakes are left out");
         }
         if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
             return invalid("max_connections", "must be at least 1");
@@ -214,4 +225,27 @@ pub enum ServerError {
     /// timerfd) could not start.
     #[error("cannot start the async sleep timer: {0}")]
     Timer(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, ServerError};
+
+    #[test]
+    fn the_gil_is_left_out_with_the_mistakes() {
+        let config = Config {
+            gil: true,
+            mistakes: false,
+            ..Config::default()
+        };
+        match config.validate() {
+            Err(ServerError::InvalidConfig { setting, .. }) => assert_eq!(setting, "gil"),
+            other => panic!("{other:?}"),
+        }
+        let without = Config {
+            mistakes: false,
+            ..Config::default()
+        };
+        assert!(without.validate().is_ok());
+    }
 }
