@@ -4,14 +4,14 @@
 //! for `--max-connections` in the open-files limit, binds, prints the bound
 //! address on stdout (so scripts can use `--port 0`), and serves on
 //! `--workers` threads, each a current-thread runtime accepting on the one
-//! listening socket ([`speedup_server::serve_threads`]), until SIGINT or
-//! SIGTERM (a second one stops at once). The main thread only waits for the
-//! signals, and ends the process itself when a serving thread is still stuck
-//! in a handler once shutdown is over.
+//! listening socket ([`speedup_server::serve_threads`]), until SIGINT,
+//! SIGTERM or SIGHUP (a second one stops at once; see `signals`). The main
+//! thread only waits for the signals, and ends the process itself when a
+//! serving thread is still stuck in a handler once shutdown is over.
 
 mod limits;
+mod signals;
 
-use std::future::Future;
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -179,7 +179,7 @@ impl ServeArgs {
     }
 }
 
-/// Runs `speedup serve` until SIGINT or SIGTERM, then exits 0.
+/// Runs `speedup serve` until SIGINT, SIGTERM or SIGHUP, then exits 0.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging()?;
     let mut config = args.config();
@@ -198,7 +198,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let result = runtime.block_on(async {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
-        let (shutdown, cut) = shutdown_signals()?;
+        let (shutdown, cut) = signals::shutdown_signals()?;
         let listeners = speedup_server::bind_each(addr, workers)
             .await
             .map_err(bind_failed)?;
@@ -255,58 +255,4 @@ fn init_logging() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .try_init()
         .map_err(|error| anyhow!("cannot set up logging: {error}"))
-}
-
-/// Installs the SIGINT and SIGTERM handlers now and returns two futures:
-/// the first resolves on the first of them (graceful shutdown), the second
-/// on the next one (stop at once). Must run inside the runtime.
-#[cfg(unix)]
-fn shutdown_signals() -> anyhow::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let (count, counted) = tokio::sync::watch::channel(0u32);
-    tokio::spawn(async move {
-        loop {
-            let name = tokio::select! {
-                _ = interrupt.recv() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            };
-            let seen = *count.borrow() + 1;
-            match seen {
-                1 => {
-                    tracing::info!("received {name}: shutting down (send it again to stop at once)")
-                }
-                _ => tracing::warn!("received {name} again: stopping at once"),
-            }
-            count.send_replace(seen);
-        }
-    });
-    let nth = move |n: u32| {
-        let mut counted = counted.clone();
-        async move {
-            // A dropped sender (runtime going away) counts as a signal.
-            let _ = counted.wait_for(|seen| *seen >= n).await;
-        }
-    };
-    Ok((nth(1), nth(2)))
-}
-
-/// Ctrl-C only where there are no Unix signals (twice stops at once).
-#[cfg(not(unix))]
-fn shutdown_signals() -> anyhow::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
-    let (count, counted) = tokio::sync::watch::channel(0u32);
-    tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("received Ctrl-C");
-            count.send_modify(|seen| *seen += 1);
-        }
-    });
-    let nth = move |n: u32| {
-        let mut counted = counted.clone();
-        async move {
-            let _ = counted.wait_for(|seen| *seen >= n).await;
-        }
-    };
-    Ok((nth(1), nth(2)))
 }

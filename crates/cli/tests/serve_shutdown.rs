@@ -1,6 +1,7 @@
 //! `speedup serve`'s stop under the signals a process really gets: shutdown
 //! is bounded by `--grace` (and cut short by a second signal) even when every
-//! serving thread is stuck inside a handler.
+//! serving thread is stuck inside a handler; SIGHUP shuts down gracefully and
+//! SIGUSR1 is ignored.
 #![cfg(unix)]
 
 mod serve_support;
@@ -8,7 +9,7 @@ mod serve_support;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use serve_support::{read_all, serve, wait_for_line, Served};
+use serve_support::{read_all, serve, wait_for_line, Served, TIMEOUT};
 
 /// Both serving threads of `--workers 2` stuck in a blocking sleep (the
 /// `/stall` mistake): a thread stuck on the first stall takes no other
@@ -62,4 +63,31 @@ fn a_second_signal_stops_at_once_even_with_every_serving_thread_stuck() {
     }
     let log = served.rest_of_stderr().join("\n");
     assert!(log.contains("cut 2 request(s)"), "{log}");
+}
+
+/// A terminal that closes sends SIGHUP: a graceful stop, as SIGTERM.
+#[test]
+fn sighup_shuts_down_gracefully() {
+    let mut served = serve(&[]);
+    let mut stream = served.start_request("/async/sleep/0.5");
+    served.signal("HUP");
+    wait_for_line(&served.stderr, &["received SIGHUP"]);
+    let answer = read_all(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    let status = served.exit_status(TIMEOUT);
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+fn sigusr1_is_logged_and_changes_nothing() {
+    let mut served = serve(&[]);
+    let mut stream = served.start_request("/async/sleep/0.5");
+    served.signal("USR1");
+    wait_for_line(&served.stderr, &["received SIGUSR1", "ignored"]);
+    let answer = read_all(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    let answer = served.get("/async/sleep/0");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
 }
