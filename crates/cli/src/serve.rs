@@ -31,7 +31,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 8000)]
     port: u16,
     /// Threads for the blocking /baseline/sleep handler (FastAPI's pool: 40).
-    #[arg(long, default_value_t = 40, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 40, value_parser = permits)]
     threads: usize,
     /// Serving threads, each a runtime accepting on the one listening
     /// socket [default: number of cores].
@@ -61,7 +61,7 @@ pub struct ServeArgs {
     max_header_bytes: usize,
     /// Most connections open at once; more wait in the listen backlog, and
     /// at the cap the connection idle the longest makes room.
-    #[arg(long, default_value_t = 25_000, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 25_000, value_parser = permits)]
     max_connections: usize,
     /// Log one line per request.
     #[arg(long)]
@@ -107,9 +107,24 @@ fn max_fibo(text: &str) -> Result<u32, String> {
 
 /// A count of at least one.
 fn at_least_one(text: &str) -> Result<usize, String> {
+    count_up_to(text, usize::MAX)
+}
+
+/// A count the server keeps in a semaphore (`--threads`,
+/// `--max-connections`), from 1 to [`speedup_server::MAX_PERMITS`].
+fn permits(text: &str) -> Result<usize, String> {
+    count_up_to(text, speedup_server::MAX_PERMITS)
+}
+
+/// A count from 1 to `max`; a larger one, however many digits, is "too
+/// large" with the maximum, not a parse error.
+fn count_up_to(text: &str, max: usize) -> Result<usize, String> {
+    let digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(count) => Ok(count),
+        Ok(count) if count <= max => Ok(count),
+        Ok(_) => Err(format!("too large: at most {max}")),
+        Err(_) if digits => Err(format!("too large: at most {max}")),
         Err(_) => Err("expected a whole number such as 40".to_owned()),
     }
 }

@@ -113,6 +113,16 @@ fn a_hard_limit_too_low_for_max_connections_is_reported_and_respected() {
 }
 
 #[test]
+fn a_connection_cap_too_large_says_what_the_maximum_is() {
+    // One above the largest cap a semaphore holds: it used to be refused
+    // with "must be at least 1".
+    let stderr = refused(&["--port", "0", "--max-connections", "2305843009213693952"]);
+    assert!(stderr.contains("--max-connections"), "{stderr}");
+    assert!(stderr.contains("2305843009213693951"), "{stderr}");
+    assert!(!stderr.contains("at least 1"), "{stderr}");
+}
+
+#[test]
 fn no_mistakes_cannot_be_combined_with_gil() {
     let stderr = refused(&["--port", "0", "--no-mistakes", "--gil"]);
     assert!(

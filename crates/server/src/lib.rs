@@ -77,6 +77,10 @@ pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 /// The largest [`Config::cpu_threads`].
 pub const MAX_CPU_THREADS: usize = 1024;
 
+/// The largest [`Config::max_connections`] and [`Config::threads`]: what a
+/// semaphore can count (the open-files limit lowers the first in practice).
+pub const MAX_PERMITS: usize = Semaphore::MAX_PERMITS;
+
 /// The allowed range of [`Config::max_header_bytes`].
 pub const HEADER_BYTES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
 
@@ -156,8 +160,8 @@ impl Config {
                 reason: reason.to_owned(),
             })
         };
-        if self.threads == 0 || self.threads > Semaphore::MAX_PERMITS {
-            return invalid("threads", "must be at least 1 (and a sane thread count)");
+        if !(1..=MAX_PERMITS).contains(&self.threads) {
+            return invalid("threads", &format!("must be 1 to {MAX_PERMITS}"));
         }
         if self.cpu_threads == 0 || self.cpu_threads > MAX_CPU_THREADS {
             return invalid("cpu_threads", "must be 1 to 1024");
@@ -171,8 +175,8 @@ impl Config {
         if self.gil && !self.mistakes {
             return invalid("gil", "must be off when the mistakes are left out");
         }
-        if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
-            return invalid("max_connections", "must be at least 1");
+        if !(1..=MAX_PERMITS).contains(&self.max_connections) {
+            return invalid("max_connections", &format!("must be 1 to {MAX_PERMITS}"));
         }
         let max_secs = MAX_DURATION.as_secs_f64();
         if !(0.0..=max_secs).contains(&self.max_sleep) {
