@@ -1,11 +1,13 @@
 //! `speedup serve`'s stop under the signals a process really gets: shutdown
 //! is bounded by `--grace` (and cut short by a second signal) even when every
 //! serving thread is stuck inside a handler; SIGHUP shuts down gracefully and
-//! SIGUSR1 is ignored.
+//! SIGUSR1 is ignored; and a client that gave up while queued beyond
+//! `--max-connections` is not served.
 #![cfg(unix)]
 
 mod serve_support;
 
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -90,4 +92,54 @@ fn sigusr1_is_logged_and_changes_nothing() {
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
     served.signal("TERM");
     assert!(served.exit_status(TIMEOUT).success());
+}
+
+/// Past `--max-connections`, a client that sent its request and then gave
+/// up (closed) while it waited in the backlog is dropped when its turn
+/// comes, before its request runs; one still waiting is served.
+#[test]
+fn a_client_that_left_while_queued_beyond_the_cap_is_not_served() {
+    let served = serve(&["--workers", "1", "--max-connections", "1"]);
+    let holder = served.start_request("/async/sleep/30");
+    {
+        let mut gone = TcpStream::connect(&served.addr).expect("connect");
+        let request = format!(
+            "GET /baseline/sleep/0.1 HTTP/1.1\r\nHost: {}\r\n\r\n",
+            served.addr
+        );
+        gone.write_all(request.as_bytes()).expect("send");
+    }
+    let mut waiting = served.send_request("/async/sleep/0");
+    // Frees the only slot: a reset cancels the holder's request.
+    reset(holder);
+    wait_for_line(&served.stderr, &["left while waiting in the backlog"]);
+    let answer = read_all(&mut waiting);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    let metrics = served.get("/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics:?}");
+    assert!(
+        !metrics.contains("speedup_http_requests_total{route=\"/baseline/sleep/{n}\""),
+        "the request of a client that left was served: {metrics}"
+    );
+}
+
+/// Closes `stream` with a reset (`SO_LINGER` 0) instead of a FIN.
+fn reset(stream: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads the struct we pass, on a socket we own.
+    let set = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            std::mem::size_of_val(&linger) as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "SO_LINGER");
+    drop(stream);
 }

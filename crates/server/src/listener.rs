@@ -5,6 +5,8 @@
 //!   deep backlog: clients beyond `max_connections` wait there.
 //! * At shutdown, what still waits in the backlog is accepted and answered
 //!   503 rather than reset when the socket closes.
+//! * A client that gave up while it waited in the backlog is recognised when
+//!   its connection is accepted ([`peer_left`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -89,4 +91,49 @@ pub(crate) async fn refuse_waiting(listener: &std::net::TcpListener, settings: &
     let answered = async { while connections.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(REFUSE_AT_EXIT, answered).await;
     tracing::info!("answered {refused} connection(s) waiting in the backlog 503");
+}
+
+/// Whether the client of a connection just accepted has already closed its
+/// side (or reset the connection): one that gave up while it waited in the
+/// backlog. Its request, if it sent one, is still there to read, so only the
+/// end of stream behind it tells (`POLLRDHUP`: one `poll` syscall, no read).
+/// A client that half-closes right after its request looks the same.
+pub(crate) fn peer_left(stream: &TcpStream) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let mut watched = libc::pollfd {
+            fd: stream.as_raw_fd(),
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: poll reads and writes the one struct we pass, for an open
+        // socket we own, and does not wait (timeout 0).
+        let ready = unsafe { libc::poll(&mut watched, 1, 0) };
+        let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
+        ready == 1 && watched.revents & gone != 0
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        // Without POLLRDHUP, only a client that left without sending
+        // anything can be told apart: a peek that finds the end at once.
+        use std::os::fd::AsRawFd;
+        let mut byte = 0u8;
+        // SAFETY: recv writes at most one byte into `byte`; MSG_PEEK leaves
+        // it in the socket, MSG_DONTWAIT never waits.
+        let read = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                std::ptr::addr_of_mut!(byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        read == 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = stream;
+        false
+    }
 }

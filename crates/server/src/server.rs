@@ -13,18 +13,19 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::activity::{Activity, IdleList, Timeouts};
+use crate::activity::{Activity, IdleList};
 use crate::conn::{refuse, serve_connection, ConnSettings};
-use crate::listener::refuse_backlog;
+use crate::listener::{peer_left, refuse_backlog};
 use crate::{app, Config, ServerError};
 
 /// Pause after an accept error such as "too many open files", so the loop
@@ -117,6 +118,10 @@ pub(crate) struct Shared {
     limit: Arc<Semaphore>,
     idle: Arc<IdleList>,
     grace: Duration,
+    /// Whether connections waiting in the backlog may have waited there
+    /// long (see [`accept`]): set when an accept has to wait for a slot,
+    /// cleared when one below the cap finds the backlog empty.
+    backlogged: AtomicBool,
 }
 
 impl Shared {
@@ -128,6 +133,7 @@ impl Shared {
             limit: Arc::new(Semaphore::new(config.max_connections)),
             idle: Arc::new(IdleList::default()),
             grace: config.grace,
+            backlogged: AtomicBool::new(false),
         }
     }
 
@@ -154,9 +160,8 @@ pub(crate) async fn accept_loop(
     let Shared {
         router,
         settings,
-        limit,
-        idle,
         grace,
+        ..
     } = shared;
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -165,8 +170,7 @@ pub(crate) async fn accept_loop(
     // One accept in progress at a time, kept across loop turns: it may hold
     // an accepted connection while it makes room at the cap.
     let parked = Parked::default();
-    let timeouts = settings.timeouts;
-    let mut accepting = Box::pin(accept(&listener, limit, idle, timeouts, &parked));
+    let mut accepting = Box::pin(accept(&listener, shared, &parked));
 
     loop {
         tokio::select! {
@@ -204,7 +208,7 @@ pub(crate) async fn accept_loop(
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 }
-                accepting.set(accept(&listener, limit, idle, timeouts, &parked));
+                accepting.set(accept(&listener, shared, &parked));
             }
         }
     }
@@ -264,41 +268,92 @@ fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
 /// idle the longest is closed to make room: idle sockets must not starve
 /// clients with requests. The accepted connection is listed as idle at
 /// once, so it can be evicted in turn if it never sends anything.
+///
+/// A connection that waited in the backlog while the server was at its cap
+/// may belong to a client that gave up and closed meanwhile: it is dropped
+/// unserved (an error of that connection alone) rather than running its
+/// request for nobody. Looking costs a syscall, so only connections that
+/// may have waited are looked at: from an accept that had to wait for a
+/// slot until one below the cap finds the backlog empty (the flag is
+/// shared, as the backlog is).
 async fn accept(
     listener: &TcpListener,
-    limit: &Arc<Semaphore>,
-    idle: &Arc<IdleList>,
-    timeouts: Timeouts,
+    shared: &Shared,
     parked: &Parked,
 ) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
-    let permit = tokio::select! {
-        biased;
-        permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
-        () = idle.until_any() => None,
-    };
-    let (stream, peer) = listener.accept().await?;
+    let (permit, at_cap) = slot(shared).await?;
+    let (stream, peer) = next_connection(listener, &shared.backlogged, at_cap).await?;
     let (stream, permit) = match permit {
         Some(permit) => (stream, permit),
         None => {
             // Parked where shutdown can find it (and answer it) should this
             // future be dropped while it waits for room.
             *lock(parked) = Some(stream);
-            let permit = make_room(limit, idle).await?;
+            let permit = make_room(&shared.limit, &shared.idle).await?;
             match lock(parked).take() {
                 Some(stream) => (stream, permit),
                 None => return Err(io::Error::other("parked connection went missing")),
             }
         }
     };
+    // Looked at once the slot is ours, just before serving: a connection
+    // parked while room was made may have been left meanwhile.
+    if shared.backlogged.load(Ordering::Relaxed) && peer_left(&stream) {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            format!("{peer} left while waiting in the backlog; closed unserved"),
+        ));
+    }
+    let timeouts = shared.settings.timeouts;
     #[cfg(unix)]
     let activity = Activity::new(
-        Arc::clone(idle),
+        Arc::clone(&shared.idle),
         timeouts,
         Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
     );
     #[cfg(not(unix))]
-    let activity = Activity::new(Arc::clone(idle), timeouts);
+    let activity = Activity::new(Arc::clone(&shared.idle), timeouts);
     Ok((stream, peer, permit, activity))
+}
+
+/// A slot for the next connection, and whether the server is at its cap:
+/// below it, a slot at once; at it, the next slot freed, or none as soon as
+/// a connection is idle (room is made for the connection once accepted).
+/// Reaching the cap marks the backlog as possibly holding clients that
+/// waited ([`Shared::backlogged`]).
+async fn slot(shared: &Shared) -> io::Result<(Option<OwnedSemaphorePermit>, bool)> {
+    let limit = &shared.limit;
+    match Arc::clone(limit).try_acquire_owned() {
+        Ok(permit) => Ok((Some(permit), false)),
+        Err(TryAcquireError::Closed) => Err(io::Error::other("connection limit closed")),
+        Err(TryAcquireError::NoPermits) => {
+            shared.backlogged.store(true, Ordering::Relaxed);
+            let permit = tokio::select! {
+                biased;
+                permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
+                () = shared.idle.until_any() => None,
+            };
+            Ok((permit, true))
+        }
+    }
+}
+
+/// Accepts the next connection. Below the cap, an accept that finds nothing
+/// waiting clears `backlogged`: whoever comes next arrives now.
+async fn next_connection(
+    listener: &TcpListener,
+    backlogged: &AtomicBool,
+    at_cap: bool,
+) -> io::Result<(TcpStream, SocketAddr)> {
+    let mut first_poll = true;
+    std::future::poll_fn(|cx| {
+        let accepted = listener.poll_accept(cx);
+        if std::mem::take(&mut first_poll) && accepted.is_pending() && !at_cap {
+            backlogged.store(false, Ordering::Relaxed);
+        }
+        accepted
+    })
+    .await
 }
 
 /// At the cap: evicts idle connections, oldest first, until a slot frees.
