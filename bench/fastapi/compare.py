@@ -2,7 +2,8 @@
 
 Usage: python3 bench/fastapi/compare.py http://127.0.0.1:8001 http://127.0.0.1:8000
 (FastAPI first: `fastapi run bench/fastapi/server.py --host 127.0.0.1 --port 8001`;
-speedup: `speedup serve --host 127.0.0.1 --port 8000`). Prints one line per path
+speedup: `speedup serve --port 8000`, on 127.0.0.1 by default, and without `--no-mistakes`,
+which turns the compared `/async/fibo*` paths into 404s). Prints one line per path
 that differs in status, content-type or body, and exits 1 if any does. Paths where
 speedup deviates on purpose (bounds FastAPI lacks) are listed in README.md, not here.
 """

@@ -2,7 +2,8 @@
 # Part 1 (sleep), part 2 (fibo, the process pool), part 3 (fibo then sleep), and the
 # blocking-in-async mistake (`/stall`). Unchanged from the articles but for the stall
 # endpoint and the pool's name; no bounds (speedup adds --max-fibo and 422s).
-# Run: pip install "fastapi[standard]" && fastapi run bench/fastapi/server.py --port 8001
+# Run: pip install "fastapi[standard]" && fastapi run bench/fastapi/server.py --host 127.0.0.1 --port 8001
+# (`fastapi run` listens on 0.0.0.0 unless told; `speedup serve` on 127.0.0.1, as uvicorn does.)
 from concurrent.futures import ProcessPoolExecutor
 from fastapi import FastAPI
 import asyncio

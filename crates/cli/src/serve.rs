@@ -1,15 +1,17 @@
 //! `speedup serve`: run the article's server from the command line.
 //!
-//! Turns flags into a [`speedup_server::Config`], sets up logging, makes room for `--max-connections` in the open-files
-//! limit, binds, prints the bound address on stdout (so scripts can use
-//! `--port 0`), and serves on `--workers` threads, each a current-thread
-//! runtime with its own listening socket ([`speedup_server::serve_threads`]),
-//! until SIGINT or SIGTERM (a second one stops at once). The main thread only
-//! waits for the signals.
+//! Turns flags into a [`speedup_server::Config`], sets up logging, makes room
+//! for `--max-connections` in the open-files limit, binds, prints the bound
+//! address on stdout (so scripts can use `--port 0`), and serves on
+//! `--workers` threads, each a current-thread runtime accepting on the one
+//! listening socket ([`speedup_server::serve_threads`]), until SIGINT,
+//! SIGTERM or SIGHUP (a second one stops at once; see `signals`). The main
+//! thread only waits for the signals, and ends the process itself when a
+//! serving thread is still stuck in a handler once shutdown is over.
 
 mod limits;
+mod signals;
 
-use std::future::Future;
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -21,17 +23,18 @@ use tracing_subscriber::EnvFilter;
 /// Flags of `speedup serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
+    /// Address to listen on: this machine only by default, as uvicorn;
+    /// 0.0.0.0 exposes the server (consider --no-mistakes then).
+    #[arg(long, default_value = "127.0.0.1")]
     host: String,
     /// Port to listen on; 0 picks a free one (printed on start).
     #[arg(long, default_value_t = 8000)]
     port: u16,
     /// Threads for the blocking /baseline/sleep handler (FastAPI's pool: 40).
-    #[arg(long, default_value_t = 40, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 40, value_parser = permits)]
     threads: usize,
-    /// Serving threads, each a runtime with its own listening socket
-    /// [default: number of cores].
+    /// Serving threads, each a runtime accepting on the one listening
+    /// socket [default: number of cores].
     #[arg(long, value_parser = at_least_one)]
     workers: Option<usize>,
     /// Longest sleep in seconds a request may ask for; longer gets a 422.
@@ -58,7 +61,7 @@ pub struct ServeArgs {
     max_header_bytes: usize,
     /// Most connections open at once; more wait in the listen backlog, and
     /// at the cap the connection idle the longest makes room.
-    #[arg(long, default_value_t = 25_000, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 25_000, value_parser = permits)]
     max_connections: usize,
     /// Log one line per request.
     #[arg(long)]
@@ -73,6 +76,11 @@ pub struct ServeArgs {
     /// CPython's GIL does, to see why Python needs processes.
     #[arg(long)]
     gil: bool,
+    /// Leave out the series' deliberate mistakes, whose requests hold a
+    /// serving thread so that any client can freeze the server: /stall/*,
+    /// /async/fibo* (they answer 404) and --gil. For an exposed server.
+    #[arg(long, conflicts_with = "gil")]
+    no_mistakes: bool,
 }
 
 /// A CPU pool size from 1 to [`speedup_server::MAX_CPU_THREADS`].
@@ -99,9 +107,24 @@ fn max_fibo(text: &str) -> Result<u32, String> {
 
 /// A count of at least one.
 fn at_least_one(text: &str) -> Result<usize, String> {
+    count_up_to(text, usize::MAX)
+}
+
+/// A count the server keeps in a semaphore (`--threads`,
+/// `--max-connections`), from 1 to [`speedup_server::MAX_PERMITS`].
+fn permits(text: &str) -> Result<usize, String> {
+    count_up_to(text, speedup_server::MAX_PERMITS)
+}
+
+/// A count from 1 to `max`; a larger one, however many digits, is "too
+/// large" with the maximum, not a parse error.
+fn count_up_to(text: &str, max: usize) -> Result<usize, String> {
+    let digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(count) => Ok(count),
+        Ok(count) if count <= max => Ok(count),
+        Ok(_) => Err(format!("too large: at most {max}")),
+        Err(_) if digits => Err(format!("too large: at most {max}")),
         Err(_) => Err("expected a whole number such as 40".to_owned()),
     }
 }
@@ -157,6 +180,7 @@ impl ServeArgs {
                 .unwrap_or_else(speedup_server::default_cpu_threads),
             max_fibo: self.max_fibo,
             gil: self.gil,
+            mistakes: !self.no_mistakes,
         }
     }
 
@@ -170,7 +194,7 @@ impl ServeArgs {
     }
 }
 
-/// Runs `speedup serve` until SIGINT or SIGTERM, then exits 0.
+/// Runs `speedup serve` until SIGINT, SIGTERM or SIGHUP, then exits 0.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging()?;
     let mut config = args.config();
@@ -189,21 +213,48 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let result = runtime.block_on(async {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
-        let (shutdown, cut) = shutdown_signals()?;
+        let (shutdown, cut) = signals::shutdown_signals()?;
         let listeners = speedup_server::bind_each(addr, workers)
             .await
-            .map_err(|error| {
-                anyhow!("{error}; check --host and --port (--port 0 picks any free port)")
-            })?;
+            .map_err(bind_failed)?;
         let local = listeners[0]
             .local_addr()
             .context("cannot read the bound address")?;
         println!("listening on http://{local}");
         let router = speedup_server::app(&config);
-        speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
-        anyhow::Ok(())
+        let stopped =
+            speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
+        anyhow::Ok(stopped)
     });
-    result.map(|()| ExitCode::SUCCESS)
+    let stopped = result?;
+    if stopped.stuck_threads > 0 {
+        // Those threads are inside a handler that cannot be interrupted;
+        // only the end of the process stops them (and closes their sockets).
+        tracing::warn!(
+            "{} serving thread(s) still stuck in a handler: cut {} request(s) \
+             ({} open connection(s)); exiting without them",
+            stopped.stuck_threads,
+            stopped.requests_cut,
+            stopped.connections_cut,
+        );
+        std::process::exit(0);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why the address could not be bound, and what to do about it.
+fn bind_failed(error: speedup_server::ServerError) -> anyhow::Error {
+    match &error {
+        speedup_server::ServerError::Bind { source, .. }
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            anyhow!(
+                "{error}: another server listens there; stop it, or pick another --port \
+                 (--port 0 picks any free port)"
+            )
+        }
+        _ => anyhow!("{error}; check --host and --port (--port 0 picks any free port)"),
+    }
 }
 
 /// Logs to stderr; `RUST_LOG` wins, else `info` for speedup's own crates.
@@ -219,58 +270,4 @@ fn init_logging() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .try_init()
         .map_err(|error| anyhow!("cannot set up logging: {error}"))
-}
-
-/// Installs the SIGINT and SIGTERM handlers now and returns two futures:
-/// the first resolves on the first of them (graceful shutdown), the second
-/// on the next one (stop at once). Must run inside the runtime.
-#[cfg(unix)]
-fn shutdown_signals() -> anyhow::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let (count, counted) = tokio::sync::watch::channel(0u32);
-    tokio::spawn(async move {
-        loop {
-            let name = tokio::select! {
-                _ = interrupt.recv() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            };
-            let seen = *count.borrow() + 1;
-            match seen {
-                1 => {
-                    tracing::info!("received {name}: shutting down (send it again to stop at once)")
-                }
-                _ => tracing::warn!("received {name} again: stopping at once"),
-            }
-            count.send_replace(seen);
-        }
-    });
-    let nth = move |n: u32| {
-        let mut counted = counted.clone();
-        async move {
-            // A dropped sender (runtime going away) counts as a signal.
-            let _ = counted.wait_for(|seen| *seen >= n).await;
-        }
-    };
-    Ok((nth(1), nth(2)))
-}
-
-/// Ctrl-C only where there are no Unix signals (twice stops at once).
-#[cfg(not(unix))]
-fn shutdown_signals() -> anyhow::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
-    let (count, counted) = tokio::sync::watch::channel(0u32);
-    tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("received Ctrl-C");
-            count.send_modify(|seen| *seen += 1);
-        }
-    });
-    let nth = move |n: u32| {
-        let mut counted = counted.clone();
-        async move {
-            let _ = counted.wait_for(|seen| *seen >= n).await;
-        }
-    };
-    Ok((nth(1), nth(2)))
 }

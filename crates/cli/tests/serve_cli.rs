@@ -1,145 +1,16 @@
 //! `speedup serve` as a process: prints its address, shuts down gracefully on
-//! SIGTERM/SIGINT with exit status 0, and rejects bad flags by name.
-//!
-//! A request is known to be in flight when the server's debug log says it
-//! started (`RUST_LOG=speedup_server=debug`), so no test sleeps to wait.
+//! SIGTERM/SIGINT with exit status 0, rejects bad flags by name, binds
+//! loopback unless told otherwise, and refuses a port already in use.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod serve_support;
+
 use std::net::TcpStream;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
 use std::time::{Duration, Instant};
 
-/// Upper bound on any single wait.
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A running `speedup serve`, killed on drop if a test fails midway.
-struct Served {
-    child: Child,
-    addr: String,
-    stderr: Receiver<String>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Forwards each line of `source` to a channel, from a thread.
-fn lines_of(source: impl Read + Send + 'static) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(source).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
-
-/// Waits (bounded) for a line containing every one of `needles`.
-fn wait_for_line(lines: &Receiver<String>, needles: &[&str]) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if needles.iter().all(|needle| line.contains(needle)) => return line,
-            Ok(_) => continue,
-            Err(error) => panic!("no line with {needles:?}: {error}"),
-        }
-    }
-}
-
-fn serve(extra: &[&str]) -> Served {
-    serve_with_limits("", extra)
-}
-
-/// Starts `speedup serve` after `ulimit {ulimit}` (empty: none) in a shell.
-fn serve_with_limits(ulimit: &str, extra: &[&str]) -> Served {
-    let mut command = if ulimit.is_empty() {
-        Command::new(env!("CARGO_BIN_EXE_speedup"))
-    } else {
-        let mut shell = Command::new("sh");
-        shell.args([
-            "-c",
-            &format!("ulimit {ulimit} && exec \"$0\" \"$@\""),
-            env!("CARGO_BIN_EXE_speedup"),
-        ]);
-        shell
-    };
-    let mut child = command
-        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
-        .args(extra)
-        .env("RUST_LOG", "info,speedup_server=debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start speedup serve");
-    let stdout = lines_of(child.stdout.take().expect("piped stdout"));
-    let stderr = lines_of(child.stderr.take().expect("piped stderr"));
-    let mut served = Served {
-        child,
-        addr: String::new(),
-        stderr,
-    };
-    let line = wait_for_line(&stdout, &["listening on http://"]);
-    served.addr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_owned();
-    served
-}
-
-impl Served {
-    /// Sends `target` and waits until the server has started handling it.
-    fn start_request(&self, target: &str) -> TcpStream {
-        let mut stream = TcpStream::connect(&self.addr).expect("connect");
-        stream
-            .set_read_timeout(Some(TIMEOUT))
-            .expect("read timeout");
-        let request = format!(
-            "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        );
-        stream.write_all(request.as_bytes()).expect("send request");
-        wait_for_line(&self.stderr, &[target, "started"]);
-        stream
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits (bounded) for the process to exit.
-    fn exit_status(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running after {limit:?}");
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn read_all(stream: &mut TcpStream) -> String {
-    let mut received = Vec::new();
-    let _ = stream.read_to_end(&mut received);
-    String::from_utf8_lossy(&received).into_owned()
-}
+use serve_support::{
+    read_all, refused, serve, serve_args, serve_with_limits, wait_for_line, TIMEOUT,
+};
 
 #[test]
 fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
@@ -184,27 +55,8 @@ fn invalid_flags_are_named() {
         ("--first-byte-timeout", "0"),
         ("--max-header-bytes", "100"),
     ] {
-        // Bounded: a server that accepts the value runs until killed.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_speedup"))
-            .args(["serve", "--host", "127.0.0.1", "--port", "0", flag, value])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run speedup serve");
-        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
-        let mut served = Served {
-            child,
-            addr: String::new(),
-            stderr,
-        };
-        let status = served.exit_status(Duration::from_secs(10));
-        assert!(!status.success(), "{flag} {value} accepted");
-        // The process has exited, so its stderr ends: this does not block.
-        let stderr: Vec<String> = served.stderr.iter().collect();
-        assert!(
-            stderr.iter().any(|line| line.contains(flag)),
-            "{flag} {value}: {stderr:?}"
-        );
+        let stderr = refused(&["--host", "127.0.0.1", "--port", "0", flag, value]);
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
     }
 }
 
@@ -258,4 +110,137 @@ fn a_hard_limit_too_low_for_max_connections_is_reported_and_respected() {
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response:?}");
     served.signal("TERM");
     assert!(served.exit_status(TIMEOUT).success());
+}
+
+#[test]
+fn a_connection_cap_too_large_says_what_the_maximum_is() {
+    // One above the largest cap a semaphore holds: it used to be refused
+    // with "must be at least 1".
+    let stderr = refused(&["--port", "0", "--max-connections", "2305843009213693952"]);
+    assert!(stderr.contains("--max-connections"), "{stderr}");
+    assert!(stderr.contains("2305843009213693951"), "{stderr}");
+    assert!(!stderr.contains("at least 1"), "{stderr}");
+}
+
+#[test]
+fn no_mistakes_cannot_be_combined_with_gil() {
+    let stderr = refused(&["--port", "0", "--no-mistakes", "--gil"]);
+    assert!(
+        stderr.contains("--no-mistakes") && stderr.contains("--gil"),
+        "{stderr}"
+    );
+}
+
+/// As uvicorn does: reachable from this machine only, unless `--host`
+/// says otherwise.
+#[test]
+fn the_default_address_is_loopback() {
+    let mut served = serve_args(&["--port", "0"]);
+    assert!(served.addr.starts_with("127.0.0.1:"), "{}", served.addr);
+    let answer = served.get("/async/sleep/0");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+}
+
+/// `--no-mistakes` leaves out the endpoints that hold a serving thread
+/// (`/stall/*`, `/async/fibo*`): they answer as FastAPI answers a path it
+/// does not know, redirects included; the others are unchanged.
+#[test]
+fn no_mistakes_leaves_out_the_endpoints_that_hold_a_serving_thread() {
+    let mut served = serve(&["--no-mistakes"]);
+    for target in [
+        "/stall/sleep/0",
+        "/stall/sleep/0/",
+        "/async/fibo/1",
+        "/async/fibo/1/",
+        "/async/fibo_sleep/1",
+    ] {
+        let answer = served.get(target);
+        assert!(
+            answer.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{target}: {answer:?}"
+        );
+        assert!(
+            answer.contains("content-type: application/json\r\n"),
+            "{target}: {answer:?}"
+        );
+        assert!(
+            answer.ends_with("\r\n\r\n{\"detail\":\"Not Found\"}"),
+            "{target}: {answer:?}"
+        );
+    }
+    for (target, body) in [
+        ("/async/sleep/0", "\"hello world after 0.0s of sleep\""),
+        ("/baseline/fibo/10", "\"55\""),
+        ("/pool/fibo/10", "\"55\""),
+        ("/baseline/fibo_sleep/1", "\"hello after 1e-06s of sleep\""),
+    ] {
+        let answer = served.get(target);
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with(body),
+            "{target}: {answer:?}"
+        );
+    }
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+}
+
+/// A second server on a port in use is refused, as every server refuses
+/// it, instead of silently taking a share of the first one's connections.
+#[test]
+fn a_second_server_on_the_same_port_is_refused() {
+    let mut first = serve(&["--workers", "2"]);
+    let port = first.addr.rsplit(':').next().expect("port").to_owned();
+    let stderr = refused(&["--host", "127.0.0.1", "--port", &port]);
+    assert!(stderr.contains("in use"), "{stderr}");
+    assert!(stderr.contains("--port"), "{stderr}");
+    // The first one still answers every connection.
+    for _ in 0..10 {
+        let answer = first.get("/async/sleep/0");
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    }
+    first.signal("TERM");
+    assert!(first.exit_status(TIMEOUT).success());
+}
+
+/// The other way round: a socket of another program sharing the port with
+/// `SO_REUSEPORT` is there first; `speedup serve` must not join it.
+#[test]
+fn a_port_shared_with_so_reuseport_elsewhere_is_refused() {
+    let holder = reuseport_listener();
+    let port = holder.local_addr().expect("addr").port().to_string();
+    let stderr = refused(&["--host", "127.0.0.1", "--port", &port]);
+    assert!(stderr.contains("in use"), "{stderr}");
+}
+
+/// A loopback listener on a free port with `SO_REUSEPORT` set.
+fn reuseport_listener() -> std::net::TcpListener {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns, handed
+    // to `TcpListener` (which closes it) at the end.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let one: libc::c_int = 1;
+        let set = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            std::ptr::addr_of!(one).cast(),
+            std::mem::size_of_val(&one) as libc::socklen_t,
+        );
+        assert_eq!(set, 0, "SO_REUSEPORT");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let bound = libc::bind(
+            fd,
+            std::ptr::addr_of!(addr).cast(),
+            std::mem::size_of_val(&addr) as libc::socklen_t,
+        );
+        assert_eq!(bound, 0, "bind");
+        assert_eq!(libc::listen(fd, 16), 0, "listen");
+        std::net::TcpListener::from_raw_fd(fd)
+    }
 }

@@ -135,7 +135,7 @@ impl Activity {
         #[cfg(unix)] fd: Option<std::os::fd::RawFd>,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| {
-            let idle_key = Some(idle.insert(me.clone()));
+            let idle_key = Some(idle.open(me.clone()));
             Self {
                 state: Mutex::new(State {
                     busy: false,
@@ -279,9 +279,7 @@ impl Activity {
 impl Drop for Activity {
     fn drop(&mut self) {
         let key = self.lock().idle_key.take();
-        if let Some(key) = key {
-            self.idle.remove(key);
-        }
+        self.idle.close(key);
     }
 }
 
@@ -342,11 +340,29 @@ impl Drop for Waiting<'_> {
 struct IdleInner {
     next_key: u64,
     idle: BTreeMap<u64, Weak<Activity>>,
+    /// Connections open, idle or not: counted under the lock a connection
+    /// takes anyway as it opens and closes.
+    open: usize,
 }
 
 impl IdleList {
     fn lock(&self) -> MutexGuard<'_, IdleInner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a new connection open and lists it idle.
+    fn open(&self, activity: Weak<Activity>) -> u64 {
+        self.lock().open += 1;
+        self.insert(activity)
+    }
+
+    /// Counts a connection closed, and takes it off the list if listed.
+    fn close(&self, key: Option<u64>) {
+        let mut inner = self.lock();
+        inner.open = inner.open.saturating_sub(1);
+        if let Some(key) = key {
+            inner.idle.remove(&key);
+        }
     }
 
     fn insert(&self, activity: Weak<Activity>) -> u64 {
@@ -370,6 +386,13 @@ impl IdleList {
     /// How many connections are idle.
     pub(crate) fn len(&self) -> usize {
         self.lock().idle.len()
+    }
+
+    /// How many connections are open, and how many of them are not idle
+    /// (serving a request, or evicted and closing).
+    pub(crate) fn open_and_busy(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.open, inner.open.saturating_sub(inner.idle.len()))
     }
 
     /// Resolves once at least one connection is idle.

@@ -36,6 +36,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     max_sleep: f64,
     max_fibo: u32,
+    /// Whether the mistakes are served (see [`Endpoint::is_mistake`]).
+    pub(crate) mistakes: bool,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             metrics,
             max_sleep: config.max_sleep,
             max_fibo: config.max_fibo,
+            mistakes: config.mistakes,
         }
     }
 }
@@ -75,6 +78,17 @@ pub(crate) enum Endpoint {
     AsyncFiboSleep,
     /// `/metrics`.
     Metrics,
+}
+
+impl Endpoint {
+    /// The series' deliberate mistakes: endpoints whose work holds the
+    /// serving thread (a runtime worker) instead of a pool thread or a timer.
+    pub(crate) fn is_mistake(self) -> bool {
+        matches!(
+            self,
+            Endpoint::StallSleep | Endpoint::AsyncFibo | Endpoint::AsyncFiboSleep
+        )
+    }
 }
 
 /// Every endpoint with `{n}`: its path prefix (Starlette's

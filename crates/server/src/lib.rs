@@ -10,7 +10,9 @@
 //!   `/pool/fibo/{n}` (CPU-bound work on the blocking pool, inline on a
 //!   runtime worker, on a CPU pool), `/baseline/fibo_sleep/{n}` and
 //!   `/async/fibo_sleep/{n}` (part 3: compute, then sleep), and `/metrics`.
-//!   [`Config::gil`] adds a global lock held while computing.
+//!   [`Config::gil`] adds a global lock held while computing;
+//!   [`Config::mistakes`] off leaves out the endpoints that hold a serving
+//!   thread (`/stall`, `/async/fibo`, `/async/fibo_sleep`).
 //!
 //! Responses match FastAPI byte for byte (Python float formatting, pydantic
 //! 422 bodies, 404/405/307), except that sleeps which are negative, not
@@ -25,8 +27,9 @@
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
 //! (what each endpoint does), `routes` (routing and counting), `conn` (one
-//! connection with its timeouts), `server` (accept loop and shutdown), `threads`
-//! (one runtime and listening socket per thread), `timer` (the async sleep's
+//! connection with its timeouts), `listener` (the listening socket and its
+//! backlog), `server` (accept loop and shutdown), `threads`
+//! (one runtime per thread, all accepting on one listening socket), `timer` (the async sleep's
 //! timer).
 
 mod activity;
@@ -34,6 +37,7 @@ mod conn;
 mod cpu;
 mod errors;
 mod handlers;
+mod listener;
 mod metrics;
 pub mod pyfloat;
 pub mod pyint;
@@ -54,9 +58,10 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
+pub use listener::bind;
 pub use routes::app;
-pub use server::{bind, serve, serve_router, serve_until};
-pub use threads::{bind_each, serve_threads};
+pub use server::{serve, serve_router, serve_until};
+pub use threads::{bind_each, serve_threads, Stopped, CLOSE_MARGIN};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -71,6 +76,10 @@ pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 
 /// The largest [`Config::cpu_threads`].
 pub const MAX_CPU_THREADS: usize = 1024;
+
+/// The largest [`Config::max_connections`] and [`Config::threads`]: what a
+/// semaphore can count (the open-files limit lowers the first in practice).
+pub const MAX_PERMITS: usize = Semaphore::MAX_PERMITS;
 
 /// The allowed range of [`Config::max_header_bytes`].
 pub const HEADER_BYTES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
@@ -110,6 +119,11 @@ pub struct Config {
     pub max_fibo: u32,
     /// Hold one global lock while computing, as CPython's GIL does.
     pub gil: bool,
+    /// Serve the deliberate mistakes, `/stall/sleep/{n}`, `/async/fibo/{n}`
+    /// and `/async/fibo_sleep/{n}`, whose requests hold a serving thread
+    /// (any client can freeze the server with them). When false they
+    /// answer 404, as unknown paths do, and `gil` must be false too.
+    pub mistakes: bool,
 }
 
 /// The number of cores, the CPU pool's default size.
@@ -132,6 +146,7 @@ impl Default for Config {
             cpu_threads: default_cpu_threads(),
             max_fibo: 40,
             gil: false,
+            mistakes: true,
         }
     }
 }
@@ -145,8 +160,8 @@ impl Config {
                 reason: reason.to_owned(),
             })
         };
-        if self.threads == 0 || self.threads > Semaphore::MAX_PERMITS {
-            return invalid("threads", "must be at least 1 (and a sane thread count)");
+        if !(1..=MAX_PERMITS).contains(&self.threads) {
+            return invalid("threads", &format!("must be 1 to {MAX_PERMITS}"));
         }
         if self.cpu_threads == 0 || self.cpu_threads > MAX_CPU_THREADS {
             return invalid("cpu_threads", "must be 1 to 1024");
@@ -157,8 +172,11 @@ impl Config {
                 "must be at most 50 (naive fibo(50) takes minutes)",
             );
         }
-        if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
-            return invalid("max_connections", "must be at least 1");
+        if self.gil && !self.mistakes {
+            return invalid("gil", "must be off when the mistakes are left out");
+        }
+        if !(1..=MAX_PERMITS).contains(&self.max_connections) {
+            return invalid("max_connections", &format!("must be 1 to {MAX_PERMITS}"));
         }
         let max_secs = MAX_DURATION.as_secs_f64();
         if !(0.0..=max_secs).contains(&self.max_sleep) {
@@ -211,4 +229,27 @@ pub enum ServerError {
     /// timerfd) could not start.
     #[error("cannot start the async sleep timer: {0}")]
     Timer(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, ServerError};
+
+    #[test]
+    fn the_gil_is_left_out_with_the_mistakes() {
+        let config = Config {
+            gil: true,
+            mistakes: false,
+            ..Config::default()
+        };
+        match config.validate() {
+            Err(ServerError::InvalidConfig { setting, .. }) => assert_eq!(setting, "gil"),
+            other => panic!("{other:?}"),
+        }
+        let without = Config {
+            mistakes: false,
+            ..Config::default()
+        };
+        assert!(without.validate().is_ok());
+    }
 }

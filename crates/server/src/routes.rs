@@ -85,7 +85,8 @@ const OTHER: &str = "other";
 /// Routes `parts`; the label names the endpoint for `/metrics`.
 fn route(state: &AppState, parts: &Parts) -> (&'static str, Result<Routed, ApiError>) {
     let path = percent_decode(parts.uri.path());
-    if let Some((endpoint, label, n)) = match_route(&path) {
+    let mistakes = state.mistakes;
+    if let Some((endpoint, label, n)) = match_route(&path, mistakes) {
         if parts.method != Method::GET {
             return (label, Err(ApiError::MethodNotAllowed));
         }
@@ -96,7 +97,7 @@ fn route(state: &AppState, parts: &Parts) -> (&'static str, Result<Routed, ApiEr
     }
     if path != "/" {
         if let Some(stripped) = path.strip_suffix('/') {
-            if match_route(stripped).is_some() {
+            if match_route(stripped, mistakes).is_some() {
                 return (OTHER, redirect(parts, stripped).map(Routed::Done));
             }
         }
@@ -105,14 +106,16 @@ fn route(state: &AppState, parts: &Parts) -> (&'static str, Result<Routed, ApiEr
 }
 
 /// Matches Starlette's `^/baseline/sleep/(?P<n>[^/]+)$` and the other
-/// endpoints' patterns, and `/metrics` exactly.
-fn match_route(path: &str) -> Option<(Endpoint, &'static str, &str)> {
+/// endpoints' patterns, and `/metrics` exactly; the mistakes only if
+/// `mistakes` (left out, they are paths the app does not know).
+fn match_route(path: &str, mistakes: bool) -> Option<(Endpoint, &'static str, &str)> {
     if path == METRICS_PATH {
         return Some((Endpoint::Metrics, METRICS_PATH, ""));
     }
     ROUTES.iter().find_map(|&(prefix, endpoint, label)| {
         let n = path.strip_prefix(prefix)?;
-        (!n.is_empty() && !n.contains('/')).then_some((endpoint, label, n))
+        let served = mistakes || !endpoint.is_mistake();
+        (served && !n.is_empty() && !n.contains('/')).then_some((endpoint, label, n))
     })
 }
 
@@ -152,7 +155,7 @@ mod tests {
     use super::{match_route, Endpoint};
 
     fn endpoint(path: &str) -> Option<(Endpoint, &str)> {
-        match_route(path).map(|(endpoint, _, n)| (endpoint, n))
+        match_route(path, true).map(|(endpoint, _, n)| (endpoint, n))
     }
 
     #[test]
@@ -181,8 +184,24 @@ mod tests {
         assert_eq!(endpoint("/metrics"), Some((Endpoint::Metrics, "")));
         assert_eq!(endpoint("/metrics/x"), None);
         assert_eq!(
-            match_route("/async/fibo/1").map(|(_, label, _)| label),
+            match_route("/async/fibo/1", true).map(|(_, label, _)| label),
             Some("/async/fibo/{n}")
         );
+    }
+
+    #[test]
+    fn without_the_mistakes_their_paths_match_nothing() {
+        for path in ["/stall/sleep/1", "/async/fibo/1", "/async/fibo_sleep/1"] {
+            assert!(match_route(path, true).is_some(), "{path}");
+            assert!(match_route(path, false).is_none(), "{path}");
+        }
+        for path in [
+            "/async/sleep/1",
+            "/baseline/fibo/1",
+            "/pool/fibo/1",
+            "/metrics",
+        ] {
+            assert!(match_route(path, false).is_some(), "{path}");
+        }
     }
 }

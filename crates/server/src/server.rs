@@ -13,22 +13,20 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::activity::{Activity, IdleList, Timeouts};
+use crate::activity::{Activity, IdleList};
 use crate::conn::{refuse, serve_connection, ConnSettings};
+use crate::listener::{peer_left, refuse_backlog};
 use crate::{app, Config, ServerError};
-
-/// Pending connections the kernel queues for us (uvicorn's default), which is
-/// where clients beyond `max_connections` wait.
-const BACKLOG: u32 = 2048;
 
 /// Pause after an accept error such as "too many open files", so the loop
 /// does not spin while the condition lasts.
@@ -40,35 +38,6 @@ const WARN_EVERY: Duration = Duration::from_secs(5);
 /// At the cap, how long to wait for an evicted connection's slot before
 /// evicting another.
 const EVICT_RETRY: Duration = Duration::from_millis(20);
-
-/// Binds a listening socket on `addr` with address reuse and a deep backlog.
-///
-/// Port 0 picks a free port; read it back with `TcpListener::local_addr`.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    listen(addr, false).map_err(|source| ServerError::Bind { addr, source })
-}
-
-/// A listening socket on `addr`, sharing the address with others bound with
-/// `reuse_port` (Linux spreads connections across them).
-pub(crate) fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }?;
-    socket.set_reuseaddr(true)?;
-    #[cfg(unix)]
-    if reuse_port {
-        socket.set_reuseport(true)?;
-    }
-    #[cfg(not(unix))]
-    let _ = reuse_port;
-    // Small request/response pairs: don't let Nagle delay them. Accepted
-    // sockets inherit it, so no setsockopt per connection.
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
-}
 
 /// Serves the article's application ([`app`]) on `listener` until `shutdown`
 /// resolves, then shuts down gracefully within `config.grace`.
@@ -149,6 +118,10 @@ pub(crate) struct Shared {
     limit: Arc<Semaphore>,
     idle: Arc<IdleList>,
     grace: Duration,
+    /// Whether connections waiting in the backlog may have waited there
+    /// long (see [`accept`]): set when an accept has to wait for a slot,
+    /// cleared when one below the cap finds the backlog empty.
+    backlogged: AtomicBool,
 }
 
 impl Shared {
@@ -160,7 +133,18 @@ impl Shared {
             limit: Arc::new(Semaphore::new(config.max_connections)),
             idle: Arc::new(IdleList::default()),
             grace: config.grace,
+            backlogged: AtomicBool::new(false),
         }
+    }
+
+    /// Connections open now, and how many of them are serving a request.
+    pub(crate) fn held(&self) -> (usize, usize) {
+        self.idle.open_and_busy()
+    }
+
+    /// The connection settings, for answering connections outside a loop.
+    pub(crate) fn settings(&self) -> &Arc<ConnSettings> {
+        &self.settings
     }
 }
 
@@ -176,9 +160,8 @@ pub(crate) async fn accept_loop(
     let Shared {
         router,
         settings,
-        limit,
-        idle,
         grace,
+        ..
     } = shared;
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -187,8 +170,7 @@ pub(crate) async fn accept_loop(
     // One accept in progress at a time, kept across loop turns: it may hold
     // an accepted connection while it makes room at the cap.
     let parked = Parked::default();
-    let timeouts = settings.timeouts;
-    let mut accepting = Box::pin(accept(&listener, limit, idle, timeouts, &parked));
+    let mut accepting = Box::pin(accept(&listener, shared, &parked));
 
     loop {
         tokio::select! {
@@ -226,7 +208,7 @@ pub(crate) async fn accept_loop(
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 }
-                accepting.set(accept(&listener, limit, idle, timeouts, &parked));
+                accepting.set(accept(&listener, shared, &parked));
             }
         }
     }
@@ -237,7 +219,11 @@ pub(crate) async fn accept_loop(
         connections.spawn(refuse(stream, Arc::clone(settings)));
         refused += 1;
     }
-    refused += refuse_backlog(listener, settings, &mut connections);
+    // A plain non-blocking accept asks the kernel directly, whatever the
+    // reactor has or has not seen yet.
+    if let Ok(listener) = listener.into_std() {
+        refused += refuse_backlog(&listener, settings, &mut connections);
+    }
     tracing::info!(
         "shutting down: stopped accepting (answered {refused} waiting connection(s) 503); \
          finishing {} open connection(s) within {:?}",
@@ -267,37 +253,6 @@ pub(crate) async fn accept_loop(
     tracing::info!("server stopped");
 }
 
-/// At shutdown, the connections still waiting in the kernel's backlog (at
-/// most [`BACKLOG`]) are accepted and answered 503 instead of being reset
-/// when the listener closes, which this does. Returns how many; stops at
-/// the first accept that would wait or fails (out of descriptors: the rest
-/// are reset).
-fn refuse_backlog(
-    listener: TcpListener,
-    settings: &Arc<ConnSettings>,
-    connections: &mut JoinSet<()>,
-) -> usize {
-    // A plain non-blocking accept asks the kernel directly, whatever the
-    // reactor has or has not seen yet.
-    let Ok(listener) = listener.into_std() else {
-        return 0;
-    };
-    let mut refused = 0;
-    while refused < BACKLOG as usize {
-        let Ok((stream, _)) = listener.accept() else {
-            break;
-        };
-        let stream = stream
-            .set_nonblocking(true)
-            .and_then(|()| TcpStream::from_std(stream));
-        if let Ok(stream) = stream {
-            connections.spawn(refuse(stream, Arc::clone(settings)));
-            refused += 1;
-        }
-    }
-    refused
-}
-
 /// A connection accepted beyond the cap while room is being made for it.
 type Parked = Mutex<Option<TcpStream>>;
 
@@ -313,41 +268,92 @@ fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
 /// idle the longest is closed to make room: idle sockets must not starve
 /// clients with requests. The accepted connection is listed as idle at
 /// once, so it can be evicted in turn if it never sends anything.
+///
+/// A connection that waited in the backlog while the server was at its cap
+/// may belong to a client that gave up and closed meanwhile: it is dropped
+/// unserved (an error of that connection alone) rather than running its
+/// request for nobody. Looking costs a syscall, so only connections that
+/// may have waited are looked at: from an accept that had to wait for a
+/// slot until one below the cap finds the backlog empty (the flag is
+/// shared, as the backlog is).
 async fn accept(
     listener: &TcpListener,
-    limit: &Arc<Semaphore>,
-    idle: &Arc<IdleList>,
-    timeouts: Timeouts,
+    shared: &Shared,
     parked: &Parked,
 ) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
-    let permit = tokio::select! {
-        biased;
-        permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
-        () = idle.until_any() => None,
-    };
-    let (stream, peer) = listener.accept().await?;
+    let (permit, at_cap) = slot(shared).await?;
+    let (stream, peer) = next_connection(listener, &shared.backlogged, at_cap).await?;
     let (stream, permit) = match permit {
         Some(permit) => (stream, permit),
         None => {
             // Parked where shutdown can find it (and answer it) should this
             // future be dropped while it waits for room.
             *lock(parked) = Some(stream);
-            let permit = make_room(limit, idle).await?;
+            let permit = make_room(&shared.limit, &shared.idle).await?;
             match lock(parked).take() {
                 Some(stream) => (stream, permit),
                 None => return Err(io::Error::other("parked connection went missing")),
             }
         }
     };
+    // Looked at once the slot is ours, just before serving: a connection
+    // parked while room was made may have been left meanwhile.
+    if shared.backlogged.load(Ordering::Relaxed) && peer_left(&stream) {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            format!("{peer} left while waiting in the backlog; closed unserved"),
+        ));
+    }
+    let timeouts = shared.settings.timeouts;
     #[cfg(unix)]
     let activity = Activity::new(
-        Arc::clone(idle),
+        Arc::clone(&shared.idle),
         timeouts,
         Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
     );
     #[cfg(not(unix))]
-    let activity = Activity::new(Arc::clone(idle), timeouts);
+    let activity = Activity::new(Arc::clone(&shared.idle), timeouts);
     Ok((stream, peer, permit, activity))
+}
+
+/// A slot for the next connection, and whether the server is at its cap:
+/// below it, a slot at once; at it, the next slot freed, or none as soon as
+/// a connection is idle (room is made for the connection once accepted).
+/// Reaching the cap marks the backlog as possibly holding clients that
+/// waited ([`Shared::backlogged`]).
+async fn slot(shared: &Shared) -> io::Result<(Option<OwnedSemaphorePermit>, bool)> {
+    let limit = &shared.limit;
+    match Arc::clone(limit).try_acquire_owned() {
+        Ok(permit) => Ok((Some(permit), false)),
+        Err(TryAcquireError::Closed) => Err(io::Error::other("connection limit closed")),
+        Err(TryAcquireError::NoPermits) => {
+            shared.backlogged.store(true, Ordering::Relaxed);
+            let permit = tokio::select! {
+                biased;
+                permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
+                () = shared.idle.until_any() => None,
+            };
+            Ok((permit, true))
+        }
+    }
+}
+
+/// Accepts the next connection. Below the cap, an accept that finds nothing
+/// waiting clears `backlogged`: whoever comes next arrives now.
+async fn next_connection(
+    listener: &TcpListener,
+    backlogged: &AtomicBool,
+    at_cap: bool,
+) -> io::Result<(TcpStream, SocketAddr)> {
+    let mut first_poll = true;
+    std::future::poll_fn(|cx| {
+        let accepted = listener.poll_accept(cx);
+        if std::mem::take(&mut first_poll) && accepted.is_pending() && !at_cap {
+            backlogged.store(false, Ordering::Relaxed);
+        }
+        accepted
+    })
+    .await
 }
 
 /// At the cap: evicts idle connections, oldest first, until a slot frees.
@@ -440,6 +446,7 @@ fn record_future_size(size: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bind;
 
     /// A listener on a free loopback port, and its address.
     async fn loopback() -> (TcpListener, SocketAddr) {

@@ -1,15 +1,18 @@
 //! Thread per core ([`speedup_server::serve_threads`]): the same answers as
 //! [`speedup_server::serve`], from several runtimes sharing one port, and the
-//! same graceful shutdown.
+//! same graceful shutdown, which does not wait for a thread stuck in a
+//! handler past the grace period.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use axum::extract::Request;
+use axum::middleware::{self, Next};
 use common::{connect, get, read_response, request_bytes, send, IO_TIMEOUT};
-use speedup_server::{bind_each, serve_threads, Config};
-use tokio::sync::oneshot;
+use speedup_server::{bind_each, serve_threads, Config, Stopped};
+use tokio::sync::{mpsc, oneshot};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn threads_share_one_port_and_shut_down_gracefully() {
@@ -67,11 +70,83 @@ async fn threads_share_one_port_and_shut_down_gracefully() {
         .await
         .expect("in-flight request answered");
     assert_eq!(answer.status, 200);
-    tokio::time::timeout(IO_TIMEOUT, server)
+    let stopped = tokio::time::timeout(IO_TIMEOUT, server)
         .await
         .expect("serve_threads returns")
         .expect("task")
         .expect("clean stop");
+    assert_eq!(stopped, Stopped::default(), "no thread left behind");
     assert!(started.elapsed() < IO_TIMEOUT);
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// A handler that blocks its serving thread (the `/stall` mistake) cannot
+/// be interrupted: after the grace period and a short margin
+/// `serve_threads` returns without that thread, says what it holds, and
+/// answers the connection waiting in the backlog (which no thread could
+/// accept) 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_stuck_in_a_handler_is_left_behind_after_the_grace_period() {
+    let listeners = bind_each(SocketAddr::from(([127, 0, 0, 1], 0)), 1)
+        .await
+        .expect("bind");
+    let addr = listeners[0].local_addr().expect("local addr");
+    let config = Config {
+        grace: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let (arrived, mut arrivals) = mpsc::unbounded_channel();
+    let router = speedup_server::app(&config).layer(middleware::from_fn(
+        move |request: Request, next: Next| {
+            let _ = arrived.send(());
+            next.run(request)
+        },
+    ));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve_threads(
+        listeners,
+        router,
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+        std::future::pending(),
+    ));
+    let mut stalled = connect(addr).await;
+    send(&mut stalled, &request_bytes("GET", "/stall/sleep/5", addr)).await;
+    tokio::time::timeout(IO_TIMEOUT, arrivals.recv())
+        .await
+        .expect("the stall never started");
+    let mut waiting = connect(addr).await;
+    send(
+        &mut waiting,
+        &request_bytes("GET", "/baseline/fibo/1", addr),
+    )
+    .await;
+
+    let started = Instant::now();
+    stop.send(()).expect("server running");
+    let stopped = tokio::time::timeout(IO_TIMEOUT, server)
+        .await
+        .expect("serve_threads returns")
+        .expect("task")
+        .expect("stopped");
+    let took = started.elapsed();
+    assert_eq!(
+        stopped,
+        Stopped {
+            stuck_threads: 1,
+            connections_cut: 1,
+            requests_cut: 1,
+        }
+    );
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(3),
+        "returned after {took:?}"
+    );
+    let answer = read_response(&mut waiting, false)
+        .await
+        .expect("the waiting connection is answered");
+    assert_eq!(answer.status, 503);
+    drop(stalled);
 }
