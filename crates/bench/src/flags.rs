@@ -150,6 +150,18 @@ pub enum FlagError {
     /// The URL cannot be used.
     #[error("URL: {0}")]
     Url(PlanError),
+    /// Two outputs would overwrite each other.
+    #[error("{first} {first_path} and {second} {second_path} name the same file: give each output a path of its own")]
+    SameFile {
+        /// The first flag, e.g. `--json`.
+        first: &'static str,
+        /// Its path as given.
+        first_path: String,
+        /// The second flag.
+        second: &'static str,
+        /// Its path as given.
+        second_path: String,
+    },
 }
 
 /// Parses `10s`, `2m`, `500ms`, `1h`, `1.5s`; a bare number is seconds.
@@ -249,16 +261,25 @@ impl BenchArgs {
             PlanError::InvalidHeader { name } => FlagError::InvalidHeader(name),
             other => FlagError::Url(other),
         })?;
+        let outputs = Outputs {
+            json: self.json.clone(),
+            csv: self.csv.clone(),
+            timeline: self.timeline.clone(),
+            hdr_log: self.hdr_log.clone(),
+        };
+        if let Some(((first, a), (second, b))) = outputs.same_file() {
+            return Err(FlagError::SameFile {
+                first,
+                first_path: a.display().to_string(),
+                second,
+                second_path: b.display().to_string(),
+            });
+        }
         Ok(BenchPlan {
             url: self.url.clone(),
             engine: plan,
             warmup,
-            outputs: Outputs {
-                json: self.json.clone(),
-                csv: self.csv.clone(),
-                timeline: self.timeline.clone(),
-                hdr_log: self.hdr_log.clone(),
-            },
+            outputs,
         })
     }
 
