@@ -7,11 +7,13 @@
 
 mod bench_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bench_support::{counting_server, run_within, scratch, spawn, text, wait_until, ADDRESS_SPACE};
+use bench_support::{
+    counting_server, run_within, scratch, spawn, text, wait_until, Running, ADDRESS_SPACE,
+};
 
 const OLD: &str = "the previous run's result\n";
 
@@ -118,12 +120,11 @@ fn a_stop_signal_waits_for_the_requests_in_flight_and_keeps_the_summary_and_ever
     }
 }
 
-#[test]
-fn a_stop_signal_waits_no_longer_than_the_timeout() {
-    // The server never answers: the requests in flight end as timeouts.
+/// `speedup bench -c 2 --timeout TIMEOUT --json run.json` against a server
+/// that never answers, once both requests are in flight there.
+fn in_flight_forever(tag: &str, timeout: &str) -> (Running, PathBuf) {
     let (base, heads) = counting_server(None);
-    let dir = scratch("silent");
-    let j = dir.join("run.json");
+    let j = scratch(tag).join("run.json");
     let url = format!("{base}/");
     let child = spawn(
         &[
@@ -133,7 +134,7 @@ fn a_stop_signal_waits_no_longer_than_the_timeout() {
             "-d",
             "60s",
             "--timeout",
-            "2s",
+            timeout,
             "--json",
             j.to_str().unwrap(),
             &url,
@@ -143,6 +144,12 @@ fn a_stop_signal_waits_no_longer_than_the_timeout() {
     wait_until(Duration::from_secs(30), "requests arriving", || {
         heads.load(Ordering::SeqCst) >= 2
     });
+    (child, j)
+}
+
+#[test]
+fn a_stop_signal_waits_no_longer_than_the_timeout() {
+    let (child, j) = in_flight_forever("silent", "2s");
     let signalled = Instant::now();
     child.kill(libc::SIGTERM);
     let out = child.finish_within(Duration::from_secs(30));
@@ -153,6 +160,7 @@ fn a_stop_signal_waits_no_longer_than_the_timeout() {
     // Within the 2 s timeout plus the recording margin, with room for a
     // busy machine.
     assert!(waited < Duration::from_secs(10), "{waited:?}");
+    // The requests in flight end as timeouts, recorded.
     let v = json(&j);
     assert_eq!(v["errors"]["timeout"], 2, "{v}");
     assert_eq!(v["requests"]["total"], 2, "{v}");
@@ -160,28 +168,7 @@ fn a_stop_signal_waits_no_longer_than_the_timeout() {
 
 #[test]
 fn a_second_signal_cuts_the_requests_in_flight_and_still_writes_the_files() {
-    let (base, heads) = counting_server(None);
-    let dir = scratch("second");
-    let j = dir.join("run.json");
-    let url = format!("{base}/");
-    let child = spawn(
-        &[
-            "bench",
-            "-c",
-            "2",
-            "-d",
-            "60s",
-            "--timeout",
-            "60s",
-            "--json",
-            j.to_str().unwrap(),
-            &url,
-        ],
-        ADDRESS_SPACE,
-    );
-    wait_until(Duration::from_secs(30), "requests arriving", || {
-        heads.load(Ordering::SeqCst) >= 2
-    });
+    let (child, j) = in_flight_forever("second", "60s");
     child.kill(libc::SIGTERM);
     // Two signals sent at once may arrive as one: wait for the first's word.
     wait_until(Duration::from_secs(10), "the first signal handled", || {
