@@ -154,8 +154,30 @@ pub struct MergeArgs {
 
 /// Runs `speedup merge`.
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let merged = merge::merge(&args.logs)?;
     let to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    // The JSON replaces its file at the end: never one of the logs.
+    if let Some(json) = args.json.as_deref().filter(|_| !to_stdout) {
+        let place = speedup_bench::plan::place(json);
+        if let Some(log) = args
+            .logs
+            .iter()
+            .find(|log| *log == json || place.is_some() && speedup_bench::plan::place(log) == place)
+        {
+            anyhow::bail!(
+                "--json {} is the log {}: write the merged result to a file of its own",
+                json.display(),
+                log.display()
+            );
+        }
+    }
+    let merged = merge::merge(&args.logs)?;
+    for file in &merged.unterminated {
+        eprintln!(
+            "speedup merge: warning: {}: the last line has no newline (a write cut short?): \
+             left out, the lines before it are merged",
+            file.display()
+        );
+    }
     let mut summary: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stderr().lock())
     } else {
