@@ -321,3 +321,62 @@ fn a_failed_run_leaves_the_previous_result_and_no_temporary_file() {
     let left = leftovers(&dir, &["run.json"]);
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_body_file_without_end_or_above_the_limit_is_refused_before_the_run() {
+    let (base, heads) = counting_server(Some(Duration::ZERO));
+    let url = format!("{base}/");
+    // 1 GiB and one byte, sparse: no disk used.
+    let big = scratch("body").join("big.bin");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len((1 << 30) + 1))
+        .expect("sparse file");
+    for (file, needle) in [
+        ("/dev/zero", "--body-file /dev/zero: not a regular file"),
+        (
+            big.to_str().unwrap(),
+            "1073741825 bytes, above the 1 GiB limit on a request body",
+        ),
+    ] {
+        let begun = Instant::now();
+        let out = run_within(
+            &[
+                "bench",
+                "-n",
+                "1",
+                "-c",
+                "1",
+                "-m",
+                "POST",
+                "--body-file",
+                file,
+                &url,
+            ],
+            Duration::from_secs(30),
+        );
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stderr}");
+        assert!(stderr.contains(needle), "{file}: {stderr}");
+        assert!(begun.elapsed() < Duration::from_secs(10), "{file}: at once");
+    }
+    assert_eq!(heads.load(Ordering::SeqCst), 0, "nothing was sent");
+    // A small regular file is sent as the body.
+    let small = scratch("body-ok").join("body.txt");
+    std::fs::write(&small, "hello").unwrap();
+    let out = run_within(
+        &[
+            "bench",
+            "-n",
+            "1",
+            "-c",
+            "1",
+            "-m",
+            "POST",
+            "--body-file",
+            small.to_str().unwrap(),
+            &url,
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+}
