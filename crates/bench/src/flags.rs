@@ -1,6 +1,7 @@
 //! `speedup bench`'s flags, and their validation into a [`BenchPlan`]
 //! before any work. Every error names the flag and how to fix it.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,10 @@ use crate::plan::{BenchPlan, Outputs};
 
 /// How long a run lasts when neither `--duration` nor `--requests` is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// The largest `--body-file`: 1 GiB. The body is held in memory once,
+/// shared by every connection, and its length is sent up front.
+pub const MAX_BODY: u64 = 1 << 30;
 
 /// Flags of `speedup bench`: wrk's and oha's names where they have them.
 #[derive(Debug, Clone, clap::Args)]
@@ -57,7 +62,7 @@ pub struct BenchArgs {
     /// Request body
     #[arg(long = "body", value_name = "STR", conflicts_with = "body_file")]
     pub body: Option<String>,
-    /// Request body read from a file
+    /// Request body read from a file (a regular file, at most 1 GiB)
     #[arg(long = "body-file", value_name = "FILE")]
     pub body_file: Option<PathBuf>,
     /// Send HTTP/1.0 requests (default HTTP/1.1)
@@ -147,9 +152,33 @@ pub enum FlagError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// The body file is a pipe or device: no size to send up front, and
+    /// maybe no end.
+    #[error("--body-file {0}: not a regular file (a request body's length is sent before it): save the body to a file first")]
+    BodyNotAFile(String),
+    /// The body file is above [`MAX_BODY`].
+    #[error("--body-file {path}: {size} bytes, above the 1 GiB limit on a request body")]
+    BodyTooLarge {
+        /// The file given.
+        path: String,
+        /// Its size, or at least the bytes read.
+        size: u64,
+    },
     /// The URL cannot be used.
     #[error("URL: {0}")]
     Url(PlanError),
+    /// Two outputs would overwrite each other.
+    #[error("{first} {first_path} and {second} {second_path} name the same file: give each output a path of its own")]
+    SameFile {
+        /// The first flag, e.g. `--json`.
+        first: &'static str,
+        /// Its path as given.
+        first_path: String,
+        /// The second flag.
+        second: &'static str,
+        /// Its path as given.
+        second_path: String,
+    },
 }
 
 /// Parses `10s`, `2m`, `500ms`, `1h`, `1.5s`; a bare number is seconds.
@@ -249,16 +278,25 @@ impl BenchArgs {
             PlanError::InvalidHeader { name } => FlagError::InvalidHeader(name),
             other => FlagError::Url(other),
         })?;
+        let outputs = Outputs {
+            json: self.json.clone(),
+            csv: self.csv.clone(),
+            timeline: self.timeline.clone(),
+            hdr_log: self.hdr_log.clone(),
+        };
+        if let Some(((first, a), (second, b))) = outputs.same_file() {
+            return Err(FlagError::SameFile {
+                first,
+                first_path: a.display().to_string(),
+                second,
+                second_path: b.display().to_string(),
+            });
+        }
         Ok(BenchPlan {
             url: self.url.clone(),
             engine: plan,
             warmup,
-            outputs: Outputs {
-                json: self.json.clone(),
-                csv: self.csv.clone(),
-                timeline: self.timeline.clone(),
-                hdr_log: self.hdr_log.clone(),
-            },
+            outputs,
         })
     }
 
@@ -296,11 +334,32 @@ impl BenchArgs {
     }
 }
 
+/// Reads a regular file of at most [`MAX_BODY`] bytes: `/dev/zero` or a
+/// pipe would be read without end.
 fn read_body(path: &Path) -> Result<Vec<u8>, FlagError> {
-    std::fs::read(path).map_err(|source| FlagError::BodyFile {
-        path: path.display().to_string(),
+    let name = || path.display().to_string();
+    let fail = |source| FlagError::BodyFile {
+        path: name(),
         source,
-    })
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let meta = file.metadata().map_err(fail)?;
+    if !meta.is_file() {
+        return Err(FlagError::BodyNotAFile(name()));
+    }
+    let too_large = |size| FlagError::BodyTooLarge { path: name(), size };
+    if meta.len() > MAX_BODY {
+        return Err(too_large(meta.len()));
+    }
+    let mut body = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while read: never past the limit.
+    file.take(MAX_BODY + 1)
+        .read_to_end(&mut body)
+        .map_err(fail)?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(too_large(body.len() as u64));
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The run's time series: each worker ships a histogram per finished
 //! second; the collector merges the threads' seconds, and once every thread
-//! is past a second, writes it out (timeline row, interval-log entry) and
-//! drops it. Memory stays constant however long the run.
+//! is past a second, writes it out (timeline row, interval-log entry),
+//! flushes the files and drops it. Memory stays constant however long the
+//! run, and the files on disk hold every complete second even if the
+//! process is killed.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -171,7 +173,7 @@ impl<'a> Collector<'a> {
                 "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
             )?;
         }
-        Ok(())
+        self.flush()
     }
 
     /// Takes what the threads shipped and writes every second all threads
@@ -200,6 +202,7 @@ impl<'a> Collector<'a> {
         } else {
             open
         };
+        let mut wrote = false;
         while self.next < upto {
             let second = self.next;
             let interval = self
@@ -215,6 +218,12 @@ impl<'a> Collector<'a> {
             };
             self.write(&interval, length)?;
             self.next += 1;
+            wrote = true;
+        }
+        if wrote {
+            // Each complete second reaches the files at once: a run killed
+            // outright (SIGKILL, a crash) leaves every second before it.
+            self.flush()?;
         }
         Ok(&self.so_far)
     }
@@ -231,6 +240,10 @@ impl<'a> Collector<'a> {
 
     /// Flushes the files.
     pub fn finish(mut self) -> io::Result<()> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         if let Some(w) = &mut self.timeline {
             w.flush()?;
         }

@@ -1,17 +1,39 @@
 //! `speedup merge`: adds the interval histograms of several HdrHistogram
 //! logs exactly, so N load generators give one correct set of percentiles
 //! (averaging their percentiles cannot).
+//!
+//! Nothing in a log is trusted: files are read a line at a time with a cap
+//! on the line's length (`merge /dev/zero` is refused, not read into
+//! memory), each histogram is decoded by [`decode`] within the bounds its
+//! own header allows, timestamps and counts must be ones a run can write,
+//! and every refusal names the file and line. Memory stays constant
+//! whatever the number of intervals.
 
+mod decode;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use hdrhistogram::serialization::Deserializer;
 use serde_json::{json, Value};
 
-use crate::hist::{add, new_hist, Hist};
+use crate::hist::{new_hist, Hist};
+pub use decode::{DecodeError, MAX_PAYLOAD};
+
+/// The longest line read: a histogram of the widest range at full
+/// precision, compressed and base64-encoded, fits many times over.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// The most values a merge adds up: 2^53 (9.0e15, a million requests a
+/// second for 285 years), so every count is exact as a float too. Counts
+/// beyond it are a corrupt or forged log, not a run.
+pub const MAX_VALUES: u64 = 1 << 53;
+
+/// The latest timestamp accepted, in seconds (since the epoch or the log's
+/// base): 10^10 s, in the year 2286.
+pub const MAX_SECONDS: f64 = 1e10;
 
 /// The merged logs.
 #[derive(Debug, Clone)]
@@ -25,6 +47,9 @@ pub struct Merged {
     /// From the earliest interval start to the latest interval end, over all
     /// files, in absolute time (StartTime/BaseTime plus the timestamps).
     pub span: Duration,
+    /// Files whose last line had no newline (a write cut short): that line
+    /// was left out.
+    pub unterminated: Vec<PathBuf>,
 }
 
 impl Merged {
@@ -53,23 +78,53 @@ pub enum MergeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A line longer than [`MAX_LINE`].
+    #[error("{file}:{line}: a line longer than {} MiB: not an HdrHistogram interval log", MAX_LINE >> 20)]
+    LongLine {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+    },
     /// A line is not an interval-log line.
-    #[error("{file}: not an HdrHistogram interval log (unreadable line at byte {offset}); write one with `speedup bench --hdr-log FILE`")]
+    #[error("{file}:{line}: not an HdrHistogram interval log line; write one with `speedup bench --hdr-log FILE`")]
     Parse {
         /// The file.
         file: String,
-        /// Where the bad line starts.
-        offset: usize,
+        /// 1-based line number.
+        line: u64,
+    },
+    /// A timestamp no run can have written.
+    #[error(
+        "{file}:{line}: {what} of {seconds} s is past the year 2286 (10^10 s): the log is corrupt"
+    )]
+    Timestamp {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+        /// Which timestamp.
+        what: &'static str,
+        /// Its value.
+        seconds: f64,
     },
     /// An interval's histogram could not be decoded.
-    #[error("{file}: interval {index} holds no valid compressed histogram: {reason}")]
+    #[error("{file}:{line}: the interval's histogram {source}")]
     Histogram {
         /// The file.
         file: String,
-        /// 1-based interval number in the file.
-        index: u64,
+        /// 1-based line number.
+        line: u64,
         /// Why.
-        reason: String,
+        source: DecodeError,
+    },
+    /// The counts add up to more than [`MAX_VALUES`].
+    #[error("{file}:{line}: the counts so far add up to more than 2^53 values, more than any run records: the log is corrupt")]
+    Saturated {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
     },
 }
 
@@ -78,76 +133,150 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
     if files.is_empty() {
         return Err(MergeError::NoFiles);
     }
+    let mut hist = new_hist();
+    // A foreign log may hold values past bench's hour.
+    hist.auto(true);
     let mut merged = Merged {
         files: files.to_vec(),
         intervals: 0,
-        hist: new_hist(),
+        hist,
         span: Duration::ZERO,
+        unterminated: Vec::new(),
     };
-    let mut bounds = None;
+    let mut reader = Reader::default();
     for file in files {
-        read_one(file, &mut merged, &mut bounds)?;
+        reader.read(file, &mut merged)?;
     }
-    if let Some((f, l)) = bounds {
-        merged.span = Duration::from_secs_f64((l - f).max(0.0));
+    if let Some((first, last)) = reader.bounds {
+        // Both within MAX_SECONDS of the epoch (or a base): a valid duration.
+        merged.span = Duration::from_secs_f64((last - first).max(0.0));
     }
     Ok(merged)
 }
 
-/// Adds one file's intervals, widening `bounds` (the earliest start and
-/// latest end of a non-empty interval so far) in seconds since the epoch
-/// (or since the file's base when it has none).
-fn read_one(
-    file: &Path,
-    merged: &mut Merged,
-    bounds: &mut Option<(f64, f64)>,
-) -> Result<(), MergeError> {
-    let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|source| MergeError::Read {
-        file: name.clone(),
-        source,
-    })?;
-    let mut deserializer = Deserializer::new();
-    let mut base = 0.0;
-    let mut index = 0;
-    for entry in IntervalLogIterator::new(&bytes) {
-        let entry = entry.map_err(|e| match e {
-            hdrhistogram::serialization::interval_log::LogIteratorError::ParseError { offset } => {
-                MergeError::Parse {
-                    file: name.clone(),
-                    offset,
-                }
+/// What is kept from file to file: the decoder's buffers, the line buffer,
+/// and the earliest start and latest end of a non-empty interval so far,
+/// in seconds since the epoch (or since a file's base when it has none).
+#[derive(Default)]
+struct Reader {
+    decoder: decode::Decoder,
+    line: Vec<u8>,
+    bounds: Option<(f64, f64)>,
+}
+
+impl Reader {
+    /// Adds one file's intervals, a line at a time.
+    fn read(&mut self, file: &Path, merged: &mut Merged) -> Result<(), MergeError> {
+        let name = file.display().to_string();
+        let read_error = |source| MergeError::Read {
+            file: name.clone(),
+            source,
+        };
+        let mut input = BufReader::with_capacity(64 << 10, File::open(file).map_err(read_error)?);
+        let mut base = 0.0;
+        let mut number = 0;
+        loop {
+            self.line.clear();
+            let limit = MAX_LINE as u64 + 1;
+            let n = (&mut input)
+                .take(limit)
+                .read_until(b'\n', &mut self.line)
+                .map_err(read_error)?;
+            if n == 0 {
+                return Ok(());
             }
-        })?;
-        match entry {
-            LogEntry::BaseTime(t) => base = t.as_secs_f64(),
-            LogEntry::StartTime(t) if base == 0.0 => base = t.as_secs_f64(),
-            LogEntry::StartTime(_) => {}
-            LogEntry::Interval(interval) => {
-                index += 1;
-                let bad = |reason: String| MergeError::Histogram {
-                    file: name.clone(),
-                    index,
-                    reason,
-                };
-                let raw = STANDARD
-                    .decode(interval.encoded_histogram())
-                    .map_err(|e| bad(format!("bad base64: {e}")))?;
-                let h: Hist = deserializer
-                    .deserialize(&mut raw.as_slice())
-                    .map_err(|e| bad(e.to_string()))?;
-                add(&mut merged.hist, &h);
-                merged.intervals += 1;
-                let start = base + interval.start_timestamp().as_secs_f64();
-                let end = start + interval.duration().as_secs_f64();
-                if !h.is_empty() {
-                    *bounds =
-                        Some(bounds.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
+            number += 1;
+            if self.line.last() != Some(&b'\n') {
+                if self.line.len() > MAX_LINE {
+                    return Err(MergeError::LongLine {
+                        file: name.clone(),
+                        line: number,
+                    });
                 }
+                // The last line, without its newline: a write cut short.
+                merged.unterminated.push(file.to_path_buf());
+                return Ok(());
             }
+            let at = Line {
+                file: &name,
+                number,
+            };
+            self.entry(&at, &mut base, merged)?;
         }
     }
-    Ok(())
+
+    /// Handles the line in `self.line`.
+    fn entry(&mut self, at: &Line, base: &mut f64, merged: &mut Merged) -> Result<(), MergeError> {
+        let entry = match IntervalLogIterator::new(&self.line).next() {
+            // A comment or the column legend.
+            None => return Ok(()),
+            Some(Err(_)) => return Err(at.error(|file, line| MergeError::Parse { file, line })),
+            Some(Ok(entry)) => entry,
+        };
+        let interval = match entry {
+            LogEntry::BaseTime(t) => {
+                *base = at.seconds("BaseTime", t)?;
+                return Ok(());
+            }
+            LogEntry::StartTime(t) => {
+                let t = at.seconds("StartTime", t)?;
+                if *base == 0.0 {
+                    *base = t;
+                }
+                return Ok(());
+            }
+            LogEntry::Interval(interval) => interval,
+        };
+        let start = *base + at.seconds("the interval's start", interval.start_timestamp())?;
+        let end = start + at.seconds("the interval's length", interval.duration())?;
+        let decoded = self
+            .decoder
+            .decode(interval.encoded_histogram())
+            .map_err(|source| {
+                at.error(|file, line| MergeError::Histogram { file, line, source })
+            })?;
+        if merged.hist.len() + decoded.total > MAX_VALUES {
+            return Err(at.error(|file, line| MergeError::Saturated { file, line }));
+        }
+        for &(value, count) in decoded.counts {
+            // Within MAX_VALUES, and auto-resizing: cannot fail.
+            let _ = merged.hist.record_n(value, count);
+        }
+        merged.intervals += 1;
+        if decoded.total > 0 {
+            self.bounds = Some(
+                self.bounds
+                    .map_or((start, end), |(f, l)| (f.min(start), l.max(end))),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Where a line is, for its errors.
+struct Line<'a> {
+    file: &'a str,
+    number: u64,
+}
+
+impl Line<'_> {
+    fn error(&self, make: impl FnOnce(String, u64) -> MergeError) -> MergeError {
+        make(self.file.to_string(), self.number)
+    }
+
+    /// A timestamp in seconds, refused past [`MAX_SECONDS`].
+    fn seconds(&self, what: &'static str, t: Duration) -> Result<f64, MergeError> {
+        let seconds = t.as_secs_f64();
+        if seconds > MAX_SECONDS {
+            return Err(self.error(|file, line| MergeError::Timestamp {
+                file,
+                line,
+                what,
+                seconds,
+            }));
+        }
+        Ok(seconds)
+    }
 }
 
 /// The JSON of a merge, schema `speedup-merge/1`.

@@ -101,10 +101,15 @@ pub enum BenchError {
 }
 
 /// Runs `plan`, writing the per-second series to `writers` as it goes.
+/// `control` stops it early: [`Control::stop`] lets the requests in flight
+/// finish (each within the plan's timeout), [`Control::abort`] cuts them;
+/// either way the result holds what was recorded, and the series every
+/// second of it.
 pub fn run(
     plan: &BenchPlan,
     writers: SeriesWriters,
     observer: &dyn Observer,
+    control: &Control,
 ) -> Result<BenchResult, BenchError> {
     // Only the series files are written while the run goes on.
     let write_error = |source| BenchError::Write {
@@ -112,7 +117,6 @@ pub fn run(
         source,
     };
     let sink = Arc::new(IntervalSink::new(plan.threads()));
-    let control = Control::new();
     let warmup_us = plan.warmup.as_micros() as u64;
     let started = Instant::now();
     let base_time = SystemTime::now() + plan.warmup;
@@ -126,7 +130,6 @@ pub fn run(
     let (output, collector) = std::thread::scope(|scope| {
         // Dropped when the run ends (or unwinds): the collector stops at once.
         let (running, ended) = mpsc::channel::<()>();
-        let control = &control;
         let watcher = scope.spawn(move || -> std::io::Result<Collector<'_>> {
             while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(TICK) {
                 let so_far: SoFar = collector.collect()?.clone();

@@ -1,39 +1,56 @@
 //! `speedup bench` and `speedup merge`: flags to a validated plan, output
 //! files opened before any request, a progress line on a terminal, then the
-//! summary and the requested files.
+//! summary and the requested files. SIGINT and SIGTERM stop a run early
+//! without losing it: the summary and every file still hold what finished.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
-use speedup_load::ErrorKind;
+use speedup_load::{Control, ErrorKind};
+
+use crate::interrupt::{self, Interrupted};
+use crate::staged::Staged;
+
+/// Past `--timeout` after a stop signal, the time left for the last request
+/// in flight to be recorded before the run is cut.
+const RECORD_MARGIN: Duration = Duration::from_millis(500);
 
 /// Runs `speedup bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
     // Open every file first: a bad path fails before any request is sent.
+    // The series are written as the seconds complete, so they are created
+    // now; the JSON and CSV go to temporary files renamed at the end.
     let writers = SeriesWriters {
         timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
         hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
     };
     let json_to_stdout = plan.outputs.json.as_deref() == Some(Path::new("-"));
     let json_file = match &plan.outputs.json {
-        Some(p) if !json_to_stdout => open(Some(p), "--json")?,
+        Some(p) if !json_to_stdout => Some(Staged::create(p, "--json")?),
         _ => None,
     };
-    let csv_file = open(plan.outputs.csv.as_deref(), "--csv")?;
+    let csv_file = match &plan.outputs.csv {
+        Some(p) => Some(Staged::create(p, "--csv")?),
+        None => None,
+    };
+    let control = Arc::new(Control::new());
+    let interrupted = on_stop_signals(Arc::clone(&control), plan.engine.timeout)?;
     let progress = match (std::io::stderr().is_terminal(), args.progress) {
         (true, _) => Some(Bar::terminal()),
         (false, true) => Some(Bar::Lines(std::sync::Mutex::new(0))),
         (false, false) => None,
     };
     let result = match &progress {
-        Some(bar) => speedup_bench::run(&plan, writers, bar),
-        None => speedup_bench::run(&plan, writers, &speedup_bench::Quiet),
+        Some(bar) => speedup_bench::run(&plan, writers, bar, &control),
+        None => speedup_bench::run(&plan, writers, &speedup_bench::Quiet, &control),
     };
     if let Some(Bar::Terminal(bar)) = &progress {
         bar.finish_and_clear();
@@ -50,15 +67,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         text::write_summary(&result, &mut out)?;
         out.flush()?;
     }
-    if let Some(mut w) = json_file {
-        write_to(&mut w, "--json", |w| {
-            json::write_json(&json::to_json(&result), w)
-        })?;
+    if let Some(file) = json_file {
+        file.commit(|w| json::write_json(&json::to_json(&result), w))?;
     }
-    if let Some(mut w) = csv_file {
-        write_to(&mut w, "--csv", |w| {
-            json::write_ab_csv(csv_hist(&result), w)
-        })?;
+    if let Some(file) = csv_file {
+        file.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
+    }
+    if let Some(signal) = interrupted.name() {
+        eprintln!(
+            "speedup bench: interrupted by {signal}: the summary and the files hold the {} \
+             requests that finished",
+            result.total()
+        );
+        return Ok(ExitCode::FAILURE);
     }
     let certificate =
         result.tally.errors[speedup_bench::recorder::error_index(ErrorKind::Certificate)];
@@ -90,6 +111,36 @@ fn csv_hist(r: &BenchResult) -> &speedup_bench::hist::Hist {
     }
 }
 
+/// SIGINT and SIGTERM (a pod stopped, Ctrl-C): the first stops sending
+/// and lets the requests in flight finish, each within `timeout`; the
+/// second cuts them; a third exits at once. The run then ends as usual, so
+/// the summary is printed and every file written.
+fn on_stop_signals(control: Arc<Control>, timeout: Duration) -> std::io::Result<Interrupted> {
+    interrupt::watch(&[libc::SIGINT, libc::SIGTERM], move |n, signal| match n {
+        1 => {
+            control.stop();
+            eprintln!(
+                "speedup bench: stopping: waiting up to {timeout:?} for the requests in flight \
+                 (send the signal again to cut them)"
+            );
+            // Requests in flight end within their timeout; connections
+            // idle until a later due time need not be waited for.
+            let control = Arc::clone(&control);
+            let _ = std::thread::Builder::new()
+                .name("speedup-bench-stop".into())
+                .spawn(move || {
+                    std::thread::sleep(timeout + RECORD_MARGIN);
+                    control.abort();
+                });
+        }
+        2 => {
+            eprintln!("speedup bench: cutting the requests in flight");
+            control.abort();
+        }
+        _ => std::process::exit(128 + signal),
+    })
+}
+
 /// Flags of `speedup merge`.
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
@@ -103,8 +154,30 @@ pub struct MergeArgs {
 
 /// Runs `speedup merge`.
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let merged = merge::merge(&args.logs)?;
     let to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    // The JSON replaces its file at the end: never one of the logs.
+    if let Some(json) = args.json.as_deref().filter(|_| !to_stdout) {
+        let place = speedup_bench::plan::place(json);
+        if let Some(log) = args
+            .logs
+            .iter()
+            .find(|log| *log == json || place.is_some() && speedup_bench::plan::place(log) == place)
+        {
+            anyhow::bail!(
+                "--json {} is the log {}: write the merged result to a file of its own",
+                json.display(),
+                log.display()
+            );
+        }
+    }
+    let merged = merge::merge(&args.logs)?;
+    for file in &merged.unterminated {
+        eprintln!(
+            "speedup merge: warning: {}: the last line has no newline (a write cut short?): \
+             left out, the lines before it are merged",
+            file.display()
+        );
+    }
     let mut summary: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stderr().lock())
     } else {
@@ -127,12 +200,8 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         Some(p) if to_stdout || p == Path::new("-") => {
             json::write_json(&merge::to_json(&merged), &mut std::io::stdout().lock())?
         }
-        Some(p) => {
-            let mut w = open(Some(p), "--json")?.context("--json")?;
-            write_to(&mut w, "--json", |w| {
-                json::write_json(&merge::to_json(&merged), w)
-            })?;
-        }
+        Some(p) => Staged::create(p, "--json")?
+            .commit(|w| json::write_json(&merge::to_json(&merged), w))?,
     }
     Ok(ExitCode::SUCCESS)
 }

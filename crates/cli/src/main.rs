@@ -6,9 +6,11 @@
 
 mod ab;
 mod bench;
+mod interrupt;
 mod lab;
 mod plot;
 mod serve;
+mod staged;
 
 use clap::{Parser, Subcommand};
 
