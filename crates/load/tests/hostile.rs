@@ -1,5 +1,6 @@
 //! Servers that flood, refuse uploads, and clients that panic: the engine
-//! bounds what it holds, hears early answers, and never hangs.
+//! bounds what it holds and how long a request runs, hears early answers,
+//! and never hangs.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use speedup_load::{run, Control, ErrorKind, Outcome, Record, Recorder, RunError};
-use support::{answer_all, plan, run_plan, serve, Conn, Keep};
+use support::{answer_all, plan, run_plan, run_within, serve, Conn, Keep};
 
 /// A 200 response whose first header line carries `len` bytes of value,
 /// followed by `rest` (the other headers, the blank line, any body).
@@ -167,4 +168,123 @@ fn a_body_over_4_gib_is_counted_in_full() {
         ),
         "{records:?}"
     );
+}
+
+/// A chunked body whose trailer section never ends.
+fn endless_trailers(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+            b"X-Trailer: 0123456789\r\n",
+        );
+    }
+}
+
+/// A valid chunked body that never ends, in 1-byte chunks (the slowest
+/// framing to follow, so the client never catches up and its socket is
+/// always readable).
+fn endless_tiny_chunks(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"1\r\nx\r\n",
+        );
+    }
+}
+
+/// A Content-Length body that would take days to send.
+fn endless_length(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\n",
+            &[b'x'; 4096],
+        );
+    }
+}
+
+/// A close-delimited body from a server that never closes.
+fn endless_until_close(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(b"HTTP/1.0 200 OK\r\n\r\n", &[b'x'; 4096]);
+    }
+}
+
+/// Generous for a noisy 2-core machine, far below a hang.
+const MARGIN: Duration = Duration::from_millis(1500);
+/// How long a test waits for a run that should end, before calling it hung.
+const HUNG: Duration = Duration::from_secs(20);
+
+#[test]
+fn endless_trailers_are_malformed_after_64_kib() {
+    let server = serve(endless_trailers);
+    let mut p = plan(&server.url("/"), 2, 1);
+    p.timeout = Duration::from_secs(2);
+    let (records, took) = run_within(&p, Arc::default(), HUNG);
+    let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(kinds, vec![Outcome::Error(ErrorKind::Malformed); 2]);
+    // The trailer cap ended them, not the timeout.
+    assert!(took < p.timeout, "{took:?}");
+}
+
+#[test]
+fn a_response_that_never_ends_times_out_on_time() {
+    for (name, server) in [
+        ("tiny chunks", serve(endless_tiny_chunks)),
+        ("content-length", serve(endless_length)),
+        ("until close", serve(endless_until_close)),
+    ] {
+        let mut p = plan(&server.url("/"), 1, 1);
+        p.timeout = Duration::from_secs(1);
+        let (records, took) = run_within(&p, Arc::default(), HUNG);
+        let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+        assert_eq!(kinds, [Outcome::Error(ErrorKind::Timeout)], "{name}");
+        assert!(took < p.timeout + MARGIN, "{name}: {took:?}");
+    }
+}
+
+/// Waits (bounded) until `server` has read `n` requests.
+fn until_requests(server: &support::TestServer, n: usize) {
+    let begun = Instant::now();
+    while server.stats.requests() < n {
+        assert!(begun.elapsed() < HUNG, "no request arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn abort_ends_a_run_flooded_with_responses_at_once() {
+    let server = serve(endless_tiny_chunks);
+    let mut p = plan(&server.url("/"), 4, 2);
+    p.timeout = Duration::from_secs(60);
+    let control = Arc::new(Control::new());
+    let aborter = Arc::clone(&control);
+    let watch = std::thread::spawn(move || {
+        until_requests(&server, 2);
+        std::thread::sleep(Duration::from_millis(100));
+        aborter.abort();
+        Instant::now()
+    });
+    let (records, _) = run_within(&p, control, HUNG);
+    let aborted = watch.join().unwrap();
+    let after = aborted.elapsed();
+    assert!(after < MARGIN, "the run ended {after:?} after the abort");
+    assert!(records.is_empty(), "{records:?}");
+}
+
+#[test]
+fn stop_lets_a_flooded_request_end_at_its_timeout() {
+    let server = serve(endless_tiny_chunks);
+    let mut p = plan(&server.url("/"), 1_000_000, 1);
+    p.timeout = Duration::from_secs(1);
+    let control = Arc::new(Control::new());
+    let stopper = Arc::clone(&control);
+    let watch = std::thread::spawn(move || {
+        until_requests(&server, 1);
+        stopper.stop();
+    });
+    let (records, took) = run_within(&p, control, HUNG);
+    watch.join().unwrap();
+    let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(kinds, [Outcome::Error(ErrorKind::Timeout)]);
+    assert!(took < p.timeout + MARGIN, "{took:?}");
 }
