@@ -1,5 +1,6 @@
 //! `speedup ab` when things go wrong: Ctrl-C, absurd flags, servers that
-//! close kept connections, refuse uploads, or are not there. Each test
+//! close kept connections, refuse uploads, never stop sending, or are not
+//! there. Each test
 //! bounds its own wait on the child process: a hang is a failure.
 
 mod ab_support;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ab_support::{field, read_request, refused_port, temp_dir, text};
+use ab_support::{field, never_ending, read_request, refused_port, temp_dir, text};
 
 /// Starts `speedup ab ARGS` with piped output.
 fn spawn_ab(args: &[&str]) -> Child {
@@ -96,6 +97,15 @@ fn refuse_upload(mut c: TcpStream, count: &AtomicUsize) {
         let _ = c.write_all(
             b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
+    }
+}
+
+/// Reads one request and answers with a response that never ends,
+/// counting the request and then every MiB sent.
+fn endless(mut c: TcpStream, count: &AtomicUsize) {
+    if read_request(&mut c) {
+        count.fetch_add(1, Ordering::SeqCst);
+        never_ending(&mut c, count);
     }
 }
 
@@ -314,4 +324,64 @@ fn a_timeout_abort_counts_only_answered_requests() {
         !stdout.contains("Total of") && !stderr.contains("Total of"),
         "{stdout}\n{stderr}"
     );
+}
+
+#[test]
+fn a_response_that_never_ends_is_cut_at_the_timeout() {
+    let base = ab_support::misbehaving();
+    let begun = Instant::now();
+    let out = ab_within(
+        &["-n", "1", "-s", "2", &format!("{base}/flood")],
+        Duration::from_secs(30),
+    );
+    let took = begun.elapsed();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("took longer than the 2 s timeout"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn endless_trailers_are_an_exception_not_a_hang() {
+    let base = ab_support::misbehaving();
+    let begun = Instant::now();
+    let out = ab_within(
+        &["-r", "-n", "2", "-s", "2", &format!("{base}/trailers")],
+        Duration::from_secs(30),
+    );
+    let took = begun.elapsed();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(field(&stdout, "Complete requests:"), Some("2"), "{stdout}");
+    assert!(
+        stdout.contains("(Connect: 0, Receive: 0, Length: 0, Exceptions: 2)"),
+        "{stdout}"
+    );
+    // The 64 KiB trailer cap ends them, well before the timeout.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn ctrl_c_ends_a_run_whose_response_never_ends() {
+    let (base, count) = server(endless);
+    let child = spawn_ab(&["-n", "1", "-s", "60", &format!("{base}/")]);
+    let begun = Instant::now();
+    // The request and 32 MiB of response: more than any socket buffer
+    // holds, so the client is deep in reading it.
+    while count.load(Ordering::SeqCst) < 1 + 32 {
+        assert!(
+            begun.elapsed() < Duration::from_secs(30),
+            "the flood did not get going"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    sigint(&child);
+    let signalled = Instant::now();
+    let out = finish_within(child, Duration::from_secs(30));
+    let took = signalled.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(took < Duration::from_secs(3), "{took:?}");
 }

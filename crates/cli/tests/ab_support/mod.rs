@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -87,7 +88,9 @@ pub fn refused_port() -> u16 {
 /// `/ok` 200 "hello"; `/short` promises 10 bytes and sends 5; `/reset`
 /// sends part of the body then resets; `/404`; `/var` alternates 5- and
 /// 6-byte bodies; `/hang` never answers; `/echo` answers with the request
-/// head it received as the body.
+/// head it received as the body; `/trailers` a chunked body whose trailer
+/// lines never end; `/flood` a chunked body of 1-byte chunks that never
+/// ends.
 pub fn misbehaving() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -151,9 +154,43 @@ fn serve_one(mut c: TcpStream, odd: bool) {
             thread::sleep(Duration::from_secs(20));
         }
         "/echo" => reply(&mut c, "200 OK", &head),
+        "/trailers" => flood(
+            &mut c,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+            b"X-Trailer: 0123456789\r\n",
+            &AtomicUsize::new(0),
+        ),
+        "/flood" => never_ending(&mut c, &AtomicUsize::new(0)),
         _ => reply(&mut c, "200 OK", b"hello"),
     }
     let _ = c.shutdown(Shutdown::Write);
+}
+
+/// Writes `head`, then `unit` over and over in 1 MiB blocks, counting
+/// them in `blocks`, until the client goes away: a server that never
+/// stops sending.
+fn flood(c: &mut TcpStream, head: &[u8], unit: &[u8], blocks: &AtomicUsize) {
+    if c.write_all(head).is_err() {
+        return;
+    }
+    let mut block = Vec::with_capacity((1 << 20) + unit.len());
+    while block.len() < 1 << 20 {
+        block.extend_from_slice(unit);
+    }
+    while c.write_all(&block).is_ok() {
+        blocks.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A valid chunked response that never ends, in 1-byte chunks: the
+/// slowest framing to follow, so the client's socket is always readable.
+pub fn never_ending(c: &mut TcpStream, blocks: &AtomicUsize) {
+    flood(
+        c,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"1\r\nx\r\n",
+        blocks,
+    );
 }
 
 /// Sets SO_LINGER to 0 so that closing the socket sends a reset.
