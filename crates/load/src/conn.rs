@@ -19,6 +19,19 @@
 //! (tokio's readiness futures do not spend the task's cooperative budget,
 //! so without this a socket that is always readable kept the whole thread
 //! inside one poll.)
+//!
+//! Bytes after a complete response on a connection that would carry the
+//! next request (junk, a body longer than its Content-Length, a second
+//! response) mean the connection is out of step: that response stays what
+//! it was, the connection is closed, and the next request this connection
+//! claims is recorded as [`ErrorKind::Malformed`] without being sent. Had
+//! the same bytes come a moment later, that next request, sent on the
+//! connection, would have read them as its response and failed the same
+//! way: so junk counts the same however the server's bytes were split
+//! into reads (a valid second response that comes later is, for any
+//! client, the next request's answer). Bytes after a response whose
+//! connection closes anyway (the server's `close`, no keep-alive, the end
+//! of the run) are never counted, as they could not be had they come later.
 
 use std::io::ErrorKind as IoKind;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -73,6 +86,9 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     let timer = tokio::time::sleep(run.timeout);
     tokio::pin!(timer);
     let mut start = Instant::now();
+    // The server sent bytes beyond the last response: the next request
+    // fails unsent (see the module's notes).
+    let mut broken = false;
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
@@ -92,10 +108,14 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
             .reset(tokio::time::Instant::from_std(start + run.timeout));
         let mut times = Times::default();
         let deadline = start + run.timeout;
-        let result = tokio::select! {
-            biased;
-            r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, deadline) => r,
-            () = &mut timer => Err(ErrorKind::Timeout),
+        let result = if std::mem::take(&mut broken) {
+            Err(ErrorKind::Malformed)
+        } else {
+            tokio::select! {
+                biased;
+                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, deadline) => r,
+                () = &mut timer => Err(ErrorKind::Timeout),
+            }
         };
         let done = match (&result, times.last_read) {
             (Ok(_), Some(t)) => t,
@@ -108,7 +128,10 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                     let _ = run.server.set(server);
                 }
                 if run.keep_alive && reader.keep_alive && !exchange.write_failed {
-                    kept = Some(exchange.stream);
+                    match reader.overrun {
+                        true => broken = true,
+                        false => kept = Some(exchange.stream),
+                    }
                 }
                 Outcome::Response {
                     status: reader.status,
@@ -126,8 +149,12 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
         worker.record(&record, scheduled, done);
         run.control.add_completed();
         // ab's rule: a request on a kept connection starts when the previous
-        // response ended.
-        start = if kept.is_some() { done } else { Instant::now() };
+        // response ended (as does one that fails for what came after it).
+        start = if kept.is_some() || broken {
+            done
+        } else {
+            Instant::now()
+        };
     }
 }
 

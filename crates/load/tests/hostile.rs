@@ -288,3 +288,87 @@ fn stop_lets_a_flooded_request_end_at_its_timeout() {
     assert_eq!(kinds, [Outcome::Error(ErrorKind::Timeout)]);
     assert!(took < p.timeout + MARGIN, "{took:?}");
 }
+
+/// Answers every request on the connection with `response` followed by
+/// `extra`, in the same write or (`later`) 5 ms after.
+fn answer_then(
+    response: &'static [u8],
+    extra: &'static [u8],
+    later: bool,
+) -> impl Fn(Conn) + Send + Sync + 'static {
+    move |mut conn: Conn| {
+        while conn.read_request() {
+            if later {
+                conn.write(response);
+                std::thread::sleep(Duration::from_millis(5));
+                conn.write(extra);
+            } else {
+                conn.write(&[response, extra].concat());
+            }
+        }
+    }
+}
+
+const KEPT: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+/// The outcome of a kept "hello" response.
+fn hello() -> Outcome {
+    Outcome::Response {
+        status: 200,
+        header_bytes: KEPT.len() as u64 - 5,
+        body_bytes: 5,
+        keep_alive: true,
+        write_failed: false,
+    }
+}
+
+#[test]
+fn bytes_after_a_kept_response_fail_the_next_request_however_they_are_split() {
+    let malformed = Outcome::Error(ErrorKind::Malformed);
+    let every_other: Vec<_> = [hello(), malformed].repeat(5);
+    // Junk after the body; a body longer than its Content-Length.
+    for extra in [&b"junk!"[..], b" world"] {
+        for later in [false, true] {
+            let server = serve(answer_then(KEPT, extra, later));
+            let mut p = plan(&server.url("/"), 10, 1);
+            p.keep_alive = true;
+            let (records, _) = run_within(&p, Arc::default(), HUNG);
+            let outcomes: Vec<_> = records.iter().map(|r| r.outcome).collect();
+            let what = (String::from_utf8_lossy(extra), later);
+            assert_eq!(outcomes, every_other, "{what:?}");
+            // The response is kept as it was, its connection is not.
+            assert_eq!(server.stats.accepted(), 5, "{what:?}");
+        }
+    }
+}
+
+#[test]
+fn a_second_response_in_the_same_read_fails_the_next_request() {
+    let server = serve(answer_then(KEPT, KEPT, false));
+    let mut p = plan(&server.url("/"), 4, 1);
+    p.keep_alive = true;
+    let (records, _) = run_within(&p, Arc::default(), HUNG);
+    let outcomes: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [hello(), Outcome::Error(ErrorKind::Malformed)].repeat(2)
+    );
+}
+
+#[test]
+fn bytes_after_a_response_whose_connection_closes_anyway_are_not_looked_at() {
+    const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello";
+    for (response, keep_alive) in [(CLOSE, true), (KEPT, false)] {
+        let server = serve(answer_then(response, b"junk!", false));
+        let mut p = plan(&server.url("/"), 4, 1);
+        p.keep_alive = keep_alive;
+        let (records, _) = run_within(&p, Arc::default(), HUNG);
+        assert!(
+            records
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Response { status: 200, .. })),
+            "{records:?}"
+        );
+        assert_eq!(server.stats.accepted(), 4);
+    }
+}
