@@ -385,3 +385,49 @@ fn ctrl_c_ends_a_run_whose_response_never_ends() {
     assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
+
+#[test]
+fn bytes_after_a_kept_response_are_exceptions_however_they_are_split() {
+    let base = ab_support::misbehaving();
+    for path in ["/junk", "/junk-later"] {
+        let url = format!("{base}{path}");
+        let out = ab_within(
+            &["-k", "-r", "-n", "10", "-c", "1", &url],
+            Duration::from_secs(30),
+        );
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{path}: {stdout}\n{stderr}");
+        // Every other request: the kept response is fine, the request due
+        // next on its connection is the exception.
+        assert_eq!(
+            field(&stdout, "Complete requests:"),
+            Some("10"),
+            "{path}: {stdout}"
+        );
+        assert_eq!(
+            field(&stdout, "Failed requests:"),
+            Some("5"),
+            "{path}: {stdout}"
+        );
+        assert!(
+            stdout.contains("(Connect: 0, Receive: 0, Length: 0, Exceptions: 5)"),
+            "{path}: {stdout}"
+        );
+        assert_eq!(
+            field(&stdout, "Keep-Alive requests:"),
+            Some("5"),
+            "{path}: {stdout}"
+        );
+        // Without -r the first one stops the run, as a receive error does.
+        let out = ab_within(
+            &["-k", "-n", "10", "-c", "1", &url],
+            Duration::from_secs(30),
+        );
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{path}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains("bytes that are not a valid response"),
+            "{path}: {stderr}"
+        );
+    }
+}

@@ -90,7 +90,9 @@ pub fn refused_port() -> u16 {
 /// 6-byte bodies; `/hang` never answers; `/echo` answers with the request
 /// head it received as the body; `/trailers` a chunked body whose trailer
 /// lines never end; `/flood` a chunked body of 1-byte chunks that never
-/// ends.
+/// ends; `/junk` and `/junk-later` answer every request on the connection
+/// with a keep-alive 200 "hello" followed by 5 bytes of junk, in the same
+/// write or 5 ms later.
 pub fn misbehaving() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -161,6 +163,10 @@ fn serve_one(mut c: TcpStream, odd: bool) {
             &AtomicUsize::new(0),
         ),
         "/flood" => never_ending(&mut c, &AtomicUsize::new(0)),
+        "/junk" | "/junk-later" => {
+            let later = path == "/junk-later";
+            while answer_then_junk(&mut c, later) && read_request(&mut c) {}
+        }
         _ => reply(&mut c, "200 OK", b"hello"),
     }
     let _ = c.shutdown(Shutdown::Write);
@@ -191,6 +197,21 @@ pub fn never_ending(c: &mut TcpStream, blocks: &AtomicUsize) {
         b"1\r\nx\r\n",
         blocks,
     );
+}
+
+/// A keep-alive 200 "hello" then 5 bytes no request asked for, in the same
+/// write or (`later`) 5 ms after; false once the client is gone.
+fn answer_then_junk(c: &mut TcpStream, later: bool) -> bool {
+    const KEPT: &[u8] =
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello";
+    const JUNK: &[u8] = b"junk!";
+    if later {
+        let sent = c.write_all(KEPT).is_ok();
+        thread::sleep(Duration::from_millis(5));
+        sent && c.write_all(JUNK).is_ok()
+    } else {
+        c.write_all(&[KEPT, JUNK].concat()).is_ok()
+    }
 }
 
 /// Sets SO_LINGER to 0 so that closing the socket sends a reset.
