@@ -47,6 +47,34 @@ fn ab_within(args: &[&str], limit: Duration) -> Output {
     finish_within(spawn_ab(args), limit)
 }
 
+/// Runs `speedup ab ARGS` with its address space limited to `bytes` (as
+/// `prlimit --as` would), so that a regression that reads without bound
+/// fails the test instead of taking the machine.
+fn ab_within_memory(args: &[&str], bytes: u64, limit: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_speedup"));
+    command
+        .arg("ab")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let limit_as = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit is async-signal-safe and only reads `limit_as`,
+    // which the closure owns.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit_as) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    finish_within(command.spawn().expect("start speedup ab"), limit)
+}
+
 /// A server running `handle` on each connection; counts requests it reads
 /// through the returned counter (the handler bumps it).
 fn server(handle: fn(TcpStream, &AtomicUsize)) -> (String, Arc<AtomicUsize>) {
@@ -430,4 +458,54 @@ fn bytes_after_a_kept_response_are_exceptions_however_they_are_split() {
             "{path}: {stderr}"
         );
     }
+}
+
+#[test]
+fn body_files_that_are_not_regular_or_over_1_gib_are_refused_unread() {
+    let url = format!("http://127.0.0.1:{}/", refused_port());
+    // A sparse file one byte over the limit: no disk space, and reading it
+    // would need more memory than the child may have.
+    let big = temp_dir().join("over-1-gib.bin");
+    let file = std::fs::File::create(&big).expect("create the sparse file");
+    file.set_len((1 << 30) + 1).expect("size the sparse file");
+    let big = big.to_str().unwrap().to_owned();
+    // A pipe with no writer: opening it would wait forever.
+    let fifo = temp_dir().join("body.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let fifo = fifo.to_str().unwrap().to_owned();
+    let c_fifo = std::ffi::CString::new(fifo.as_str()).unwrap();
+    // SAFETY: mkfifo reads a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    for (flag, path, says) in [
+        (
+            "-p",
+            "/dev/zero",
+            "the -p file /dev/zero is not a regular file",
+        ),
+        ("-u", "/dev/zero", "so -u needs a regular file"),
+        ("-p", fifo.as_str(), "is not a regular file"),
+        (
+            "-p",
+            big.as_str(),
+            "is 1073741825 bytes, more than the 1 GiB",
+        ),
+    ] {
+        let out = ab_within_memory(
+            &["-n", "1", flag, path, &url],
+            512 << 20,
+            Duration::from_secs(30),
+        );
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flag} {path}: {stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.starts_with("speedup ab: ") && stderr.contains(says),
+            "{flag} {path}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_file(&big);
+    let _ = std::fs::remove_file(&fifo);
 }
