@@ -1,95 +1,19 @@
-//! `speedup ab` when things go wrong: Ctrl-C, absurd flags, servers that
-//! close kept connections, refuse uploads, never stop sending, or are not
-//! there. Each test
-//! bounds its own wait on the child process: a hang is a failure.
+//! `speedup ab` when things go wrong: Ctrl-C, absurd flags and input files,
+//! servers that close kept connections, refuse uploads, or are not there.
+//! Each test bounds its own wait on the child process: a hang is a failure.
 
 mod ab_support;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ab_support::{field, never_ending, read_request, refused_port, temp_dir, text};
-
-/// Starts `speedup ab ARGS` with piped output.
-fn spawn_ab(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_speedup"))
-        .arg("ab")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start speedup ab")
-}
-
-/// Waits for `child` at most `limit`; kills it and fails the test if it
-/// is still running then.
-fn finish_within(mut child: Child, limit: Duration) -> Output {
-    let begun = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if begun.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("speedup ab still running after {limit:?}: {:?}", text(&out));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn ab_within(args: &[&str], limit: Duration) -> Output {
-    finish_within(spawn_ab(args), limit)
-}
-
-/// Runs `speedup ab ARGS` with its address space limited to `bytes` (as
-/// `prlimit --as` would), so that a regression that reads without bound
-/// fails the test instead of taking the machine.
-fn ab_within_memory(args: &[&str], bytes: u64, limit: Duration) -> Output {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_speedup"));
-    command
-        .arg("ab")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let limit_as = libc::rlimit {
-        rlim_cur: bytes,
-        rlim_max: bytes,
-    };
-    // SAFETY: setrlimit is async-signal-safe and only reads `limit_as`,
-    // which the closure owns.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_AS, &limit_as) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    finish_within(command.spawn().expect("start speedup ab"), limit)
-}
-
-/// A server running `handle` on each connection; counts requests it reads
-/// through the returned counter (the handler bumps it).
-fn server(handle: fn(TcpStream, &AtomicUsize)) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&count);
-    thread::spawn(move || {
-        for conn in listener.incoming().map_while(Result::ok) {
-            let counter = Arc::clone(&counter);
-            thread::spawn(move || handle(conn, &counter));
-        }
-    });
-    (base, count)
-}
+use ab_support::{
+    ab_within, ab_within_memory, field, finish_within, read_request, refused_port, server, sigint,
+    spawn_ab, temp_dir, text,
+};
 
 /// Answers the first request with keep-alive, then reads the next one and
 /// closes without answering.
@@ -126,21 +50,6 @@ fn refuse_upload(mut c: TcpStream, count: &AtomicUsize) {
             b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
     }
-}
-
-/// Reads one request and answers with a response that never ends,
-/// counting the request and then every MiB sent.
-fn endless(mut c: TcpStream, count: &AtomicUsize) {
-    if read_request(&mut c) {
-        count.fetch_add(1, Ordering::SeqCst);
-        never_ending(&mut c, count);
-    }
-}
-
-fn sigint(child: &Child) {
-    // SAFETY: sends a signal to our own child process.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(rc, 0, "kill -INT");
 }
 
 #[test]
@@ -352,112 +261,6 @@ fn a_timeout_abort_counts_only_answered_requests() {
         !stdout.contains("Total of") && !stderr.contains("Total of"),
         "{stdout}\n{stderr}"
     );
-}
-
-#[test]
-fn a_response_that_never_ends_is_cut_at_the_timeout() {
-    let base = ab_support::misbehaving();
-    let begun = Instant::now();
-    let out = ab_within(
-        &["-n", "1", "-s", "2", &format!("{base}/flood")],
-        Duration::from_secs(30),
-    );
-    let took = begun.elapsed();
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("took longer than the 2 s timeout"),
-        "{stderr}"
-    );
-    assert!(took < Duration::from_secs(5), "{took:?}");
-}
-
-#[test]
-fn endless_trailers_are_an_exception_not_a_hang() {
-    let base = ab_support::misbehaving();
-    let begun = Instant::now();
-    let out = ab_within(
-        &["-r", "-n", "2", "-s", "2", &format!("{base}/trailers")],
-        Duration::from_secs(30),
-    );
-    let took = begun.elapsed();
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(field(&stdout, "Complete requests:"), Some("2"), "{stdout}");
-    assert!(
-        stdout.contains("(Connect: 0, Receive: 0, Length: 0, Exceptions: 2)"),
-        "{stdout}"
-    );
-    // The 64 KiB trailer cap ends them, well before the timeout.
-    assert!(took < Duration::from_secs(2), "{took:?}");
-}
-
-#[test]
-fn ctrl_c_ends_a_run_whose_response_never_ends() {
-    let (base, count) = server(endless);
-    let child = spawn_ab(&["-n", "1", "-s", "60", &format!("{base}/")]);
-    let begun = Instant::now();
-    // The request and 32 MiB of response: more than any socket buffer
-    // holds, so the client is deep in reading it.
-    while count.load(Ordering::SeqCst) < 1 + 32 {
-        assert!(
-            begun.elapsed() < Duration::from_secs(30),
-            "the flood did not get going"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    sigint(&child);
-    let signalled = Instant::now();
-    let out = finish_within(child, Duration::from_secs(30));
-    let took = signalled.elapsed();
-    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
-    assert!(took < Duration::from_secs(3), "{took:?}");
-}
-
-#[test]
-fn bytes_after_a_kept_response_are_exceptions_however_they_are_split() {
-    let base = ab_support::misbehaving();
-    for path in ["/junk", "/junk-later"] {
-        let url = format!("{base}{path}");
-        let out = ab_within(
-            &["-k", "-r", "-n", "10", "-c", "1", &url],
-            Duration::from_secs(30),
-        );
-        let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{path}: {stdout}\n{stderr}");
-        // Every other request: the kept response is fine, the request due
-        // next on its connection is the exception.
-        assert_eq!(
-            field(&stdout, "Complete requests:"),
-            Some("10"),
-            "{path}: {stdout}"
-        );
-        assert_eq!(
-            field(&stdout, "Failed requests:"),
-            Some("5"),
-            "{path}: {stdout}"
-        );
-        assert!(
-            stdout.contains("(Connect: 0, Receive: 0, Length: 0, Exceptions: 5)"),
-            "{path}: {stdout}"
-        );
-        assert_eq!(
-            field(&stdout, "Keep-Alive requests:"),
-            Some("5"),
-            "{path}: {stdout}"
-        );
-        // Without -r the first one stops the run, as a receive error does.
-        let out = ab_within(
-            &["-k", "-n", "10", "-c", "1", &url],
-            Duration::from_secs(30),
-        );
-        let (stdout, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{path}: {stdout}\n{stderr}");
-        assert!(
-            stderr.contains("bytes that are not a valid response"),
-            "{path}: {stderr}"
-        );
-    }
 }
 
 #[test]

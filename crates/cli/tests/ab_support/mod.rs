@@ -1,6 +1,8 @@
-//! Shared helpers of the `speedup ab` tests: running the binary, starting
-//! `speedup serve` on a free port, a tiny misbehaving server, a scratch
-//! folder, and a port nothing listens on (which the lab's tests use too).
+//! Shared helpers of the `speedup ab` tests: running the binary (bounded in
+//! time, or in memory too), Ctrl-C, starting `speedup serve` on a free
+//! port, a tiny misbehaving server, a counting server for any handler, a
+//! scratch folder, and a port nothing listens on (which the lab's tests
+//! use too).
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -9,9 +11,9 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Runs `speedup ab ARGS` to the end, bounded by the test's own flags.
 pub fn speedup_ab(args: &[&str]) -> Output {
@@ -20,6 +22,90 @@ pub fn speedup_ab(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run speedup ab")
+}
+
+/// Starts `speedup ab ARGS` with piped output.
+pub fn spawn_ab(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .arg("ab")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start speedup ab")
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test if it
+/// is still running then.
+pub fn finish_within(mut child: Child, limit: Duration) -> Output {
+    let begun = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if begun.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("speedup ab still running after {limit:?}: {:?}", text(&out));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `speedup ab ARGS`, failing the test if it runs longer than `limit`.
+pub fn ab_within(args: &[&str], limit: Duration) -> Output {
+    finish_within(spawn_ab(args), limit)
+}
+
+/// Runs `speedup ab ARGS` with its address space limited to `bytes` (as
+/// `prlimit --as` would), so that a regression that reads without bound
+/// fails the test instead of taking the machine.
+pub fn ab_within_memory(args: &[&str], bytes: u64, limit: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_speedup"));
+    command
+        .arg("ab")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let limit_as = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit is async-signal-safe and only reads `limit_as`,
+    // which the closure owns.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit_as) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    finish_within(command.spawn().expect("start speedup ab"), limit)
+}
+
+/// A server running `handle` on each connection; counts requests it reads
+/// through the returned counter (the handler bumps it).
+pub fn server(handle: fn(TcpStream, &AtomicUsize)) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    thread::spawn(move || {
+        for conn in listener.incoming().map_while(Result::ok) {
+            let counter = Arc::clone(&counter);
+            thread::spawn(move || handle(conn, &counter));
+        }
+    });
+    (base, count)
+}
+
+/// Sends SIGINT to `child`, as Ctrl-C in a terminal would.
+pub fn sigint(child: &Child) {
+    // SAFETY: sends a signal to our own child process.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill -INT");
 }
 
 /// Both streams of a finished process, as text.
