@@ -479,29 +479,22 @@ mod tests {
 
     #[test]
     fn bytes_after_the_end_are_an_overrun_in_any_split() {
-        let bodiless = b"HTTP/1.1 204 No Content\r\n\r\n";
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n";
-        for wire in [CL, &bodiless[..], &chunked[..]] {
+        let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        for wire in [CL, &no_content[..], &chunked[..]] {
             for extra in [&b""[..], b"junk"] {
                 let all = [wire, extra].concat();
-                for split in 1..all.len() {
+                for split in 1..=all.len() {
                     let mut r = ResponseReader::new();
                     r.begin(false, false);
-                    let done = r.feed(&all[..split]).unwrap() || r.feed(&all[split..]).unwrap();
-                    assert!(done, "split {split}");
-                    // The read that ends the response holds the extra
-                    // bytes, unless the split falls exactly at its end:
-                    // they come in a later read then.
+                    assert!(r.feed(&all[..split]).unwrap() || r.feed(&all[split..]).unwrap());
+                    // Split exactly at the end, the extra bytes come in a
+                    // later read: the next request's business.
                     let expected = !extra.is_empty() && split != wire.len();
                     assert_eq!(r.overrun, expected, "split {split}");
+                    r.begin(false, false);
+                    assert!(!r.overrun);
                 }
-                let (_, r) = read(&all, all.len(), false).unwrap();
-                assert_eq!(r.overrun, !extra.is_empty());
-                let mut r = ResponseReader::new();
-                r.begin(false, false);
-                r.feed(&all).unwrap();
-                r.begin(false, false);
-                assert!(!r.overrun, "begin forgets it");
             }
         }
     }
