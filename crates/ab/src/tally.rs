@@ -89,7 +89,8 @@ pub struct AbCounts {
     /// Responses whose body length differs from the document length, or
     /// shorter than their Content-Length (ab's `err_length`).
     pub err_length: u64,
-    /// Timeouts, malformed responses and failed writes (ab's `err_except`).
+    /// Timeouts, malformed responses (bytes beyond a kept response
+    /// included) and failed writes (ab's `err_except`).
     pub err_except: u64,
     /// Requests whose write failed (ab's "Write errors").
     pub write_errors: u64,
@@ -214,6 +215,9 @@ impl AbTally {
             // ab counts a request closed without an answer as done, with
             // an empty body, and goes on.
             ErrorKind::NoResponse => self.unanswered += 1,
+            // Also the request due on a keep-alive connection after the
+            // server sent bytes no request asked for: an exception, the same
+            // count whether those bytes came with a response or after it.
             ErrorKind::Malformed => {
                 self.err_except += 1;
                 bump(live.map(|l| &l.receive));

@@ -10,6 +10,28 @@
 //! [`ErrorKind::NoResponse`] with its time, since it was sent and may have
 //! had effects (a POST must not go twice). Reads go through the worker's
 //! one scratch buffer, so a connection owns only its small head buffer.
+//!
+//! A server that never stops sending cannot hold a request past its
+//! timeout: every read checks the request's deadline against the clock
+//! reading it already takes, and a read or write loop that never has to
+//! wait yields to the runtime every [`PASSES_PER_YIELD`] passes, so the
+//! timer, the worker's abort check and the thread's other connections run.
+//! (tokio's readiness futures do not spend the task's cooperative budget,
+//! so without this a socket that is always readable kept the whole thread
+//! inside one poll.)
+//!
+//! Bytes after a complete response on a connection that would carry the
+//! next request (junk, a body longer than its Content-Length, a second
+//! response) mean the connection is out of step: that response stays what
+//! it was, the connection is closed, and the next request this connection
+//! claims is recorded as [`ErrorKind::Malformed`] without being sent. Had
+//! the same bytes come a moment later, that next request, sent on the
+//! connection, would have read them as its response and failed the same
+//! way: so junk counts the same however the server's bytes were split
+//! into reads (a valid second response that comes later is, for any
+//! client, the next request's answer). Bytes after a response whose
+//! connection closes anyway (the server's `close`, no keep-alive, the end
+//! of the run) are never counted, as they could not be had they come later.
 
 use std::io::ErrorKind as IoKind;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,6 +62,11 @@ struct Times {
 pub(crate) const SPREAD_ABOVE: u32 = 20_000;
 /// How many 127.0.0.x source addresses to spread over.
 const SOURCES: u32 = 8;
+/// Reads or writes in a row that did not wait (at most 64 KiB each), after
+/// which the connection yields to the runtime: about 1 MiB, or a
+/// millisecond of parsing, between two looks at the timer and the abort
+/// switch. A response that fits in one read never gets here.
+const PASSES_PER_YIELD: u32 = 16;
 
 /// What one exchange read of the response: how it ended, and whether the
 /// request could not be written whole.
@@ -59,6 +86,9 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     let timer = tokio::time::sleep(run.timeout);
     tokio::pin!(timer);
     let mut start = Instant::now();
+    // The server sent bytes beyond the last response: the next request
+    // fails unsent (see the module's notes).
+    let mut broken = false;
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
@@ -77,11 +107,15 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
             .as_mut()
             .reset(tokio::time::Instant::from_std(start + run.timeout));
         let mut times = Times::default();
-        let want_server = run.server.get().is_none();
-        let result = tokio::select! {
-            biased;
-            r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, want_server) => r,
-            () = &mut timer => Err(ErrorKind::Timeout),
+        let deadline = start + run.timeout;
+        let result = if std::mem::take(&mut broken) {
+            Err(ErrorKind::Malformed)
+        } else {
+            tokio::select! {
+                biased;
+                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, deadline) => r,
+                () = &mut timer => Err(ErrorKind::Timeout),
+            }
         };
         let done = match (&result, times.last_read) {
             (Ok(_), Some(t)) => t,
@@ -94,7 +128,10 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                     let _ = run.server.set(server);
                 }
                 if run.keep_alive && reader.keep_alive && !exchange.write_failed {
-                    kept = Some(exchange.stream);
+                    match reader.overrun {
+                        true => broken = true,
+                        false => kept = Some(exchange.stream),
+                    }
                 }
                 Outcome::Response {
                     status: reader.status,
@@ -112,13 +149,17 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
         worker.record(&record, scheduled, done);
         run.control.add_completed();
         // ab's rule: a request on a kept connection starts when the previous
-        // response ended.
-        start = if kept.is_some() { done } else { Instant::now() };
+        // response ended (as does one that fails for what came after it).
+        start = if kept.is_some() || broken {
+            done
+        } else {
+            Instant::now()
+        };
     }
 }
 
 /// One request on `stream` (or on a new connection): connect, write, read
-/// the whole response. Returns the stream for reuse.
+/// the whole response, by `deadline`. Returns the stream for reuse.
 async fn exchange<R: Recorder>(
     run: &RunState,
     worker: &Worker<R>,
@@ -126,7 +167,7 @@ async fn exchange<R: Recorder>(
     stream: Option<Stream>,
     reader: &mut ResponseReader,
     times: &mut Times,
-    want_server: bool,
+    deadline: Instant,
 ) -> Result<Exchange, ErrorKind> {
     let mut stream = match stream {
         Some(s) => s,
@@ -153,13 +194,15 @@ async fn exchange<R: Recorder>(
             s
         }
     };
-    reader.begin(run.head_request, want_server);
+    reader.begin(run.head_request, run.server.get().is_none());
     let mut read = Reading {
         stream: &mut stream,
         worker,
         reader,
         times,
         trace: run.trace_responses,
+        deadline,
+        passes: 0,
     };
     let write_failed = match read.write_all(&run.request).await {
         Ok(Written::All) => false,
@@ -176,7 +219,7 @@ async fn exchange<R: Recorder>(
     loop {
         match read.some().await {
             Ok(Some(true)) => break,
-            Ok(Some(false)) => {}
+            Ok(Some(false)) => read.pass().await,
             Ok(None) if read.reader.nothing_received() => {
                 return Err(if write_failed {
                     ErrorKind::Write
@@ -216,6 +259,10 @@ struct Reading<'a, R> {
     reader: &'a mut ResponseReader,
     times: &'a mut Times,
     trace: bool,
+    /// The request's time limit: a read at or after it is a timeout.
+    deadline: Instant,
+    /// Reads and writes since the last yield that did not have to wait.
+    passes: u32,
 }
 
 impl<R: Recorder> Reading<'_, R> {
@@ -227,7 +274,10 @@ impl<R: Recorder> Reading<'_, R> {
         let mut sent = 0;
         while sent < request.len() {
             match self.stream.try_write(&request[sent..]) {
-                Ok(n) => sent += n,
+                Ok(n) => {
+                    sent += n;
+                    self.pass().await;
+                }
                 Err(e) if e.kind() == IoKind::WouldBlock => {
                     tokio::select! {
                         biased;
@@ -235,7 +285,8 @@ impl<R: Recorder> Reading<'_, R> {
                             r.map_err(|_| None)?;
                             match self.read_now() {
                                 Ok(Some(true)) => return Ok(Written::Answered),
-                                Ok(Some(false)) | Err(ReadError::Pending) => {}
+                                Ok(Some(false)) => self.pass().await,
+                                Err(ReadError::Pending) => {}
                                 // The server closed: what it sent is read next.
                                 Ok(None) | Err(ReadError::Failed) => return Err(None),
                                 Err(ReadError::Bad(kind)) => return Err(Some(kind)),
@@ -251,6 +302,17 @@ impl<R: Recorder> Reading<'_, R> {
         self.stream.flush().await.map_err(|_| None)?;
         self.times.written = Some(Instant::now());
         Ok(Written::All)
+    }
+
+    /// Counts one pass of a loop that did not wait, and yields to the
+    /// runtime every [`PASSES_PER_YIELD`] of them: a counter on the hot
+    /// path, a yield only while a server keeps the socket always ready.
+    async fn pass(&mut self) {
+        self.passes += 1;
+        if self.passes >= PASSES_PER_YIELD {
+            self.passes = 0;
+            tokio::task::yield_now().await;
+        }
     }
 
     /// Waits for bytes and feeds them to the reader. `Ok(None)` = EOF,
@@ -278,6 +340,12 @@ impl<R: Recorder> Reading<'_, R> {
             Err(_) => return Err(ReadError::Failed),
         };
         let now = Instant::now();
+        // The clock is read for every read anyway, so this check is free;
+        // it ends a response that never stops coming at its deadline, where
+        // the timer would only be looked at after the next yield.
+        if now >= self.deadline {
+            return Err(ReadError::Bad(ErrorKind::Timeout));
+        }
         self.times.last_read = Some(now);
         if n == 0 {
             return Ok(None);

@@ -39,8 +39,11 @@ pub enum ErrorKind {
     Write,
     /// The per-request timeout passed.
     Timeout,
-    /// The response was not valid HTTP/1.x, or its head was longer than
-    /// 64 KiB.
+    /// The response was not valid HTTP/1.x, or its head (or a chunk
+    /// extension, or its trailers) was longer than 64 KiB. Also the
+    /// request due next on a keep-alive connection whose previous response
+    /// was followed by bytes no request asked for: the connection is out
+    /// of step, so that request is not sent on it.
     Malformed,
     /// The server closed the connection without a byte of response to a
     /// request it was sent (on a reused keep-alive connection: the server
