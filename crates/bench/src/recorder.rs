@@ -176,7 +176,7 @@ impl BenchRecorder {
                 t.uncorrected.saturating_record(uncorrected);
                 let primary = match scheduled {
                     Some(sch) => {
-                        let corrected = end_us.saturating_sub(sch.due_us);
+                        let corrected = sch.corrected_us(s.total_us);
                         t.corrected.saturating_record(corrected);
                         corrected
                     }

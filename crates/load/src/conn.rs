@@ -94,8 +94,8 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
         // closed loop: go at once.
         let scheduled = match &worker.schedule {
             Some(schedule) => match schedule.next(&run).await {
-                Some(slot) => {
-                    start = Instant::now();
+                Some((slot, send)) => {
+                    start = send;
                     Some(slot)
                 }
                 None => break,

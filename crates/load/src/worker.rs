@@ -141,7 +141,15 @@ pub(crate) fn run_worker<R: Recorder>(
         scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
     });
     let local = tokio::task::LocalSet::new();
+    // Open loop: the schedule's due times wait on this thread's own
+    // precise timer (tokio's wheel has millisecond slots), and the kernel
+    // is asked not to batch the thread's wake-ups.
+    speedup_timer::fine_timer_slack();
     local.block_on(&runtime, async {
+        let _timer = match worker.schedule {
+            Some(_) => Some(speedup_timer::install_local()?),
+            None => None,
+        };
         let mut tasks = tokio::task::JoinSet::new();
         for index in 0..connections {
             tasks.spawn_local(connection(Arc::clone(&run), Rc::clone(&worker), index));
@@ -165,7 +173,8 @@ pub(crate) fn run_worker<R: Recorder>(
                 }
             }
         }
-    });
+        Ok::<(), std::io::Error>(())
+    })?;
     let worker = Rc::try_unwrap(worker)
         .map_err(|_| std::io::Error::other("a connection task outlived its worker"))?;
     Ok(WorkerOutput {
