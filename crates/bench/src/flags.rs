@@ -74,6 +74,10 @@ pub struct BenchArgs {
     /// Accept a certificate that does not verify (self-signed, wrong host)
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+    /// Resume TLS sessions on new connections (default: every connection
+    /// does a full handshake, as a new client would)
+    #[arg(long = "tls-resume")]
+    pub tls_resume: bool,
     /// Write the result as JSON (schema speedup-bench/1) to FILE, '-' for stdout
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -252,6 +256,7 @@ impl BenchArgs {
         plan.threads = Some(plan.resolved_threads());
         plan.rate = self.rate;
         plan.insecure = self.insecure;
+        plan.tls_resume = self.tls_resume;
         plan.requests = self.requests;
         let warmup = self.warmup.unwrap_or(Duration::ZERO);
         plan.duration = match (self.duration, self.requests) {

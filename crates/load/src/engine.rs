@@ -171,7 +171,10 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     };
     let addr = resolve(host, port)?;
     let tls = match plan.target.tls {
-        true => Some(TlsClient::new(&plan.target.host, plan.insecure).map_err(RunError::Tls)?),
+        true => Some(
+            TlsClient::new(&plan.target.host, plan.insecure, plan.tls_resume)
+                .map_err(RunError::Tls)?,
+        ),
         false => None,
     };
     let base = Instant::now();

@@ -307,6 +307,11 @@ pub struct Plan {
     /// For `https://`: accept any server certificate (self-signed, expired,
     /// another host's) instead of verifying it against Mozilla's roots.
     pub insecure: bool,
+    /// For `https://`: resume TLS sessions on new connections (session
+    /// tickets or IDs from earlier handshakes of the run). Off, every new
+    /// connection does a full handshake, as real ab does and as every new
+    /// client of a server would.
+    pub tls_resume: bool,
 }
 
 impl Plan {
@@ -329,6 +334,7 @@ impl Plan {
             trace_responses: false,
             rate: None,
             insecure: false,
+            tls_resume: false,
         }
     }
 

@@ -7,6 +7,13 @@
 //! the plan is insecure (`bench -k`, and `ab`, which never verifies): then
 //! any certificate is accepted, but the handshake's signatures are still
 //! checked.
+//!
+//! Every new connection does a full handshake unless the plan asks for
+//! resumption: a load generator's connections stand for new clients, and
+//! real ab never resumes (a resumed handshake costs the server a fraction
+//! of a full one). The key exchange prefers X25519, as OpenSSL and
+//! browsers do, whatever order a newer rustls defaults to: a server's cost
+//! per handshake depends on it.
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
 use std::sync::Arc;
@@ -27,9 +34,18 @@ pub(crate) struct TlsClient {
 }
 
 impl TlsClient {
-    /// The client side for `host`; `insecure` accepts any certificate.
-    pub(crate) fn new(host: &str, insecure: bool) -> Result<TlsClient, rustls::Error> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// The client side for `host`; `insecure` accepts any certificate,
+    /// `resume` lets new connections resume earlier sessions.
+    pub(crate) fn new(
+        host: &str,
+        insecure: bool,
+        resume: bool,
+    ) -> Result<TlsClient, rustls::Error> {
+        use rustls::crypto::ring::kx_group;
+        let provider = Arc::new(CryptoProvider {
+            kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
+            ..rustls::crypto::ring::default_provider()
+        });
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()?;
         let mut config = if insecure {
@@ -43,6 +59,9 @@ impl TlsClient {
             builder.with_root_certificates(roots).with_no_client_auth()
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        if !resume {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| rustls::Error::General(format!("invalid server name {host:?}")))?;
         Ok(TlsClient {
