@@ -42,9 +42,14 @@ impl TlsClient {
         resume: bool,
     ) -> Result<TlsClient, rustls::Error> {
         use rustls::crypto::ring::kx_group;
+        // rustls 0.23.48 deprecates the ring provider for its lack of
+        // post-quantum groups; ring stays our choice (no C toolchain to
+        // build aws-lc), with its groups pinned in our order.
+        #[allow(deprecated)]
+        let ring = rustls::crypto::ring::default_provider();
         let provider = Arc::new(CryptoProvider {
             kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
-            ..rustls::crypto::ring::default_provider()
+            ..ring
         });
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()?;

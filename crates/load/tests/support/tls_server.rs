@@ -47,14 +47,15 @@ pub fn start_counting() -> (String, Arc<Handshakes>) {
         .expect("self-signed certificate");
     let chain = vec![CertificateDer::from(cert.cert.der().to_vec())];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .expect("server certificate");
+    // Deprecated in rustls 0.23.48 (no post-quantum groups), still ours.
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("https://{}", listener.local_addr().expect("addr"));
