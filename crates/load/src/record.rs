@@ -119,8 +119,9 @@ pub struct Scheduled {
 
 impl Scheduled {
     /// The response time corrected for coordinated omission, from the
-    /// request's `total_us` (`E − S`): `(E − S) + max(0, F − D)`.
-    pub fn corrected_us(&self, total_us: u32) -> u64 {
-        u64::from(total_us) + self.late_us
+    /// time the request took from its send (`E − S`):
+    /// `(E − S) + max(0, F − D)`.
+    pub fn corrected_us(&self, took_us: u64) -> u64 {
+        took_us + self.late_us
     }
 }

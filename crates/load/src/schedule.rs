@@ -43,11 +43,17 @@ impl Schedule {
         }
     }
 
-    /// Called by a connection that is free (now): waits until the thread's
-    /// next request is due, and returns where it stands against the
-    /// schedule with the instant to send it (now); `None` once the run is
-    /// over (duration, request count, or stop).
-    pub(crate) async fn next(&self, run: &RunState) -> Option<(Scheduled, Instant)> {
+    /// Called by a connection that is free (now; its previous exchange
+    /// ended at `busy_until`, `None` before its first): waits until the
+    /// thread's next request is due, and returns where it stands against
+    /// the schedule with the instant to send it (now); `None` once the run
+    /// is over (duration, request count, or stop).
+    pub(crate) async fn next(
+        &self,
+        run: &RunState,
+        busy_until: Option<Instant>,
+        stopping: &tokio::sync::Notify,
+    ) -> Option<(Scheduled, Instant)> {
         let k = self.next.get();
         self.next.set(k + 1);
         let due = run.base + self.first + Duration::from_secs_f64(k as f64 * self.every);
@@ -62,15 +68,22 @@ impl Schedule {
             return None;
         }
         if free < due {
-            // Fails only if no timer can be had at all: then send now,
-            // and the lateness below says how early that was not.
-            let _ = speedup_timer::sleep_until(due).await;
+            tokio::select! {
+                // Fails only if no timer can be had at all: then send now.
+                _ = speedup_timer::sleep_until(due) => {}
+                // Woken by the worker when the run is stopped.
+                () = stopping.notified() => {}
+            }
             // A stop while we waited: do not start anything new.
             if run.control.is_stopped() {
                 return None;
             }
         }
         let send = Instant::now();
+        // Only a connection busy with the server delays a send on the
+        // server's account: before its first exchange (the run starting up)
+        // a connection was as good as free at the due time.
+        let free = busy_until.unwrap_or(due);
         Some((slot(run.base, due, free, send), send))
     }
 }

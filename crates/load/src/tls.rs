@@ -27,6 +27,11 @@ use tokio::net::TcpStream;
 use crate::cert;
 use crate::record::ErrorKind;
 
+/// Socket reads one call makes before it gives the runtime a turn, when
+/// a server sends records that carry no data (or handshake records) as fast
+/// as they are read.
+const RECORDS_PER_PASS: u32 = 16;
+
 /// What a run needs to open TLS connections, built once per run.
 pub(crate) struct TlsClient {
     config: Arc<ClientConfig>,
@@ -81,10 +86,17 @@ impl TlsClient {
         let conn = ClientConnection::new(Arc::clone(&self.config), self.name.clone())
             .map_err(|_| ErrorKind::Tls)?;
         let mut tls = TlsStream { tcp, conn };
+        let mut passes = 0u32;
         loop {
             tls.flush().await.map_err(|_| ErrorKind::Tls)?;
             if !tls.conn.is_handshaking() {
                 return Ok(tls);
+            }
+            // A server that keeps sending records never makes the socket
+            // wait: yield now and then, so the request's timer can fire.
+            passes += 1;
+            if passes % RECORDS_PER_PASS == 0 {
+                tokio::task::yield_now().await;
             }
             tls.tcp.readable().await.map_err(|_| ErrorKind::Tls)?;
             match tls.conn.read_tls(&mut Socket(&tls.tcp)) {
@@ -203,9 +215,11 @@ impl TlsStream {
     }
 
     /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream,
-    /// `WouldBlock` when the socket has no whole record yet.
+    /// `WouldBlock` when the socket has no whole record yet, or when
+    /// [`RECORDS_PER_PASS`] reads brought no data (records without any:
+    /// the caller counts that as a pass that did not wait, and yields).
     pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
+        for _ in 0..RECORDS_PER_PASS {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == IoKind::WouldBlock => {}
@@ -220,6 +234,7 @@ impl TlsStream {
             // Alerts, key updates: out with them if the socket takes them.
             let _ = self.try_flush();
         }
+        Err(IoKind::WouldBlock.into())
     }
 }
 
