@@ -90,7 +90,7 @@ for rate in $RATES; do
     for round in $(seq "$ROUNDS"); do
         for tool in speedup wrk2; do
             read -r c50 c99 u50 u99 late ach n cpu < <("run_$tool" "$rate")
-            per=$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.1f", n > 0 ? 1e6 * c / n : 0}')
+            per=$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.1f", (n > 0 ? 1e6 * c / n : 0)}')
             printf '%-8s %6s %5s  %9s %9s %9s %9s %9s %10s %6sus\n' "$tool" "$rate" "$round" "$c50" "$c99" "$u50" "$u99" "$late" "$ach" "$per"
             echo "$tool $rate $c50 $c99 $u50 $u99 $late $ach $per" >>"$OUT/all"
         done
