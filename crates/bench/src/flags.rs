@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target, MAX_TIME};
+use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target};
 
+use crate::duration::parse_duration;
 use crate::plan::{BenchPlan, Outputs};
 
 /// How long a run lasts when neither `--duration` nor `--requests` is given.
@@ -28,7 +29,7 @@ pub struct BenchArgs {
         default_value_t = 50
     )]
     pub connections: u32,
-    /// How long to send, e.g. 10s, 2m, 500ms (default 10s unless --requests)
+    /// How long to send, e.g. 10s, 2m, 1m30s, 500ms (default 10s unless --requests)
     #[arg(short = 'd', long = "duration", value_name = "TIME", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Stop after this many requests
@@ -36,7 +37,7 @@ pub struct BenchArgs {
     pub requests: Option<u64>,
     /// Requests per second on a fixed schedule (open loop, corrected for
     /// coordinated omission); without it, as fast as answers come back
-    #[arg(long = "rate", value_name = "R")]
+    #[arg(long = "rate", value_name = "R", allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Client worker threads (default: 1 on up to 2 cores or below 16
     /// connections, else half the cores, leaving the rest to the server)
@@ -74,6 +75,10 @@ pub struct BenchArgs {
     /// Accept a certificate that does not verify (self-signed, wrong host)
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+    /// Resume TLS sessions on new connections (default: every connection
+    /// does a full handshake, as a new client would)
+    #[arg(long = "tls-resume")]
+    pub tls_resume: bool,
     /// Write the result as JSON (schema speedup-bench/1) to FILE, '-' for stdout
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -167,6 +172,14 @@ pub enum FlagError {
     /// The URL cannot be used.
     #[error("URL: {0}")]
     Url(PlanError),
+    /// Two outputs would both go to stdout.
+    #[error("{first} - and {second} - both write to stdout: send one of them to a file")]
+    BothStdout {
+        /// The first flag, e.g. `--json`.
+        first: &'static str,
+        /// The second flag.
+        second: &'static str,
+    },
     /// Two outputs would overwrite each other.
     #[error("{first} {first_path} and {second} {second_path} name the same file: give each output a path of its own")]
     SameFile {
@@ -181,33 +194,18 @@ pub enum FlagError {
     },
 }
 
-/// Parses `10s`, `2m`, `500ms`, `1h`, `1.5s`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number.parse().map_err(|_| {
-        format!("{text:?} is not a duration: use a number and a unit, e.g. 10s, 2m, 500ms")
-    })?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "m" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?}: use ms, s, m or h (e.g. 10s, 2m, 500ms)"
-            ))
-        }
+/// `url` with `/` for a path when it has none (`http://host:8080` means
+/// the root, as wrk and curl read it); ab's rule, a path required, is ab's.
+fn with_path(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
     };
-    let secs = value * scale;
-    if !secs.is_finite() || secs > MAX_TIME.as_secs_f64() {
-        return Err(format!("{text:?} is too long"));
+    let rest = &url[scheme_end + 3..];
+    match rest.find(['/', '?', '#']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => url.to_string(),
+        Some(i) => format!("{}/{}", &url[..scheme_end + 3 + i], &rest[i..]),
+        None => format!("{url}/"),
     }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 impl BenchArgs {
@@ -219,17 +217,22 @@ impl BenchArgs {
         if self.duration == Some(Duration::ZERO) {
             return Err(FlagError::ZeroDuration);
         }
+        let mut notes = Vec::new();
+        let mut connections = self.connections;
         match self.requests {
             Some(0) => return Err(FlagError::ZeroRequests),
-            Some(n) if u64::from(self.connections) > n => {
-                return Err(FlagError::ConnectionsAboveRequests {
-                    connections: self.connections,
-                    requests: n,
-                })
+            // As wrk and oha do: no more connections than requests.
+            Some(n) if u64::from(connections) > n => {
+                connections = n as u32;
+                notes.push(format!(
+                    "-c {} is more than -n {n}: using {n} connection{}",
+                    self.connections,
+                    if n == 1 { "" } else { "s" }
+                ));
             }
             _ => {}
         }
-        let target = Target::parse(&self.url).map_err(FlagError::Url)?;
+        let target = Target::parse(&with_path(&self.url)).map_err(FlagError::Url)?;
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => Some(b.clone().into_bytes()),
             (None, Some(path)) => Some(read_body(path)?),
@@ -245,13 +248,21 @@ impl BenchArgs {
         };
         plan.body = body.map(Arc::from);
         plan.keep_alive = !self.no_keepalive;
-        plan.concurrency = self.connections;
+        plan.concurrency = connections;
         plan.timeout = self.timeout;
         plan.threads = self.threads;
-        // Resolved once, here: the run sizes its per-thread state by it.
-        plan.threads = Some(plan.resolved_threads());
+        // Resolved once, here: the run sizes its per-thread state by it. A
+        // low rate needs no more threads than requests a second.
+        let threads = plan.resolved_threads();
+        plan.threads = Some(match (self.threads, self.rate) {
+            (None, Some(rate)) if rate.is_finite() && rate >= 0.0 => {
+                threads.min((rate.floor() as usize).max(1))
+            }
+            _ => threads,
+        });
         plan.rate = self.rate;
         plan.insecure = self.insecure;
+        plan.tls_resume = self.tls_resume;
         plan.requests = self.requests;
         let warmup = self.warmup.unwrap_or(Duration::ZERO);
         plan.duration = match (self.duration, self.requests) {
@@ -259,13 +270,9 @@ impl BenchArgs {
             (None, None) => Some(DEFAULT_DURATION + warmup),
             (None, Some(_)) => None,
         };
-        if let Some(n) = plan.requests.as_mut() {
-            // Warm-up requests are sent on top of the ones measured.
-            if let Some(rate) = self.rate {
-                // Saturating: an infinite --rate must reach the validation below.
-                *n = n.saturating_add((warmup.as_secs_f64() * rate) as u64);
-            }
-        }
+        // Warm-up requests are sent on top of the -n measured ones.
+        plan.warmup = warmup;
+        plan.give_up_unreachable = true;
         plan.validate().map_err(|e| match e {
             PlanError::ZeroConcurrency => FlagError::ZeroConnections,
             PlanError::ZeroThreads => FlagError::ZeroThreads,
@@ -284,6 +291,9 @@ impl BenchArgs {
             timeline: self.timeline.clone(),
             hdr_log: self.hdr_log.clone(),
         };
+        if let [first, second, ..] = outputs.to_stdout()[..] {
+            return Err(FlagError::BothStdout { first, second });
+        }
         if let Some(((first, a), (second, b))) = outputs.same_file() {
             return Err(FlagError::SameFile {
                 first,
@@ -297,6 +307,7 @@ impl BenchArgs {
             engine: plan,
             warmup,
             outputs,
+            notes,
         })
     }
 
@@ -385,16 +396,6 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("3x").unwrap_err().contains("unknown unit"));
-        assert!(parse_duration("s").is_err());
-    }
-
-    #[test]
     fn bad_input_names_the_flag() {
         let url = "http://127.0.0.1:1/";
         assert!(error(&["--rate", "0", url]).starts_with("--rate 0"));
@@ -404,12 +405,34 @@ mod tests {
         assert!(error(&["-d", "5y", url]).contains("--duration"));
         assert!(error(&["-d", "5y", url]).contains("unknown unit"));
         assert!(error(&["-n", "0", url]).starts_with("--requests 0"));
-        assert!(error(&["-c", "10", "-n", "5", url]).starts_with("--connections 10"));
+        assert!(error(&["--rate", "-5", url]).starts_with("--rate -5"));
         assert!(error(&["-H", "nocolon", url]).starts_with("--header"));
         assert!(error(&["-m", "G T", url]).starts_with("--method"));
         assert!(error(&["--timeout", "0s", url]).starts_with("--timeout 0"));
         assert!(error(&["--body-file", "/nonexistent/x", url]).starts_with("--body-file"));
         assert!(error(&["ftp://h/"]).starts_with("URL"));
+    }
+
+    #[test]
+    fn what_a_wrk_or_oha_user_types_first() {
+        let plan = |args: &[&str]| parse(args).unwrap().plan().unwrap();
+        // A URL without a path is the root.
+        assert_eq!(with_path("http://h:8080"), "http://h:8080/");
+        assert_eq!(with_path("http://h:8080?q=1"), "http://h:8080/?q=1");
+        assert_eq!(with_path("https://h/x"), "https://h/x");
+        assert_eq!(plan(&["http://h:8080"]).engine.target.path, "/");
+        // -n below -c: n connections, said so.
+        let p = plan(&["-c", "10", "-n", "5", "http://h/"]);
+        assert_eq!(p.engine.concurrency, 5);
+        assert_eq!(p.notes, ["-c 10 is more than -n 5: using 5 connections"]);
+        // A fractional rate runs on one thread.
+        let p = plan(&["--rate", "0.5", "-c", "20", "http://h/"]);
+        assert_eq!((p.engine.rate, p.threads()), (Some(0.5), 1));
+        // Compound durations.
+        assert_eq!(
+            plan(&["-d", "1m30s", "http://h/"]).engine.duration,
+            Some(Duration::from_secs(90))
+        );
     }
 
     #[test]

@@ -32,15 +32,42 @@ pub fn to_json(r: &BenchResult) -> Value {
         "threads": r.threads,
         "duration_s": r.duration.as_secs_f64(),
         "requests": { "total": r.total(), "ok": r.ok(), "errors": t.error_count() },
-        "rate": { "target": r.target_rate, "achieved": r.achieved_rate() },
-        "late_sends": { "count": t.late_count, "max_ms": ms_f64(t.late_max_us) },
+        "rate": {
+            "target": r.target_rate,
+            "achieved": r.achieved_rate(),
+            "completed": r.completion_rate(),
+        },
+        "late_sends": {
+            "count": t.late_count,
+            "max_ms": ms_f64(t.late_max_us),
+            "client_late_count": t.client_late_count,
+        },
+        "send_lateness_us": lateness_json(r),
         "status": status,
         "errors": errors,
         "latency_ms": {
             "corrected": if r.open_loop() { latency_json(&t.corrected) } else { Value::Null },
             "uncorrected": latency_json(&t.uncorrected),
         },
+        "timeouts_recorded_at_ms": ms_f64(r.timeout.as_micros() as u64),
     })
+}
+
+/// Open loop: `{"p50", "p99", "max"}` of the client's own send lateness, µs;
+/// null in closed loop.
+fn lateness_json(r: &BenchResult) -> Value {
+    match r
+        .open_loop()
+        .then(|| HistSummary::of(&r.tally.send_lateness))
+        .flatten()
+    {
+        Some(s) => json!({
+            "p50": s.at(50.0).unwrap_or(0),
+            "p99": s.at(99.0).unwrap_or(0),
+            "max": s.max_us,
+        }),
+        None => Value::Null,
+    }
 }
 
 /// `{"min", "mean", "stdev", "max", "p50", ..., "p99.99"}` in ms, or null
@@ -63,14 +90,14 @@ pub fn latency_json(h: &Hist) -> Value {
 }
 
 /// Writes `value` pretty-printed, with a final newline.
-pub fn write_json(value: &Value, out: &mut impl Write) -> io::Result<()> {
+pub fn write_json(value: &Value, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }
 
 /// Writes ab's `-e` CSV (`Percentage served,Time in ms`, rows 0 to 100)
 /// from a histogram, so `speedup plot` draws bench runs beside ab runs.
-pub fn write_ab_csv(h: &Hist, out: &mut impl Write) -> io::Result<()> {
+pub fn write_ab_csv(h: &Hist, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
     writeln!(out, "{}", speedup_report::cdf_csv::HEADER)?;
     for (i, us) in speedup_report::stats::hist_cdf_rows(h) {
         writeln!(out, "{i},{:.3}", ms_f64(us))?;

@@ -7,11 +7,13 @@
 //! and shipping a histogram per second to the [`intervals`] collector,
 //! which writes the timeline and the HdrHistogram interval log as the
 //! seconds complete. With `--rate` the run is open loop and every latency
-//! is recorded twice: corrected (from the request's due time) and
-//! uncorrected (from its send). Renderers ([`text`], [`json`]) write the
+//! is recorded twice: corrected (from its send, plus any wait for a free
+//! connection after its due time) and uncorrected (from its send); the
+//! client's own lateness is recorded apart. Renderers ([`text`], [`json`]) write the
 //! result to any `impl Write`; [`merge`] adds the logs of several runs.
 //! Percentiles are read through `speedup_report::stats`, like every other.
 
+pub mod duration;
 pub mod flags;
 pub mod hist;
 pub mod intervals;

@@ -9,13 +9,16 @@ use std::time::Duration;
 pub struct BenchPlan {
     /// The URL as given, for the summary.
     pub url: String,
-    /// What the engine runs: its duration includes the warm-up, and with
-    /// `-n` and a rate its request count includes the warm-up's requests.
+    /// What the engine runs: its duration includes the warm-up, and its
+    /// request count (`-n`) does not count the warm-up's requests.
     pub engine: speedup_load::Plan,
     /// Requests sent before this much time has passed are not recorded.
     pub warmup: Duration,
     /// Files to write.
     pub outputs: Outputs,
+    /// What the flags were taken to mean where it differs from what they
+    /// say (e.g. `-c` above `-n`), for the front end to show.
+    pub notes: Vec<String>,
 }
 
 impl BenchPlan {
@@ -33,7 +36,7 @@ impl BenchPlan {
 /// The files a run writes, as given on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Outputs {
-    /// `--json`; `-` is stdout.
+    /// `--json`; `-` is stdout (for any of them, one at most).
     pub json: Option<PathBuf>,
     /// `--csv`.
     pub csv: Option<PathBuf>,
@@ -47,21 +50,37 @@ pub struct Outputs {
 pub type NamedOutput<'a> = (&'static str, &'a Path);
 
 impl Outputs {
-    /// The first two outputs that name the same file (`--json -`, stdout,
-    /// is none), as `(flag, path)` pairs in command-line order.
-    pub fn same_file(&self) -> Option<(NamedOutput<'_>, NamedOutput<'_>)> {
-        let named: Vec<NamedOutput<'_>> = [
-            (
-                "--json",
-                self.json.as_deref().filter(|p| *p != Path::new("-")),
-            ),
+    /// Every output given, as `(flag, path)` in command-line order.
+    fn named(&self) -> Vec<NamedOutput<'_>> {
+        [
+            ("--json", self.json.as_deref()),
             ("--csv", self.csv.as_deref()),
             ("--timeline", self.timeline.as_deref()),
             ("--hdr-log", self.hdr_log.as_deref()),
         ]
         .into_iter()
         .filter_map(|(flag, path)| Some((flag, path?)))
-        .collect();
+        .collect()
+    }
+
+    /// The flags whose output goes to stdout (`-`), in command-line order.
+    pub fn to_stdout(&self) -> Vec<&'static str> {
+        self.named()
+            .into_iter()
+            .filter(|(_, p)| is_stdout(p))
+            .map(|(flag, _)| flag)
+            .collect()
+    }
+
+    /// The first two outputs that name the same file (`-`, stdout, is
+    /// none: see [`Outputs::to_stdout`]), as `(flag, path)` pairs in
+    /// command-line order.
+    pub fn same_file(&self) -> Option<(NamedOutput<'_>, NamedOutput<'_>)> {
+        let named: Vec<NamedOutput<'_>> = self
+            .named()
+            .into_iter()
+            .filter(|(_, p)| !is_stdout(p))
+            .collect();
         let places: Vec<Option<PathBuf>> = named.iter().map(|(_, p)| place(p)).collect();
         for i in 0..named.len() {
             for j in i + 1..named.len() {
@@ -74,6 +93,11 @@ impl Outputs {
         }
         None
     }
+}
+
+/// Whether an output path means stdout.
+pub fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
 }
 
 /// Where `path` is, links and `.`/`..` resolved: an existing file's own

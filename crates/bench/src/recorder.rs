@@ -45,22 +45,36 @@ pub fn error_index(kind: ErrorKind) -> usize {
 /// Status codes are three digits; one counter each, no map on the hot path.
 const STATUS_SLOTS: usize = 1000;
 
+/// A send the client itself made later than this (its timer, a busy thread)
+/// is counted as a client-late send: the generator did not keep its schedule.
+pub const CLIENT_LATE_US: u64 = 1_000;
+
 /// Everything one thread (or, merged, the run) measured, in µs since the
 /// end of the warm-up.
 #[derive(Debug, Clone)]
 pub struct Tally {
-    /// Latency from the due time (open loop only).
+    /// Latency from the due time, plus the wait for a free connection
+    /// (open loop only; timeouts recorded at the timeout).
     pub corrected: Hist,
-    /// Latency from the actual send.
+    /// Latency from the actual send (timeouts recorded at the timeout).
     pub uncorrected: Hist,
+    /// Open loop: how late the client itself sent each request after it
+    /// could have, `S − max(D, F)`; never part of the latencies.
+    pub send_lateness: Hist,
     /// Responses by status code (index = code).
     pub status: Vec<u64>,
     /// Requests without a response, by [`ERROR_KINDS`] index.
     pub errors: [u64; ERROR_KINDS.len()],
-    /// Sends that found no connection free at their due time.
+    /// Sends that found no connection free at their due time (the
+    /// server's doing: every connection was waiting on it).
     pub late_count: u64,
     /// The worst of those, µs after the due time.
     pub late_max_us: u64,
+    /// Sends the client made late by more than [`CLIENT_LATE_US`].
+    pub client_late_count: u64,
+    /// Open loop: the send window, from the first recorded request's due
+    /// time to the last recorded send, µs since the run's start.
+    pub send_window_us: Option<(u64, u64)>,
     /// When the last recorded request ended.
     pub last_done_us: u64,
 }
@@ -70,10 +84,13 @@ impl Default for Tally {
         Tally {
             corrected: new_hist(),
             uncorrected: new_hist(),
+            send_lateness: new_hist(),
             status: vec![0; STATUS_SLOTS],
             errors: [0; ERROR_KINDS.len()],
             late_count: 0,
             late_max_us: 0,
+            client_late_count: 0,
+            send_window_us: None,
             last_done_us: 0,
         }
     }
@@ -84,6 +101,7 @@ impl Tally {
     pub fn merge(&mut self, other: &Tally) {
         add(&mut self.corrected, &other.corrected);
         add(&mut self.uncorrected, &other.uncorrected);
+        add(&mut self.send_lateness, &other.send_lateness);
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
         }
@@ -92,7 +110,19 @@ impl Tally {
         }
         self.late_count += other.late_count;
         self.late_max_us = self.late_max_us.max(other.late_max_us);
+        self.client_late_count += other.client_late_count;
+        if let Some((first, last)) = other.send_window_us {
+            self.widen_send_window(first, last);
+        }
         self.last_done_us = self.last_done_us.max(other.last_done_us);
+    }
+
+    /// Makes the send window cover `first` to `last`.
+    fn widen_send_window(&mut self, first: u64, last: u64) {
+        self.send_window_us = Some(match self.send_window_us {
+            Some((a, b)) => (a.min(first), b.max(last)),
+            None => (first, last),
+        });
     }
 
     /// Responses of any status.
@@ -128,6 +158,7 @@ impl Tally {
 pub struct BenchRecorder {
     thread: usize,
     warmup_us: u64,
+    timeout_us: u64,
     tally: Tally,
     interval: Interval,
     sink: Option<Arc<IntervalSink>>,
@@ -135,11 +166,18 @@ pub struct BenchRecorder {
 
 impl BenchRecorder {
     /// A recorder for worker `thread`, ignoring requests sent (or due)
-    /// before `warmup_us`, shipping finished seconds to `sink` if any.
-    pub fn new(thread: usize, warmup_us: u64, sink: Option<Arc<IntervalSink>>) -> BenchRecorder {
+    /// before `warmup_us`, recording timed-out requests at `timeout_us`,
+    /// shipping finished seconds to `sink` if any.
+    pub fn new(
+        thread: usize,
+        warmup_us: u64,
+        timeout_us: u64,
+        sink: Option<Arc<IntervalSink>>,
+    ) -> BenchRecorder {
         BenchRecorder {
             thread,
             warmup_us,
+            timeout_us,
             tally: Tally::default(),
             interval: Interval::new(0),
             sink,
@@ -170,31 +208,43 @@ impl BenchRecorder {
         let t = &mut self.tally;
         t.last_done_us = t.last_done_us.max(done_us);
         self.interval.requests += 1;
-        match record.outcome {
+        // A timed-out request took at least the timeout: it is in the tail,
+        // at the timeout, as well as counted as an error.
+        let took_us = match record.outcome {
             Outcome::Response { status, .. } => {
-                let uncorrected = u64::from(s.total_us);
-                t.uncorrected.saturating_record(uncorrected);
-                let primary = match scheduled {
-                    Some(sch) => {
-                        let corrected = end_us.saturating_sub(sch.due_us);
-                        t.corrected.saturating_record(corrected);
-                        corrected
-                    }
-                    None => uncorrected,
-                };
-                // An auto-resizing histogram: `record` grows it (a
-                // saturating record would clamp to its current top).
-                let _ = self.interval.hist.record(primary.min(HIGHEST_US));
                 t.status[usize::from(status).min(STATUS_SLOTS - 1)] += 1;
+                Some(u64::from(s.total_us))
             }
             Outcome::Error(kind) => {
                 t.errors[error_index(kind)] += 1;
                 self.interval.errors += 1;
+                (kind == ErrorKind::Timeout).then_some(self.timeout_us)
             }
+        };
+        if let Some(uncorrected) = took_us {
+            t.uncorrected.saturating_record(uncorrected);
+            let primary = match scheduled {
+                Some(sch) => {
+                    let corrected = sch.corrected_us(uncorrected);
+                    t.corrected.saturating_record(corrected);
+                    corrected
+                }
+                None => uncorrected,
+            };
+            // An auto-resizing histogram: `record` grows it (a saturating
+            // record would clamp to its current top).
+            let _ = self.interval.hist.record(primary.min(HIGHEST_US));
         }
-        if let Some(sch) = scheduled.filter(|sch| sch.late_us > 0) {
-            t.late_count += 1;
-            t.late_max_us = t.late_max_us.max(sch.late_us);
+        if let Some(sch) = scheduled {
+            t.widen_send_window(sch.due_us, s.start_us);
+            t.send_lateness.saturating_record(sch.send_lateness_us);
+            if sch.late_us > 0 {
+                t.late_count += 1;
+                t.late_max_us = t.late_max_us.max(sch.late_us);
+            }
+            if sch.send_lateness_us > CLIENT_LATE_US {
+                t.client_late_count += 1;
+            }
         }
     }
 }

@@ -53,8 +53,14 @@ pub struct BenchResult {
     pub target_rate: Option<f64>,
     /// From the end of the warm-up to the last recorded request's end.
     pub duration: Duration,
+    /// The per-request limit: timed-out requests are in the latency
+    /// histograms at this value.
+    pub timeout: Duration,
     /// All threads' tallies merged.
     pub tally: Tally,
+    /// The run stopped early: nothing could be reached at the URL's address
+    /// (no connection a second in, and a connect failed).
+    pub unreachable: bool,
 }
 
 impl BenchResult {
@@ -73,14 +79,37 @@ impl BenchResult {
         self.tally.status[200..300].iter().sum()
     }
 
-    /// Recorded requests per second over [`BenchResult::duration`].
+    /// Requests sent per second. Open loop: over the send window, from the
+    /// first recorded request's due time to the last send (n requests sent
+    /// on schedule span n − 1 intervals of 1/rate), so a generator that kept
+    /// its schedule achieves its target however long the answers took.
+    /// Closed loop: the completion rate.
     pub fn achieved_rate(&self) -> f64 {
+        match self.tally.send_window_us {
+            Some((first, last)) if self.open_loop() && last > first => {
+                (self.total() - 1) as f64 / ((last - first) as f64 / 1e6)
+            }
+            _ => self.completion_rate(),
+        }
+    }
+
+    /// Recorded requests per second over [`BenchResult::duration`] (end of
+    /// the warm-up to the last response).
+    pub fn completion_rate(&self) -> f64 {
         let secs = self.duration.as_secs_f64();
         if secs > 0.0 {
             self.total() as f64 / secs
         } else {
             0.0
         }
+    }
+
+    /// The latency at or above which a value stands for a timeout (the
+    /// timeout, when any request timed out), µs.
+    pub fn timeout_floor_us(&self) -> Option<u64> {
+        let timeouts =
+            self.tally.errors[crate::recorder::error_index(speedup_load::ErrorKind::Timeout)];
+        (timeouts > 0).then_some(self.timeout.as_micros() as u64)
     }
 }
 
@@ -118,6 +147,7 @@ pub fn run(
     };
     let sink = Arc::new(IntervalSink::new(plan.threads()));
     let warmup_us = plan.warmup.as_micros() as u64;
+    let timeout_us = plan.engine.timeout.as_micros() as u64;
     let started = Instant::now();
     let base_time = SystemTime::now() + plan.warmup;
     let mut collector = Collector::new(&sink, writers, base_time);
@@ -147,7 +177,7 @@ pub fn run(
             &plan.engine,
             || {
                 let thread = next_thread.fetch_add(1, Ordering::Relaxed);
-                BenchRecorder::new(thread, warmup_us, Some(Arc::clone(&sink)))
+                BenchRecorder::new(thread, warmup_us, timeout_us, Some(Arc::clone(&sink)))
             },
             control,
         );
@@ -158,6 +188,7 @@ pub fn run(
         (output, collector)
     });
     let output = output?;
+    let unreachable = output.unreachable;
     let mut collector = collector.map_err(write_error)?;
     let mut tally = Tally::default();
     for recorder in output.recorders {
@@ -175,6 +206,8 @@ pub fn run(
         threads: plan.threads(),
         target_rate: plan.engine.rate,
         duration: Duration::from_micros(tally.last_done_us),
+        timeout: plan.engine.timeout,
         tally,
+        unreachable,
     })
 }

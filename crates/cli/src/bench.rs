@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use speedup_bench::plan::is_stdout;
 use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
 use speedup_load::{Control, ErrorKind};
 
@@ -25,6 +26,9 @@ const RECORD_MARGIN: Duration = Duration::from_millis(500);
 /// Runs `speedup bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
+    for note in &plan.notes {
+        eprintln!("speedup bench: note: {note}");
+    }
     // Open every file first: a bad path fails before any request is sent.
     // The series are written as the seconds complete, so they are created
     // now; the JSON and CSV go to temporary files renamed at the end.
@@ -32,15 +36,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
         hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
     };
-    let json_to_stdout = plan.outputs.json.as_deref() == Some(Path::new("-"));
-    let json_file = match &plan.outputs.json {
-        Some(p) if !json_to_stdout => Some(Staged::create(p, "--json")?),
-        _ => None,
-    };
-    let csv_file = match &plan.outputs.csv {
-        Some(p) => Some(Staged::create(p, "--csv")?),
-        None => None,
-    };
+    let json_out = ResultFile::create(plan.outputs.json.as_deref(), "--json")?;
+    let csv_out = ResultFile::create(plan.outputs.csv.as_deref(), "--csv")?;
+    // The summary goes to stdout, or to stderr when an output does.
+    let summary_to_stderr = !plan.outputs.to_stdout().is_empty();
     let control = Arc::new(Control::new());
     let interrupted = on_stop_signals(Arc::clone(&control), plan.engine.timeout)?;
     let progress = match (std::io::stderr().is_terminal(), args.progress) {
@@ -56,22 +55,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     let result = result.context("the run failed")?;
-    // The summary goes to stdout, or to stderr when stdout carries the JSON.
-    if json_to_stdout {
+    if summary_to_stderr {
         text::write_summary(&result, &mut std::io::stderr().lock())?;
-        write_to(&mut std::io::stdout().lock(), "--json", |w| {
-            json::write_json(&json::to_json(&result), w)
-        })?;
     } else {
         let mut out = BufWriter::new(std::io::stdout().lock());
         text::write_summary(&result, &mut out)?;
         out.flush()?;
     }
-    if let Some(file) = json_file {
-        file.commit(|w| json::write_json(&json::to_json(&result), w))?;
+    if let Some(out) = json_out {
+        out.commit(|w| json::write_json(&json::to_json(&result), w))?;
     }
-    if let Some(file) = csv_file {
-        file.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
+    if let Some(out) = csv_out {
+        out.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
+    }
+    if result.unreachable {
+        eprintln!(
+            "speedup bench: nothing is listening at {}: no connection could be made in the first \
+             second (see the connect errors above): check the host and port, and that the \
+             server runs",
+            result.url
+        );
+        return Ok(ExitCode::FAILURE);
     }
     if let Some(signal) = interrupted.name() {
         eprintln!(
@@ -193,7 +197,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         merged.rate()
     )?;
     let s = speedup_report::stats::HistSummary::of(&merged.hist);
-    text::write_latency_table(&mut summary, &[("merged", s.as_ref())])?;
+    text::write_latency_table(&mut summary, &[("merged", s.as_ref())], None)?;
     summary.flush()?;
     match args.json.as_deref() {
         None => {}
@@ -206,9 +210,12 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates `path` for writing, with an error naming the flag.
+/// Creates `path` for writing (`-`: stdout), with an error naming the flag.
 fn open(path: Option<&Path>, flag: &str) -> anyhow::Result<Option<Box<dyn Write + Send>>> {
     let Some(path) = path else { return Ok(None) };
+    if is_stdout(path) {
+        return Ok(Some(Box::new(std::io::stdout())));
+    }
     let file = File::create(path).with_context(|| {
         format!(
             "{flag} {}: cannot create the file (check the directory and permissions)",
@@ -226,6 +233,35 @@ fn write_to<W: Write + ?Sized>(
     write(w)
         .and_then(|()| w.flush())
         .with_context(|| format!("cannot write the {flag} file"))
+}
+
+/// Where a result written at the end goes: stdout (`-`), or a file staged
+/// beside its destination.
+enum ResultFile {
+    Stdout(&'static str),
+    File(Staged),
+}
+
+impl ResultFile {
+    /// Prepares the output of `flag`, if given.
+    fn create(path: Option<&Path>, flag: &'static str) -> anyhow::Result<Option<ResultFile>> {
+        Ok(match path {
+            None => None,
+            Some(p) if is_stdout(p) => Some(ResultFile::Stdout(flag)),
+            Some(p) => Some(ResultFile::File(Staged::create(p, flag)?)),
+        })
+    }
+
+    /// Writes the result with `write`, then puts it in place.
+    fn commit(
+        self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self {
+            ResultFile::Stdout(flag) => write_to(&mut std::io::stdout().lock(), flag, |w| write(w)),
+            ResultFile::File(file) => file.commit(|w| write(w)),
+        }
+    }
 }
 
 /// The live progress: elapsed, requests, req/s, p99 so far, errors. A

@@ -89,13 +89,16 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     // The server sent bytes beyond the last response: the next request
     // fails unsent (see the module's notes).
     let mut broken = false;
+    // When this connection's previous exchange ended: until then it was
+    // busy with the server (open loop: the wait a late send charges it).
+    let mut busy_until = None;
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
         let scheduled = match &worker.schedule {
-            Some(schedule) => match schedule.next(&run).await {
-                Some(slot) => {
-                    start = Instant::now();
+            Some(schedule) => match schedule.next(&run, busy_until, &worker.stopping).await {
+                Some((slot, send)) => {
+                    start = send;
                     Some(slot)
                 }
                 None => break,
@@ -148,6 +151,7 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
         };
         worker.record(&record, scheduled, done);
         run.control.add_completed();
+        busy_until = Some(done);
         // ab's rule: a request on a kept connection starts when the previous
         // response ended (as does one that fails for what came after it).
         start = if kept.is_some() || broken {
@@ -172,9 +176,9 @@ async fn exchange<R: Recorder>(
     let mut stream = match stream {
         Some(s) => s,
         None => {
-            let s = connect(run.addr, source)
-                .await
-                .map_err(|_| ErrorKind::Connect)?;
+            let s = connect(run.addr, source).await;
+            run.reach.connect(s.is_ok());
+            let s = s.map_err(|_| ErrorKind::Connect)?;
             // Small requests must leave at once, not wait for Nagle.
             let _ = s.set_nodelay(true);
             let s = match &run.tls {
@@ -322,7 +326,9 @@ impl<R: Recorder> Reading<'_, R> {
             self.stream.readable().await.map_err(|_| ErrorKind::Read)?;
             match self.read_now() {
                 Ok(r) => return Ok(r),
-                Err(ReadError::Pending) => {}
+                // Usually the socket is drained and the next wait waits;
+                // TLS records without data keep it ready: count a pass.
+                Err(ReadError::Pending) => self.pass().await,
                 Err(ReadError::Failed) => return Err(ErrorKind::Read),
                 Err(ReadError::Bad(kind)) => return Err(kind),
             }

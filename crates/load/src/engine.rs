@@ -17,7 +17,7 @@ use crate::record::{Record, Scheduled};
 use crate::request::build_request;
 use crate::schedule::Schedule;
 use crate::tls::{TlsClient, TlsInfo};
-use crate::worker::{panic_message, run_worker, RunState};
+use crate::worker::{panic_message, run_worker, worker_runtime, Reach, RunState};
 
 /// Receives the records of one worker thread. One recorder per worker,
 /// made by the factory given to [`run`]; merged by the front end.
@@ -63,6 +63,11 @@ impl ControlState {
         self.abort.load(Ordering::Relaxed)
     }
 
+    /// Stops starting new requests (see [`Control::stop`]).
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// Stops the run and abandons in-flight requests (see [`Control::abort`]).
     pub(crate) fn abort(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -88,7 +93,7 @@ impl Control {
     /// Stops starting new requests; in-flight ones finish (bounded by the
     /// plan's timeout).
     pub fn stop(&self) {
-        self.state.stop.store(true, Ordering::Relaxed);
+        self.state.stop();
     }
 
     /// Stops starting new requests and abandons the in-flight ones within
@@ -115,6 +120,9 @@ pub struct RunOutput<R> {
     pub server_header: Option<String>,
     /// For `https://`: the protocol and cipher of the first handshake.
     pub tls: Option<TlsInfo>,
+    /// With [`Plan::give_up_unreachable`]: the run stopped because nothing
+    /// could be reached at the address.
+    pub unreachable: bool,
 }
 
 /// Why a run could not start.
@@ -171,9 +179,18 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     };
     let addr = resolve(host, port)?;
     let tls = match plan.target.tls {
-        true => Some(TlsClient::new(&plan.target.host, plan.insecure).map_err(RunError::Tls)?),
+        true => Some(
+            TlsClient::new(&plan.target.host, plan.insecure, plan.tls_resume)
+                .map_err(RunError::Tls)?,
+        ),
         false => None,
     };
+    // The runtimes are built before the run's time zero, so the first due
+    // times do not wait for them.
+    let runtimes = (0..threads)
+        .map(|_| worker_runtime())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Runtime)?;
     let base = Instant::now();
     let run = Arc::new(RunState {
         addr,
@@ -187,6 +204,11 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         timeout: plan.timeout,
         limit: plan.requests,
         claimed: AtomicU64::new(0),
+        warmup_end: base + plan.warmup,
+        reach: Reach {
+            give_up: plan.give_up_unreachable,
+            ..Reach::default()
+        },
         deadline: plan.duration.map(|d| base + d),
         base,
         control: Arc::clone(&control.state),
@@ -196,7 +218,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     });
     let outputs = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
-        for i in 0..threads {
+        for (i, runtime) in runtimes.into_iter().enumerate() {
             let worker_run = Arc::clone(&run);
             let make_recorder = &make_recorder;
             let connections = share(plan.concurrency, threads, i);
@@ -209,6 +231,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                     // other workers too.
                     let _stop = StopOnPanic(&worker_run.control);
                     run_worker(
+                        &runtime,
                         Arc::clone(&worker_run),
                         schedule,
                         connections,
@@ -247,6 +270,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         elapsed,
         server_header,
         tls,
+        unreachable: run.reach.gave_up.load(Ordering::Relaxed),
     })
 }
 

@@ -307,6 +307,19 @@ pub struct Plan {
     /// For `https://`: accept any server certificate (self-signed, expired,
     /// another host's) instead of verifying it against Mozilla's roots.
     pub insecure: bool,
+    /// For `https://`: resume TLS sessions on new connections (session
+    /// tickets or IDs from earlier handshakes of the run). Off, every new
+    /// connection does a full handshake, as real ab does and as every new
+    /// client of a server would.
+    pub tls_resume: bool,
+    /// Requests started (due, in open loop) before this much time has
+    /// passed are a warm-up: they do not count towards `requests`.
+    pub warmup: Duration,
+    /// Stop the run when, a second in, no connection was ever established
+    /// and a connect failed (nothing listens there), instead of counting
+    /// connect errors for the whole run; [`crate::RunOutput::unreachable`]
+    /// says so. `speedup ab` keeps ab's own rules.
+    pub give_up_unreachable: bool,
 }
 
 impl Plan {
@@ -329,6 +342,9 @@ impl Plan {
             trace_responses: false,
             rate: None,
             insecure: false,
+            tls_resume: false,
+            warmup: Duration::ZERO,
+            give_up_unreachable: false,
         }
     }
 
@@ -391,7 +407,9 @@ impl Plan {
                 return Err(PlanError::InvalidRate);
             }
             let threads = self.resolved_threads();
-            if rate < threads as f64 {
+            // One thread may send less than once a second; more threads
+            // than requests a second would sit idle.
+            if threads > 1 && rate < threads as f64 {
                 return Err(PlanError::RateBelowThreads { rate, threads });
             }
         }

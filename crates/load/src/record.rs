@@ -93,14 +93,35 @@ pub struct Record {
 }
 
 /// Where a request of an open-loop run (a plan with a rate) stood against
-/// its schedule, in µs since the run started.
+/// its schedule, in µs.
+///
+/// Of one request, the engine knows when it was due (`D`), when its
+/// connection became free for it (`F`: the end of the previous exchange on
+/// that connection, or the connection's start), when it was actually sent
+/// (`S`, the record's `start_us`) and when it ended (`E`). The wait for a
+/// free connection, `max(0, F − D)`, is the server's doing: it is added to
+/// the response time to correct for coordinated omission. The client's own
+/// wake-up lateness, `S − max(D, F)`, is not: it is reported on its own and
+/// never charged to the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scheduled {
-    /// When the schedule wanted the request sent. Latency measured from
-    /// here is corrected for coordinated omission.
+    /// When the schedule wanted the request sent, µs since the run started.
     pub due_us: u64,
-    /// How long after `due_us` a connection became free to send it: 0 when
-    /// a connection was waiting for the due time, more when every
-    /// connection was busy (a late send).
+    /// How long after `due_us` a connection became free to send it,
+    /// `max(0, F − D)`: 0 when a connection was waiting for the due time,
+    /// more when every connection was busy with the server (a late send).
     pub late_us: u64,
+    /// How long after it could have been sent the client sent it,
+    /// `S − max(D, F)`: the generator's own lateness (a timer waking late,
+    /// a busy thread), never part of the server's figures.
+    pub send_lateness_us: u64,
+}
+
+impl Scheduled {
+    /// The response time corrected for coordinated omission, from the
+    /// time the request took from its send (`E − S`):
+    /// `(E − S) + max(0, F − D)`.
+    pub fn corrected_us(&self, took_us: u64) -> u64 {
+        took_us + self.late_us
+    }
 }

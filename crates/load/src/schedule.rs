@@ -5,9 +5,17 @@
 //! A connection that is free takes its thread's next due time and waits
 //! for it; when every connection of a thread was busy at a due time, the
 //! next free one sends at once and the request is *late* by the difference.
-//! Latency measured from the due time is then corrected for coordinated
-//! omission: a stalled server is charged for every request that was due
-//! during the stall, not only for the ones in flight.
+//! That wait for a free connection is added to the request's latency, which
+//! corrects for coordinated omission: a stalled server is charged for every
+//! request that was due during the stall, not only for the ones in flight.
+//! What the client adds itself (its timer waking late, a busy thread) is
+//! measured apart ([`Scheduled::send_lateness_us`]) and never charged to the
+//! server.
+//!
+//! The wait for a due time is on the thread's own precise timer
+//! (`speedup_timer`, a timerfd in the worker's reactor): tokio's
+//! millisecond wheel would bunch a 5,000 req/s schedule into batches of five
+//! a millisecond, and wake each send up to a millisecond late.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -35,33 +43,82 @@ impl Schedule {
         }
     }
 
-    /// Waits until the thread's next request is due; `None` once the run
+    /// Called by a connection that is free (now; its previous exchange
+    /// ended at `busy_until`, `None` before its first): waits until the
+    /// thread's next request is due, and returns where it stands against
+    /// the schedule with the instant to send it (now); `None` once the run
     /// is over (duration, request count, or stop).
-    pub(crate) async fn next(&self, run: &RunState) -> Option<Scheduled> {
+    pub(crate) async fn next(
+        &self,
+        run: &RunState,
+        busy_until: Option<Instant>,
+        stopping: &tokio::sync::Notify,
+    ) -> Option<(Scheduled, Instant)> {
         let k = self.next.get();
         self.next.set(k + 1);
         let due = run.base + self.first + Duration::from_secs_f64(k as f64 * self.every);
         if !run.claim(due) {
             return None;
         }
-        let now = Instant::now();
+        let free = Instant::now();
         // A server that cannot keep up leaves a backlog of late requests;
         // they are sent (each one's wait is part of what we measure), but
         // not for longer than one timeout past the end of the run.
-        if run.deadline.is_some_and(|end| now > end + run.timeout) {
+        if run.deadline.is_some_and(|end| free > end + run.timeout) {
             return None;
         }
-        if now < due {
-            tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+        if free < due {
+            tokio::select! {
+                // Fails only if no timer can be had at all: then send now.
+                _ = speedup_timer::sleep_until(due) => {}
+                // Woken by the worker when the run is stopped.
+                () = stopping.notified() => {}
+            }
             // A stop while we waited: do not start anything new.
             if run.control.is_stopped() {
                 return None;
             }
         }
-        let us = |d: Duration| d.as_micros() as u64;
-        Some(Scheduled {
-            due_us: us(due - run.base),
-            late_us: us(now.saturating_duration_since(due)),
-        })
+        let send = Instant::now();
+        // Only a connection busy with the server delays a send on the
+        // server's account: before its first exchange (the run starting up)
+        // a connection was as good as free at the due time.
+        let free = busy_until.unwrap_or(due);
+        Some((slot(run.base, due, free, send), send))
+    }
+}
+
+/// Where a request due at `due`, whose connection was free at `free` and
+/// which is sent at `send`, stands against the schedule (see [`Scheduled`]).
+fn slot(base: Instant, due: Instant, free: Instant, send: Instant) -> Scheduled {
+    let us = |d: Duration| d.as_micros() as u64;
+    Scheduled {
+        due_us: us(due.saturating_duration_since(base)),
+        late_us: us(free.saturating_duration_since(due)),
+        send_lateness_us: us(send.saturating_duration_since(due.max(free))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attribution rule on synthetic timings: the wait for a free
+    /// connection is the server's, the oversleep is the client's.
+    #[test]
+    fn the_server_is_charged_only_for_the_wait_for_a_connection() {
+        let base = Instant::now();
+        let at = |us: u64| base + Duration::from_micros(us);
+        // A connection free before the due time, a timer waking 60 µs late:
+        // nothing is charged, the 60 µs are the client's.
+        let on_time = slot(base, at(1_000), at(400), at(1_060));
+        assert_eq!((on_time.late_us, on_time.send_lateness_us), (0, 60));
+        assert_eq!(on_time.corrected_us(250), 250);
+        // Every connection busy until 5 ms after the due time, sent 20 µs
+        // after it was free: the server is charged 5 ms, the client 20 µs.
+        let stalled = slot(base, at(1_000), at(6_000), at(6_020));
+        assert_eq!((stalled.late_us, stalled.send_lateness_us), (5_000, 20));
+        assert_eq!(stalled.corrected_us(250), 5_250);
+        assert_eq!(stalled.due_us, 1_000);
     }
 }

@@ -45,9 +45,6 @@ mod routes;
 mod server;
 mod sleep;
 mod threads;
-mod timer;
-#[cfg(target_os = "linux")]
-mod timerfd;
 mod url;
 mod watched;
 
@@ -67,7 +64,7 @@ pub use threads::{bind_each, serve_threads, Stopped, CLOSE_MARGIN};
 /// servers in this process: a diagnostic, and how tests check that a client
 /// going away leaves nothing behind.
 pub fn pending_async_sleeps() -> usize {
-    timer::pending()
+    speedup_timer::pending()
 }
 
 /// The longest any duration setting may be (a day): far from overflowing

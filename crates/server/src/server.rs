@@ -80,7 +80,7 @@ pub async fn serve_until(
     let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
     // No silent fallback to an imprecise timer: this loop's sleeps use the
     // timer thread, so it must start now or the server not at all.
-    crate::timer::start().map_err(ServerError::Timer)?;
+    speedup_timer::start().map_err(ServerError::Timer)?;
     announce(local, &config);
     let shared = Shared::new(router, &config);
     accept_loop(listener, &shared, shutdown, cut).await;
@@ -90,7 +90,7 @@ pub async fn serve_until(
 /// Logs the settings (and the timer's precision, if in doubt): what every
 /// serving entry point does before its first accept.
 pub(crate) fn announce(local: SocketAddr, config: &Config) {
-    if let Some(warning) = crate::timer::precision_warning() {
+    if let Some(warning) = speedup_timer::precision_warning() {
         tracing::warn!("{warning}");
     }
     tracing::info!(

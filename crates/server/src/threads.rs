@@ -300,7 +300,7 @@ fn serve_on_this_thread(
         let listener = TcpListener::from_std(listener).map_err(ServerError::Thread)?;
         // This thread's async sleeps on its own timer: woken here, with no
         // timer thread in between.
-        let _timer = crate::timer::install_local().map_err(ServerError::Timer)?;
+        let _timer = speedup_timer::install_local().map_err(ServerError::Timer)?;
         tokio::spawn(async move { accept_loop(listener, &shared, graceful, cut).await })
             .await
             .map_err(|error| ServerError::Thread(std::io::Error::other(error)))

@@ -178,7 +178,8 @@ pub fn refused_port() -> u16 {
 /// lines never end; `/flood` a chunked body of 1-byte chunks that never
 /// ends; `/junk` and `/junk-later` answer every request on the connection
 /// with a keep-alive 200 "hello" followed by 5 bytes of junk, in the same
-/// write or 5 ms later.
+/// write or 5 ms later; `/garbage` answers bytes that are not HTTP;
+/// `/close` closes without a byte.
 pub fn misbehaving() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -242,6 +243,10 @@ fn serve_one(mut c: TcpStream, odd: bool) {
             thread::sleep(Duration::from_secs(20));
         }
         "/echo" => reply(&mut c, "200 OK", &head),
+        "/garbage" => {
+            let _ = c.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01garbage");
+        }
+        "/close" => {}
         "/trailers" => flood(
             &mut c,
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
