@@ -8,6 +8,7 @@ use speedup_load::{ErrorKind, Outcome, Record, Recorder, Scheduled};
 
 use crate::hist::{add, new_hist, Hist, HIGHEST_US};
 use crate::intervals::{Interval, IntervalSink};
+use crate::per_target::TargetTally;
 
 /// The error kinds bench counts, in report order.
 pub const ERROR_KINDS: [ErrorKind; 9] = [
@@ -77,6 +78,8 @@ pub struct Tally {
     pub send_window_us: Option<(u64, u64)>,
     /// When the last recorded request ended.
     pub last_done_us: u64,
+    /// With several targets: each one's figures, in the mix's order.
+    pub targets: Vec<TargetTally>,
 }
 
 impl Default for Tally {
@@ -92,6 +95,7 @@ impl Default for Tally {
             client_late_count: 0,
             send_window_us: None,
             last_done_us: 0,
+            targets: Vec::new(),
         }
     }
 }
@@ -115,6 +119,13 @@ impl Tally {
             self.widen_send_window(first, last);
         }
         self.last_done_us = self.last_done_us.max(other.last_done_us);
+        if self.targets.len() < other.targets.len() {
+            self.targets
+                .resize_with(other.targets.len(), TargetTally::default);
+        }
+        for (a, b) in self.targets.iter_mut().zip(&other.targets) {
+            a.merge(b);
+        }
     }
 
     /// Makes the send window cover `first` to `last`.
@@ -167,18 +178,24 @@ pub struct BenchRecorder {
 impl BenchRecorder {
     /// A recorder for worker `thread`, ignoring requests sent (or due)
     /// before `warmup_us`, recording timed-out requests at `timeout_us`,
-    /// shipping finished seconds to `sink` if any.
+    /// with figures of their own for each of `targets` (when more than
+    /// one), shipping finished seconds to `sink` if any.
     pub fn new(
         thread: usize,
         warmup_us: u64,
         timeout_us: u64,
+        targets: usize,
         sink: Option<Arc<IntervalSink>>,
     ) -> BenchRecorder {
+        let mut tally = Tally::default();
+        if targets > 1 {
+            tally.targets.resize_with(targets, TargetTally::default);
+        }
         BenchRecorder {
             thread,
             warmup_us,
             timeout_us,
-            tally: Tally::default(),
+            tally,
             interval: Interval::new(0),
             sink,
         }
@@ -210,29 +227,36 @@ impl BenchRecorder {
         self.interval.requests += 1;
         // A timed-out request took at least the timeout: it is in the tail,
         // at the timeout, as well as counted as an error.
+        let mut target = t.targets.get_mut(record.target as usize);
         let took_us = match record.outcome {
             Outcome::Response { status, .. } => {
                 t.status[usize::from(status).min(STATUS_SLOTS - 1)] += 1;
+                if let Some(target) = target.as_deref_mut() {
+                    target.response(status);
+                }
                 Some(u64::from(s.total_us))
             }
             Outcome::Error(kind) => {
                 t.errors[error_index(kind)] += 1;
                 self.interval.errors += 1;
+                if let Some(target) = target.as_deref_mut() {
+                    target.error(kind);
+                }
                 (kind == ErrorKind::Timeout).then_some(self.timeout_us)
             }
         };
         if let Some(uncorrected) = took_us {
             t.uncorrected.saturating_record(uncorrected);
-            let primary = match scheduled {
-                Some(sch) => {
-                    let corrected = sch.corrected_us(uncorrected);
-                    t.corrected.saturating_record(corrected);
-                    corrected
-                }
-                None => uncorrected,
-            };
+            let corrected = scheduled.map(|sch| sch.corrected_us(uncorrected));
+            if let Some(c) = corrected {
+                t.corrected.saturating_record(c);
+            }
+            if let Some(target) = target {
+                target.latency(uncorrected, corrected);
+            }
             // An auto-resizing histogram: `record` grows it (a saturating
             // record would clamp to its current top).
+            let primary = corrected.unwrap_or(uncorrected);
             let _ = self.interval.hist.record(primary.min(HIGHEST_US));
         }
         if let Some(sch) = scheduled {

@@ -49,8 +49,13 @@ pub struct BenchResult {
     pub connections: u32,
     /// Worker threads.
     pub threads: usize,
-    /// `--rate`, if any.
+    /// `--rate` (or the mean of `--stages`), if any.
     pub target_rate: Option<f64>,
+    /// With `--targets`: each target's method and path (its figures are
+    /// `tally.targets`, in the same order).
+    pub targets: Vec<(String, String)>,
+    /// `--stages`, if any (the starting rate is `--rate`, else 0).
+    pub stages: Vec<speedup_load::Stage>,
     /// From the end of the warm-up to the last recorded request's end.
     pub duration: Duration,
     /// The per-request limit: timed-out requests are in the latency
@@ -148,6 +153,7 @@ pub fn run(
     let sink = Arc::new(IntervalSink::new(plan.threads()));
     let warmup_us = plan.warmup.as_micros() as u64;
     let timeout_us = plan.engine.timeout.as_micros() as u64;
+    let targets = plan.engine.mix.len();
     let started = Instant::now();
     let base_time = SystemTime::now() + plan.warmup;
     let mut collector = Collector::new(&sink, writers, base_time);
@@ -177,7 +183,13 @@ pub fn run(
             &plan.engine,
             || {
                 let thread = next_thread.fetch_add(1, Ordering::Relaxed);
-                BenchRecorder::new(thread, warmup_us, timeout_us, Some(Arc::clone(&sink)))
+                BenchRecorder::new(
+                    thread,
+                    warmup_us,
+                    timeout_us,
+                    targets,
+                    Some(Arc::clone(&sink)),
+                )
             },
             control,
         );
@@ -204,7 +216,9 @@ pub fn run(
         url: plan.url.clone(),
         connections: plan.engine.concurrency,
         threads: plan.threads(),
-        target_rate: plan.engine.rate,
+        target_rate: plan.engine.rate_profile().map(|p| p.mean()),
+        targets: plan.targets.clone(),
+        stages: plan.engine.stages.clone(),
         duration: Duration::from_micros(tally.last_done_us),
         timeout: plan.engine.timeout,
         tally,

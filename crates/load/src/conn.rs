@@ -35,11 +35,12 @@
 
 use std::io::ErrorKind as IoKind;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream, UnixStream};
 
 use crate::engine::Recorder;
 use crate::record::{ErrorKind, Outcome, Record, Sample};
@@ -67,6 +68,12 @@ const SOURCES: u32 = 8;
 /// millisecond of parsing, between two looks at the timer and the abort
 /// switch. A response that fits in one read never gets here.
 const PASSES_PER_YIELD: u32 = 16;
+
+/// What one request is: which of the run's requests, and its time limit.
+struct Job {
+    target: usize,
+    deadline: Instant,
+}
 
 /// What one exchange read of the response: how it ended, and whether the
 /// request could not be written whole.
@@ -110,13 +117,16 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
             .as_mut()
             .reset(tokio::time::Instant::from_std(start + run.timeout));
         let mut times = Times::default();
-        let deadline = start + run.timeout;
+        let job = Job {
+            target: worker.next_target(run.requests.len()),
+            deadline: start + run.timeout,
+        };
         let result = if std::mem::take(&mut broken) {
             Err(ErrorKind::Malformed)
         } else {
             tokio::select! {
                 biased;
-                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, deadline) => r,
+                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, &job) => r,
                 () = &mut timer => Err(ErrorKind::Timeout),
             }
         };
@@ -148,6 +158,7 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
         let record = Record {
             sample: sample(&run, start, &times, done),
             outcome,
+            target: job.target as u32,
         };
         worker.record(&record, scheduled, done);
         run.control.add_completed();
@@ -171,44 +182,28 @@ async fn exchange<R: Recorder>(
     stream: Option<Stream>,
     reader: &mut ResponseReader,
     times: &mut Times,
-    deadline: Instant,
+    job: &Job,
 ) -> Result<Exchange, ErrorKind> {
     let mut stream = match stream {
         Some(s) => s,
         None => {
-            let s = connect(run.addr, source).await;
-            run.reach.connect(s.is_ok());
-            let s = s.map_err(|_| ErrorKind::Connect)?;
-            // Small requests must leave at once, not wait for Nagle.
-            let _ = s.set_nodelay(true);
-            let s = match &run.tls {
-                // The handshake counts as part of connecting, as in ab.
-                Some(tls) => {
-                    let t = tls.handshake(s).await?;
-                    if run.tls_info.get().is_none() {
-                        if let Some(info) = t.info() {
-                            let _ = run.tls_info.set(info);
-                        }
-                    }
-                    Stream::Tls(Box::new(t))
-                }
-                None => Stream::Plain(s),
-            };
+            let s = open(run, source).await?;
             times.connected = Some(Instant::now());
             s
         }
     };
-    reader.begin(run.head_request, run.server.get().is_none());
+    let request = &run.requests[job.target];
+    reader.begin(request.head, run.server.get().is_none());
     let mut read = Reading {
         stream: &mut stream,
         worker,
         reader,
         times,
         trace: run.trace_responses,
-        deadline,
+        deadline: job.deadline,
         passes: 0,
     };
-    let write_failed = match read.write_all(&run.request).await {
+    let write_failed = match read.write_all(&request.bytes).await {
         Ok(Written::All) => false,
         Ok(Written::Answered) => {
             return Ok(Exchange {
@@ -285,7 +280,7 @@ impl<R: Recorder> Reading<'_, R> {
                 Err(e) if e.kind() == IoKind::WouldBlock => {
                     tokio::select! {
                         biased;
-                        r = self.stream.tcp().readable() => {
+                        r = self.stream.socket_readable() => {
                             r.map_err(|_| None)?;
                             match self.read_now() {
                                 Ok(Some(true)) => return Ok(Written::Answered),
@@ -296,7 +291,7 @@ impl<R: Recorder> Reading<'_, R> {
                                 Err(ReadError::Bad(kind)) => return Err(Some(kind)),
                             }
                         }
-                        r = self.stream.tcp().writable() => r.map_err(|_| None)?,
+                        r = self.stream.writable() => r.map_err(|_| None)?,
                     }
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => {}
@@ -376,6 +371,49 @@ enum ReadError {
     Failed,
     /// The bytes read are not a valid response.
     Bad(ErrorKind),
+}
+
+/// Where a run connects.
+#[derive(Debug, Clone)]
+pub(crate) enum Address {
+    /// The target (or proxy), resolved once.
+    Tcp(SocketAddr),
+    /// A Unix socket ([`crate::Plan::unix_socket`]).
+    Unix(PathBuf),
+}
+
+impl Address {
+    /// Whether many connections need several loopback source addresses.
+    pub(crate) fn is_loopback_v4(&self) -> bool {
+        matches!(self, Address::Tcp(a) if a.ip().is_loopback() && a.is_ipv4())
+    }
+}
+
+/// A new connection, the TLS handshake included (as ab counts it in the
+/// connect time), from `source` when given.
+async fn open(run: &RunState, source: Option<SocketAddr>) -> Result<Stream, ErrorKind> {
+    let tcp = match &run.addr {
+        Address::Unix(path) => {
+            let s = UnixStream::connect(path).await;
+            run.reach.connect(s.is_ok());
+            return s.map(Stream::Unix).map_err(|_| ErrorKind::Connect);
+        }
+        Address::Tcp(addr) => connect(*addr, source).await,
+    };
+    run.reach.connect(tcp.is_ok());
+    let tcp = tcp.map_err(|_| ErrorKind::Connect)?;
+    // Small requests must leave at once, not wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = &run.tls else {
+        return Ok(Stream::Plain(tcp));
+    };
+    let t = tls.handshake(tcp).await?;
+    if run.tls_info.get().is_none() {
+        if let Some(info) = t.info() {
+            let _ = run.tls_info.set(info);
+        }
+    }
+    Ok(Stream::Tls(Box::new(t)))
 }
 
 /// Connects to `addr`, from `source` when given.

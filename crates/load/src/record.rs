@@ -90,6 +90,9 @@ pub struct Record {
     pub sample: Sample,
     /// Its status or its error.
     pub outcome: Outcome,
+    /// Which of the plan's requests it was: the index in
+    /// [`crate::Plan::mix`], 0 without one.
+    pub target: u32,
 }
 
 /// Where a request of an open-loop run (a plan with a rate) stood against

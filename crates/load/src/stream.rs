@@ -1,11 +1,11 @@
-//! A connection's byte stream, plain TCP or TLS over TCP, behind the
-//! non-blocking calls the connection loop makes (`try_read`, `try_write`,
-//! readiness), so the loop is the same for both.
+//! A connection's byte stream, plain TCP, a Unix socket, or TLS over TCP,
+//! behind the non-blocking calls the connection loop makes (`try_read`,
+//! `try_write`, readiness), so the loop is the same for all.
 
 use std::io;
 
 use tokio::io::Interest;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 use crate::tls::TlsStream;
 
@@ -13,16 +13,28 @@ use crate::tls::TlsStream;
 pub(crate) enum Stream {
     /// `http://`.
     Plain(TcpStream),
+    /// `http://` through a Unix socket (`Plan::unix_socket`).
+    Unix(UnixStream),
     /// `https://`.
     Tls(Box<TlsStream>),
 }
 
 impl Stream {
-    /// The socket, for readiness while writing.
-    pub(crate) fn tcp(&self) -> &TcpStream {
+    /// Waits until the socket itself has bytes (TLS: encrypted ones).
+    pub(crate) async fn socket_readable(&self) -> io::Result<()> {
         match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(t) => t.tcp(),
+            Stream::Plain(s) => s.readable().await,
+            Stream::Unix(s) => s.readable().await,
+            Stream::Tls(t) => t.tcp().readable().await,
+        }
+    }
+
+    /// Waits until the socket takes bytes.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.writable().await,
+            Stream::Unix(s) => s.writable().await,
+            Stream::Tls(t) => t.tcp().writable().await,
         }
     }
 
@@ -31,6 +43,7 @@ impl Stream {
     pub(crate) async fn readable(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.readable().await,
+            Stream::Unix(s) => s.readable().await,
             Stream::Tls(t) => {
                 if t.has_plaintext() {
                     return Ok(());
@@ -51,9 +64,14 @@ impl Stream {
                     // read that fails with EAGAIN (one extra syscall per
                     // request). tokio clears it only if no new data arrived
                     // since the readiness was observed, so nothing is missed.
-                    let _ = s.try_io(Interest::READABLE, || {
-                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
-                    });
+                    let _ = s.try_io(Interest::READABLE, drained);
+                }
+                Ok(n)
+            }
+            Stream::Unix(s) => {
+                let n = s.try_read(buf)?;
+                if n > 0 && n < buf.len() {
+                    let _ = s.try_io(Interest::READABLE, drained);
                 }
                 Ok(n)
             }
@@ -65,6 +83,7 @@ impl Stream {
     pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.try_write(buf),
+            Stream::Unix(s) => s.try_write(buf),
             Stream::Tls(t) => t.try_write(buf),
         }
     }
@@ -73,8 +92,14 @@ impl Stream {
     /// hold encrypted records back while the socket is full).
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         match self {
-            Stream::Plain(_) => Ok(()),
+            Stream::Plain(_) | Stream::Unix(_) => Ok(()),
             Stream::Tls(t) => t.flush().await,
         }
     }
+}
+
+/// What a short read tells tokio: the socket is drained (see
+/// [`Stream::try_read`]).
+fn drained() -> io::Result<()> {
+    Err(io::ErrorKind::WouldBlock.into())
 }
