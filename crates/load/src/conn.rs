@@ -43,19 +43,11 @@ use std::time::Instant;
 use tokio::net::{TcpSocket, TcpStream, UnixStream};
 
 use crate::engine::Recorder;
-use crate::record::{ErrorKind, Outcome, Record, Sample};
+use crate::record::{ErrorKind, Outcome};
 use crate::response::ResponseReader;
 use crate::stream::Stream;
+use crate::turn::{next_turn, record_turn, Times, Turn};
 use crate::worker::{RunState, Worker};
-
-/// When the phases of one attempt ended.
-#[derive(Default)]
-struct Times {
-    connected: Option<Instant>,
-    written: Option<Instant>,
-    first_byte: Option<Instant>,
-    last_read: Option<Instant>,
-}
 
 /// One source address has ~28k ephemeral ports (Linux default range), so
 /// above this many connections to a loopback target the connections spread
@@ -68,12 +60,6 @@ const SOURCES: u32 = 8;
 /// millisecond of parsing, between two looks at the timer and the abort
 /// switch. A response that fits in one read never gets here.
 const PASSES_PER_YIELD: u32 = 16;
-
-/// What one request is: which of the run's requests, and its time limit.
-struct Job {
-    target: usize,
-    deadline: Instant,
-}
 
 /// What one exchange read of the response: how it ended, and whether the
 /// request could not be written whole.
@@ -102,31 +88,19 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
-        let scheduled = match &worker.schedule {
-            Some(schedule) => match schedule.next(&run, busy_until, &worker.stopping).await {
-                Some((slot, send)) => {
-                    start = send;
-                    Some(slot)
-                }
-                None => break,
-            },
-            None if run.claim(start) => None,
-            None => break,
+        let Some(turn) = next_turn(&run, &worker, busy_until, start).await else {
+            break;
         };
         timer
             .as_mut()
-            .reset(tokio::time::Instant::from_std(start + run.timeout));
+            .reset(tokio::time::Instant::from_std(turn.deadline));
         let mut times = Times::default();
-        let job = Job {
-            target: worker.next_target(run.requests.len()),
-            deadline: start + run.timeout,
-        };
         let result = if std::mem::take(&mut broken) {
             Err(ErrorKind::Malformed)
         } else {
             tokio::select! {
                 biased;
-                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, &job) => r,
+                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, &turn) => r,
                 () = &mut timer => Err(ErrorKind::Timeout),
             }
         };
@@ -155,13 +129,7 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                 }
             }
         };
-        let record = Record {
-            sample: sample(&run, start, &times, done),
-            outcome,
-            target: job.target as u32,
-        };
-        worker.record(&record, scheduled, done);
-        run.control.add_completed();
+        record_turn(&run, &worker, &turn, &times, done, outcome);
         busy_until = Some(done);
         // ab's rule: a request on a kept connection starts when the previous
         // response ended (as does one that fails for what came after it).
@@ -182,7 +150,7 @@ async fn exchange<R: Recorder>(
     stream: Option<Stream>,
     reader: &mut ResponseReader,
     times: &mut Times,
-    job: &Job,
+    turn: &Turn,
 ) -> Result<Exchange, ErrorKind> {
     let mut stream = match stream {
         Some(s) => s,
@@ -192,7 +160,7 @@ async fn exchange<R: Recorder>(
             s
         }
     };
-    let request = &run.requests[job.target];
+    let request = &run.requests[turn.target];
     reader.begin(request.head, run.server.get().is_none());
     let mut read = Reading {
         stream: &mut stream,
@@ -200,7 +168,7 @@ async fn exchange<R: Recorder>(
         reader,
         times,
         trace: run.trace_responses,
-        deadline: job.deadline,
+        deadline: turn.deadline,
         passes: 0,
     };
     let write_failed = match read.write_all(&request.bytes).await {
@@ -430,26 +398,6 @@ async fn connect(addr: SocketAddr, source: Option<SocketAddr>) -> std::io::Resul
 fn source_address(index: u32) -> SocketAddr {
     let host = 1 + (index % SOURCES) as u8;
     SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0))
-}
-
-/// The sample of one request, in whole µs as ab keeps them.
-fn sample(run: &RunState, start: Instant, times: &Times, done: Instant) -> Sample {
-    let us = |from: Instant, to: Instant| {
-        saturate(to.saturating_duration_since(from).as_micros() as u64)
-    };
-    Sample {
-        start_us: start.saturating_duration_since(run.base).as_micros() as u64,
-        connect_us: times.connected.map_or(0, |c| us(start, c)),
-        wait_us: match (times.written, times.first_byte) {
-            (Some(w), Some(f)) => us(w, f),
-            _ => 0,
-        },
-        total_us: us(start, done),
-    }
-}
-
-fn saturate(v: u64) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod response;
 mod schedule;
 mod stream;
 mod tls;
+mod turn;
 mod worker;
 
 /// The response parser, for the fuzz targets in `fuzz/` (feature `fuzzing`).
