@@ -77,8 +77,20 @@ pub struct BenchArgs {
     #[arg(long = "targets", value_name = "FILE", conflicts_with_all = ["url", "method", "body", "body_file"])]
     pub targets: Option<PathBuf>,
     /// Send HTTP/1.0 requests (default HTTP/1.1)
-    #[arg(long = "http1.0")]
+    #[arg(long = "http1.0", conflicts_with = "http2")]
     pub http10: bool,
+    /// Speak HTTP/2: h2 by ALPN on https://, prior knowledge (h2c) on http://
+    #[arg(long = "http2")]
+    pub http2: bool,
+    /// With --http2: requests in flight at once on each connection (never
+    /// more than the server allows); -c × --streams are in flight
+    #[arg(
+        long = "streams",
+        value_name = "N",
+        default_value_t = 1,
+        requires = "http2"
+    )]
+    pub streams: u32,
     /// Close each connection after one request
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
@@ -187,6 +199,8 @@ impl BenchArgs {
             HttpVersion::Http11
         };
         plan.keep_alive = !self.no_keepalive;
+        plan.http2 = self.http2;
+        plan.streams = self.streams;
         plan.concurrency = connections;
         plan.timeout = self.timeout;
         plan.unix_socket = self.unix_socket.clone();

@@ -28,6 +28,7 @@ pub fn to_json(r: &BenchResult) -> Value {
         "schema": SCHEMA,
         "url": r.url,
         "mode": if r.open_loop() { "open" } else { "closed" },
+        "protocol": r.protocol,
         "connections": r.connections,
         "threads": r.threads,
         "duration_s": r.duration.as_secs_f64(),
@@ -52,6 +53,10 @@ pub fn to_json(r: &BenchResult) -> Value {
         "timeouts_recorded_at_ms": ms_f64(r.timeout.as_micros() as u64),
     });
     let object = value.as_object_mut().expect("an object");
+    let resets: Map<String, Value> = t.reset_counts().map(|(code, n)| (code, json!(n))).collect();
+    if !resets.is_empty() {
+        object.insert("resets".into(), Value::Object(resets));
+    }
     if !r.stages.is_empty() {
         let stages: Vec<Value> = r
             .stages

@@ -10,8 +10,9 @@ use crate::hist::{add, new_hist, Hist, HIGHEST_US};
 use crate::intervals::{Interval, IntervalSink};
 use crate::per_target::TargetTally;
 
-/// The error kinds bench counts, in report order.
-pub const ERROR_KINDS: [ErrorKind; 9] = [
+/// The error kinds bench counts, in report order (every HTTP/2 reset is
+/// one kind here, `Reset(0)`; by code they are in [`Tally::resets`]).
+pub const ERROR_KINDS: [ErrorKind; 12] = [
     ErrorKind::Connect,
     ErrorKind::Read,
     ErrorKind::Write,
@@ -21,7 +22,37 @@ pub const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::Length,
     ErrorKind::Certificate,
     ErrorKind::Tls,
+    ErrorKind::Reset(0),
+    ErrorKind::GoAway,
+    ErrorKind::Protocol,
 ];
+
+/// HTTP/2 error codes counted one by one (RFC 9113 §7: 0x0 to 0xd); any
+/// other code counts in the last slot.
+pub const RESET_CODES: usize = 15;
+
+/// The name of an HTTP/2 error code (`REFUSED_STREAM`), or its number.
+pub fn reset_name(code: usize) -> String {
+    const NAMES: [&str; 14] = [
+        "NO_ERROR",
+        "PROTOCOL_ERROR",
+        "INTERNAL_ERROR",
+        "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED",
+        "FRAME_SIZE_ERROR",
+        "REFUSED_STREAM",
+        "CANCEL",
+        "COMPRESSION_ERROR",
+        "CONNECT_ERROR",
+        "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY",
+        "HTTP_1_1_REQUIRED",
+    ];
+    NAMES
+        .get(code)
+        .map_or_else(|| "other code".to_string(), |n| n.to_string())
+}
 
 /// The name of an error kind in the summary and the JSON.
 pub fn error_name(kind: ErrorKind) -> &'static str {
@@ -35,11 +66,18 @@ pub fn error_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Length => "length",
         ErrorKind::Certificate => "certificate",
         ErrorKind::Tls => "tls",
+        ErrorKind::Reset(_) => "reset",
+        ErrorKind::GoAway => "goaway",
+        ErrorKind::Protocol => "protocol",
     }
 }
 
 /// The index of `kind` in [`ERROR_KINDS`] (and [`Tally::errors`]).
 pub fn error_index(kind: ErrorKind) -> usize {
+    let kind = match kind {
+        ErrorKind::Reset(_) => ErrorKind::Reset(0),
+        other => other,
+    };
     ERROR_KINDS.iter().position(|&k| k == kind).unwrap_or(0)
 }
 
@@ -66,6 +104,9 @@ pub struct Tally {
     pub status: Vec<u64>,
     /// Requests without a response, by [`ERROR_KINDS`] index.
     pub errors: [u64; ERROR_KINDS.len()],
+    /// HTTP/2 streams reset by the server, by error code (see
+    /// [`RESET_CODES`]).
+    pub resets: [u64; RESET_CODES],
     /// Sends that found no connection free at their due time (the
     /// server's doing: every connection was waiting on it).
     pub late_count: u64,
@@ -90,6 +131,7 @@ impl Default for Tally {
             send_lateness: new_hist(),
             status: vec![0; STATUS_SLOTS],
             errors: [0; ERROR_KINDS.len()],
+            resets: [0; RESET_CODES],
             late_count: 0,
             late_max_us: 0,
             client_late_count: 0,
@@ -110,6 +152,9 @@ impl Tally {
             *a += b;
         }
         for (a, b) in self.errors.iter_mut().zip(&other.errors) {
+            *a += b;
+        }
+        for (a, b) in self.resets.iter_mut().zip(&other.resets) {
             *a += b;
         }
         self.late_count += other.late_count;
@@ -162,6 +207,15 @@ impl Tally {
             .zip(&self.errors)
             .filter(|&(_, &n)| n > 0)
             .map(|(&kind, &n)| (error_name(kind), n))
+    }
+
+    /// `(error code name, streams)` of every HTTP/2 reset seen, by code.
+    pub fn reset_counts(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.resets
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(code, &n)| (reset_name(code), n))
     }
 }
 
@@ -238,6 +292,9 @@ impl BenchRecorder {
             }
             Outcome::Error(kind) => {
                 t.errors[error_index(kind)] += 1;
+                if let ErrorKind::Reset(code) = kind {
+                    t.resets[(code as usize).min(RESET_CODES - 1)] += 1;
+                }
                 self.interval.errors += 1;
                 if let Some(target) = target.as_deref_mut() {
                     target.error(kind);

@@ -56,6 +56,13 @@ pub struct BenchResult {
     pub targets: Vec<(String, String)>,
     /// `--stages`, if any (the starting rate is `--rate`, else 0).
     pub stages: Vec<speedup_load::Stage>,
+    /// `http/1.1`, `http/1.0` or `h2`.
+    pub protocol: &'static str,
+    /// With `--streams`: requests in flight per connection.
+    pub streams: u32,
+    /// `--http2` over TLS: the server chose this by ALPN, not `h2` (the
+    /// run stopped at once).
+    pub alpn_refused: Option<String>,
     /// From the end of the warm-up to the last recorded request's end.
     pub duration: Duration,
     /// The per-request limit: timed-out requests are in the latency
@@ -201,6 +208,7 @@ pub fn run(
     });
     let output = output?;
     let unreachable = output.unreachable;
+    let alpn_refused = output.alpn_refused.clone();
     let mut collector = collector.map_err(write_error)?;
     let mut tally = Tally::default();
     for recorder in output.recorders {
@@ -219,6 +227,13 @@ pub fn run(
         target_rate: plan.engine.rate_profile().map(|p| p.mean()),
         targets: plan.targets.clone(),
         stages: plan.engine.stages.clone(),
+        protocol: match (plan.engine.http2, plan.engine.version) {
+            (true, _) => "h2",
+            (false, speedup_load::HttpVersion::Http10) => "http/1.0",
+            (false, _) => "http/1.1",
+        },
+        streams: plan.engine.streams,
+        alpn_refused,
         duration: Duration::from_micros(tally.last_done_us),
         timeout: plan.engine.timeout,
         tally,

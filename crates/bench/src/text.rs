@@ -52,10 +52,15 @@ pub fn write_summary(r: &BenchResult, out: &mut (impl Write + ?Sized)) -> io::Re
     };
     writeln!(out, "speedup bench {}", r.url)?;
     let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let streams = match r.streams {
+        1 => String::new(),
+        n => format!(" × {n} streams"),
+    };
     writeln!(
         out,
-        "  {mode}, {} connection{}, {} thread{}",
+        "  {mode}, {} {} connection{}{streams}, {} thread{}",
         r.connections,
+        r.protocol,
         plural(r.connections as usize),
         r.threads,
         plural(r.threads)
@@ -102,6 +107,13 @@ pub fn write_summary(r: &BenchResult, out: &mut (impl Write + ?Sized)) -> io::Re
         errors.join(", ")
     };
     writeln!(out, "  errors:     {errors}")?;
+    let resets: Vec<String> = t
+        .reset_counts()
+        .map(|(code, n)| format!("{code} {n}"))
+        .collect();
+    if !resets.is_empty() {
+        writeln!(out, "  resets:     {}", resets.join(", "))?;
+    }
     writeln!(out)?;
     let corrected = r
         .open_loop()

@@ -110,6 +110,11 @@ pub(crate) fn failure(result: &BenchResult, interrupted: &Interrupted) -> Option
             result.url
         ));
     }
+    if let Some(chosen) = &result.alpn_refused {
+        return Some(format!(
+            "the server does not speak HTTP/2 (ALPN chose {chosen}): drop --http2"
+        ));
+    }
     if let Some(signal) = interrupted.name() {
         return Some(format!(
             "interrupted by {signal}: the summary and the files hold the {} requests that \

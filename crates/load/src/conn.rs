@@ -70,7 +70,7 @@ struct Exchange {
 
 /// Runs connection number `index` until the run has no more requests for it.
 pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worker<R>>, index: u32) {
-    let source = run.spread_sources.then(|| source_address(index));
+    let source = source_for(&run, index);
     let mut reader = ResponseReader::new();
     let mut kept: Option<Stream> = None;
     // One timer per connection, pushed forward for each request: extending a
@@ -359,7 +359,7 @@ impl Address {
 
 /// A new connection, the TLS handshake included (as ab counts it in the
 /// connect time), from `source` when given.
-async fn open(run: &RunState, source: Option<SocketAddr>) -> Result<Stream, ErrorKind> {
+pub(crate) async fn open(run: &RunState, source: Option<SocketAddr>) -> Result<Stream, ErrorKind> {
     let tcp = match &run.addr {
         Address::Unix(path) => {
             let s = UnixStream::connect(path).await;
@@ -392,6 +392,12 @@ async fn connect(addr: SocketAddr, source: Option<SocketAddr>) -> std::io::Resul
     let socket = TcpSocket::new_v4()?;
     socket.bind(source)?;
     socket.connect(addr).await
+}
+
+/// Where connection `index` connects from: a loopback source address of
+/// its own when the run spreads them.
+pub(crate) fn source_for(run: &RunState, index: u32) -> Option<SocketAddr> {
+    run.spread_sources.then(|| source_address(index))
 }
 
 /// The loopback source address (any port) of connection `index`.

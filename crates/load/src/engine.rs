@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::conn::{Address, SPREAD_ABOVE};
+use crate::h2conn::H2Request;
 use crate::limits::{descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
@@ -123,6 +124,9 @@ pub struct RunOutput<R> {
     /// With [`Plan::give_up_unreachable`]: the run stopped because nothing
     /// could be reached at the address.
     pub unreachable: bool,
+    /// With [`Plan::http2`] over TLS: the run stopped because the server
+    /// chose this protocol by ALPN (`none` if it chose none), not `h2`.
+    pub alpn_refused: Option<String>,
 }
 
 /// Why a run could not start.
@@ -180,8 +184,13 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     };
     let tls = match plan.target.tls {
         true => Some(
-            TlsClient::new(&plan.target.host, plan.insecure, plan.tls_resume)
-                .map_err(RunError::Tls)?,
+            TlsClient::new(
+                &plan.target.host,
+                plan.insecure,
+                plan.tls_resume,
+                plan.http2,
+            )
+            .map_err(RunError::Tls)?,
         ),
         false => None,
     };
@@ -196,6 +205,14 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         spread_sources: addr.is_loopback_v4() && plan.concurrency > SPREAD_ABOVE,
         addr,
         requests: prepare_requests(plan),
+        h2_requests: match plan.http2 {
+            true => H2Request::all(plan)
+                .ok_or(RunError::Plan(PlanError::Http2Request))?
+                .into_boxed_slice(),
+            false => Box::new([]),
+        },
+        streams: plan.streams,
+        alpn_refused: OnceLock::new(),
         trace_responses: plan.trace_responses,
         keep_alive: plan.keep_alive,
         timeout: plan.timeout,
@@ -269,6 +286,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         server_header,
         tls,
         unreachable: run.reach.gave_up.load(Ordering::Relaxed),
+        alpn_refused: run.alpn_refused.get().cloned(),
     })
 }
 

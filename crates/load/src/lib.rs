@@ -9,6 +9,7 @@ mod body;
 mod cert;
 mod conn;
 pub mod engine;
+mod h2conn;
 mod limits;
 pub mod plan;
 pub mod rate;

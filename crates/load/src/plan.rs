@@ -23,6 +23,12 @@ pub enum PlanError {
         /// The URL as given.
         url: String,
     },
+    /// HTTP/2 with what it cannot carry.
+    #[error("HTTP/2 {0}")]
+    Http2(&'static str),
+    /// A request HTTP/2 cannot send (a method or header its types refuse).
+    #[error("a request cannot be sent over HTTP/2 (a method or header value it refuses)")]
+    Http2Request,
     /// A Unix socket with https or a proxy.
     #[error("--unix-socket with {what}: not supported (use an http:// URL without a proxy)")]
     UnixSocketWith {
@@ -351,6 +357,13 @@ pub struct Plan {
     /// when not empty, these instead of the plan's own method, path,
     /// headers and body; [`crate::Record::target`] says which was sent.
     pub mix: Vec<RequestSpec>,
+    /// Speak HTTP/2: on `https://` offer only `h2` by ALPN (a server that
+    /// chooses another ends the run: [`crate::RunOutput::alpn`]); on
+    /// `http://` with prior knowledge (h2c, RFC 9113 §3.3).
+    pub http2: bool,
+    /// With `http2`: requests in flight at once on each connection (its
+    /// streams), never more than the server allows.
+    pub streams: u32,
 }
 
 impl Plan {
@@ -379,6 +392,8 @@ impl Plan {
             give_up_unreachable: false,
             unix_socket: None,
             mix: Vec::new(),
+            http2: false,
+            streams: 1,
         }
     }
 
@@ -418,6 +433,19 @@ impl Plan {
             return Err(PlanError::UnixSocketWith {
                 what: if self.target.tls { "https" } else { "a proxy" },
             });
+        }
+        if self.http2 {
+            if self.version == HttpVersion::Http10 {
+                return Err(PlanError::Http2("and HTTP/1.0 at once: choose one"));
+            }
+            if self.proxy.is_some() {
+                return Err(PlanError::Http2("through a proxy is not supported"));
+            }
+        }
+        if self.streams == 0 || (self.streams > 1 && !self.http2) {
+            return Err(PlanError::Http2(
+                "streams: at least 1 per connection, more only with HTTP/2",
+            ));
         }
         if self.concurrency == 0 {
             return Err(PlanError::ZeroConcurrency);

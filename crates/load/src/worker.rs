@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::conn::{connection, Address};
 use crate::engine::{ControlState, Recorder};
+use crate::h2conn::{session, H2Request};
 use crate::record::{Record, Scheduled};
 use crate::schedule::Schedule;
 use crate::tls::{TlsClient, TlsInfo};
@@ -34,6 +35,12 @@ pub(crate) struct RunState {
     pub spread_sources: bool,
     /// The requests, built once: one, or the plan's mix sent in turn.
     pub requests: Box<[Prepared]>,
+    /// HTTP/2: the same requests as HTTP/2 sends them (empty otherwise).
+    pub h2_requests: Box<[H2Request]>,
+    /// HTTP/2: streams per connection.
+    pub streams: u32,
+    /// HTTP/2 over TLS: what the server chose by ALPN instead of `h2`.
+    pub alpn_refused: OnceLock<String>,
     /// Call [`Recorder::first_read`] for every response.
     pub trace_responses: bool,
     /// Reuse connections the server keeps open.
@@ -245,7 +252,11 @@ pub(crate) fn run_worker<R: Recorder>(
         };
         let mut tasks = tokio::task::JoinSet::new();
         for index in 0..connections {
-            tasks.spawn_local(connection(Arc::clone(&run), Rc::clone(&worker), index));
+            let (run, worker) = (Arc::clone(&run), Rc::clone(&worker));
+            match run.h2_requests.is_empty() {
+                true => tasks.spawn_local(connection(run, worker, index)),
+                false => tasks.spawn_local(session(run, worker, index)),
+            };
         }
         // A slow tick to notice Control::abort: nothing on the per-request
         // path has to watch for it.
