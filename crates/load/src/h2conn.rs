@@ -129,19 +129,26 @@ pub(crate) async fn session<R: Recorder>(run: Arc<RunState>, worker: Rc<Worker<R
 /// One stream's requests, one after another.
 async fn stream<R: Recorder>(run: &RunState, worker: &Worker<R>, session: &Session, index: u32) {
     let mut busy_until = None;
+    // One timer per stream, pushed forward for each request (as the HTTP/1
+    // loop does): a new timer per request would be a wheel insertion and
+    // removal each time.
+    let timer = tokio::time::sleep(run.timeout);
+    tokio::pin!(timer);
     loop {
         session.acquire(run).await;
         let Some(turn) = next_turn(run, worker, busy_until, Instant::now()).await else {
             session.release();
             break;
         };
+        timer
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(turn.deadline));
         let mut times = Times::default();
-        let result = tokio::time::timeout_at(
-            tokio::time::Instant::from_std(turn.deadline),
-            session.exchange(run, &turn, &mut times, index),
-        )
-        .await
-        .unwrap_or(Err(ErrorKind::Timeout));
+        let result = tokio::select! {
+            biased;
+            r = session.exchange(run, &turn, &mut times, index) => r,
+            () = &mut timer => Err(ErrorKind::Timeout),
+        };
         session.release();
         let done = match (&result, times.last_read) {
             (Ok(_), Some(t)) => t,
