@@ -224,6 +224,12 @@ impl AbTally {
                 self.err_except += 1;
                 bump(live.map(|l| &l.timeout));
             }
+            // ab speaks HTTP/1 only; were these to come, they are receive
+            // errors as a reset connection is.
+            ErrorKind::Reset(_) | ErrorKind::GoAway | ErrorKind::Protocol => {
+                self.err_receive += 1;
+                bump(live.map(|l| &l.receive));
+            }
         }
     }
 }

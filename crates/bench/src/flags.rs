@@ -1,22 +1,21 @@
 //! `speedup bench`'s flags, and their validation into a [`BenchPlan`]
-//! before any work. Every error names the flag and how to fix it.
+//! before any work. Every error names the flag and how to fix it
+//! ([`FlagError`]).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target};
+use speedup_load::{HttpVersion, Plan, PlanError, Stage, Target};
 
 use crate::duration::parse_duration;
-use crate::plan::{BenchPlan, Outputs};
+pub use crate::errors::FlagError;
+use crate::plan::{BenchPlan, FindMax, Outputs};
+use crate::request::{header_flags, read_body, targets_mix, with_path, Framing};
+use crate::slo::parse_slo;
 
 /// How long a run lasts when neither `--duration` nor `--requests` is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
-
-/// The largest `--body-file`: 1 GiB. The body is held in memory once,
-/// shared by every connection, and its length is sent up front.
-pub const MAX_BODY: u64 = 1 << 30;
 
 /// Flags of `speedup bench`: wrk's and oha's names where they have them.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,6 +38,12 @@ pub struct BenchArgs {
     /// coordinated omission); without it, as fast as answers come back
     #[arg(long = "rate", value_name = "R", allow_negative_numbers = true)]
     pub rate: Option<f64>,
+    /// Open loop with a changing rate: DUR:RATE stages, each ramping
+    /// linearly from the previous rate (the first from --rate, else 0),
+    /// e.g. 30s:500,1m:500,10s:0; the stages set the duration
+    #[arg(long = "stages", value_name = "DUR:RATE,...", value_parser = parse_stages,
+          conflicts_with_all = ["duration", "warmup"])]
+    pub stages: Option<Stages>,
     /// Client worker threads (default: 1 on up to 2 cores or below 16
     /// connections, else half the cores, leaving the rest to the server)
     #[arg(long = "threads", value_name = "N")]
@@ -57,7 +62,8 @@ pub struct BenchArgs {
         default_value = "GET"
     )]
     pub method: String,
-    /// Extra header 'Name: value' (repeatable; replaces a default of the same name)
+    /// Extra header 'Name: value', or @FILE for a file of them, one per
+    /// line (repeatable; replaces a default of the same name)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
     /// Request body
@@ -66,12 +72,32 @@ pub struct BenchArgs {
     /// Request body read from a file (a regular file, at most 1 GiB)
     #[arg(long = "body-file", value_name = "FILE")]
     pub body_file: Option<PathBuf>,
+    /// Several requests in turn, from a vegeta-format targets file ('-' for
+    /// stdin), with a breakdown per target; instead of the URL
+    #[arg(long = "targets", value_name = "FILE", conflicts_with_all = ["url", "method", "body", "body_file"])]
+    pub targets: Option<PathBuf>,
     /// Send HTTP/1.0 requests (default HTTP/1.1)
-    #[arg(long = "http1.0")]
+    #[arg(long = "http1.0", conflicts_with = "http2")]
     pub http10: bool,
+    /// Speak HTTP/2: h2 by ALPN on https://, prior knowledge (h2c) on http://
+    #[arg(long = "http2")]
+    pub http2: bool,
+    /// With --http2: requests in flight at once on each connection (never
+    /// more than the server allows); -c × --streams are in flight
+    #[arg(
+        long = "streams",
+        value_name = "N",
+        default_value_t = 1,
+        requires = "http2"
+    )]
+    pub streams: u32,
     /// Close each connection after one request
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
+    /// Connect to this Unix socket instead of the URL's host and port (the
+    /// URL still gives the Host header and the path)
+    #[arg(long = "unix-socket", value_name = "PATH")]
+    pub unix_socket: Option<PathBuf>,
     /// Accept a certificate that does not verify (self-signed, wrong host)
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
@@ -79,6 +105,23 @@ pub struct BenchArgs {
     /// does a full handshake, as a new client would)
     #[arg(long = "tls-resume")]
     pub tls_resume: bool,
+    /// Conditions the run must meet, e.g. 'p99<50ms,errors<0.1%,rate>=99%';
+    /// exit 2 when one fails
+    #[arg(long = "slo", value_name = "CONDITIONS")]
+    pub slo: Option<String>,
+    /// Find the highest rate that meets --slo: open-loop steps, doubling
+    /// from --rate, then bisecting
+    #[arg(long = "find-max", requires = "slo", conflicts_with_all = ["stages", "requests", "duration", "csv", "timeline"])]
+    pub find_max: bool,
+    /// --find-max: how long each step sends
+    #[arg(long = "step-duration", value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    pub step_duration: Duration,
+    /// --find-max: stop bisecting when the bounds are this close, in %
+    #[arg(long = "precision", value_name = "PCT", default_value_t = 5.0)]
+    pub precision: f64,
+    /// --find-max: at most this many steps
+    #[arg(long = "max-steps", value_name = "N", default_value_t = 12)]
+    pub max_steps: u32,
     /// Write the result as JSON (schema speedup-bench/1) to FILE, '-' for stdout
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -95,185 +138,216 @@ pub struct BenchArgs {
     #[arg(long = "progress")]
     pub progress: bool,
     /// http://host[:port]/path or https://...
-    #[arg(value_name = "URL")]
-    pub url: String,
+    #[arg(value_name = "URL", required_unless_present = "targets")]
+    pub url: Option<String>,
 }
 
-/// A flag with a value that cannot run.
-#[derive(Debug, thiserror::Error)]
-pub enum FlagError {
-    /// `--rate` not a positive finite number.
-    #[error(
-        "--rate {0}: the rate must be a positive number of requests per second (e.g. --rate 1000)"
-    )]
-    Rate(f64),
-    /// `--rate` below the thread count.
-    #[error("--rate {rate}: below the number of client threads ({threads}), each thread needs at least 1 request per second (raise --rate or lower --threads)")]
-    RateBelowThreads {
-        /// The rate given.
-        rate: f64,
-        /// The worker threads.
-        threads: usize,
-    },
-    /// `-d 0`.
-    #[error("--duration 0: the duration must be greater than 0 (e.g. -d 10s)")]
-    ZeroDuration,
-    /// `-n 0`.
-    #[error("--requests 0: the number of requests must be at least 1")]
-    ZeroRequests,
-    /// `-c 0`.
-    #[error("--connections 0: at least one connection is needed")]
-    ZeroConnections,
-    /// `--threads 0`.
-    #[error("--threads 0: at least one client thread is needed")]
-    ZeroThreads,
-    /// `--timeout 0`.
-    #[error("--timeout 0: the request timeout must be greater than 0 (e.g. --timeout 5s)")]
-    ZeroTimeout,
-    /// More connections than requests.
-    #[error(
-        "--connections {connections} is greater than --requests {requests}: lower -c or raise -n"
-    )]
-    ConnectionsAboveRequests {
-        /// `-c`.
-        connections: u32,
-        /// `-n`.
-        requests: u64,
-    },
-    /// A header line without a colon.
-    #[error("--header {0:?}: a header is 'Name: value', e.g. -H 'Accept-Encoding: gzip'")]
-    Header(String),
-    /// A header the request framing cannot carry.
-    #[error("--header {0:?}: names must be tokens and values must not contain CR or LF")]
-    InvalidHeader(String),
-    /// A method that is not a token.
-    #[error("--method {0:?}: use a token such as GET, HEAD or POST")]
-    Method(String),
-    /// The body file cannot be read.
-    #[error("--body-file {path}: cannot read it ({source}): check the path and its permissions")]
-    BodyFile {
-        /// The file given.
-        path: String,
-        /// Why it failed.
-        source: std::io::Error,
-    },
-    /// The body file is a pipe or device: no size to send up front, and
-    /// maybe no end.
-    #[error("--body-file {0}: not a regular file (a request body's length is sent before it): save the body to a file first")]
-    BodyNotAFile(String),
-    /// The body file is above [`MAX_BODY`].
-    #[error("--body-file {path}: {size} bytes, above the 1 GiB limit on a request body")]
-    BodyTooLarge {
-        /// The file given.
-        path: String,
-        /// Its size, or at least the bytes read.
-        size: u64,
-    },
-    /// The URL cannot be used.
-    #[error("URL: {0}")]
-    Url(PlanError),
-    /// Two outputs would both go to stdout.
-    #[error("{first} - and {second} - both write to stdout: send one of them to a file")]
-    BothStdout {
-        /// The first flag, e.g. `--json`.
-        first: &'static str,
-        /// The second flag.
-        second: &'static str,
-    },
-    /// Two outputs would overwrite each other.
-    #[error("{first} {first_path} and {second} {second_path} name the same file: give each output a path of its own")]
-    SameFile {
-        /// The first flag, e.g. `--json`.
-        first: &'static str,
-        /// Its path as given.
-        first_path: String,
-        /// The second flag.
-        second: &'static str,
-        /// Its path as given.
-        second_path: String,
-    },
-}
+/// `--stages`: the stages as given, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages(pub Vec<Stage>);
 
-/// `url` with `/` for a path when it has none (`http://host:8080` means
-/// the root, as wrk and curl read it); ab's rule, a path required, is ab's.
-fn with_path(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    match rest.find(['/', '?', '#']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => url.to_string(),
-        Some(i) => format!("{}/{}", &url[..scheme_end + 3 + i], &rest[i..]),
-        None => format!("{url}/"),
+/// Parses `DUR:RATE[,DUR:RATE...]`.
+pub fn parse_stages(text: &str) -> Result<Stages, String> {
+    let stages = text
+        .split(',')
+        .map(|stage| {
+            let (dur, rate) = stage.trim().split_once(':').ok_or_else(|| {
+                format!("{stage:?} is not DUR:RATE: write e.g. --stages 30s:500,1m:500")
+            })?;
+            let duration = parse_duration(dur)?;
+            if duration.is_zero() {
+                return Err(format!("{stage:?}: a stage lasts more than 0 s"));
+            }
+            let rate: f64 = rate
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| {
+                    format!("{stage:?}: the rate is a number of requests per second, 0 or more")
+                })?;
+            Ok(Stage { duration, rate })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if stages.iter().all(|s| s.rate == 0.0) {
+        return Err("every stage has rate 0: nothing would be sent".into());
     }
+    Ok(Stages(stages))
 }
 
 impl BenchArgs {
-    /// Validates the flags into a plan: nothing is sent or opened but the
-    /// `--body-file`.
+    /// Validates the flags into a plan: nothing is sent, and nothing opened
+    /// but the files that make up the requests (bodies, `-H @FILE`,
+    /// `--targets`).
     pub fn plan(&self) -> Result<BenchPlan, FlagError> {
         // The engine's validation cannot see these: the warm-up lengthens
-        // the duration and adds requests.
+        // the duration.
         if self.duration == Some(Duration::ZERO) {
             return Err(FlagError::ZeroDuration);
         }
         let mut notes = Vec::new();
-        let mut connections = self.connections;
+        let connections = self.connections(&mut notes)?;
+        let framing = Framing {
+            extra: header_flags(&self.headers)?,
+            close: self.no_keepalive,
+            http10: self.http10,
+        };
+        let mut plan = self.requests_plan(&framing)?;
+        plan.version = if self.http10 {
+            HttpVersion::Http10
+        } else {
+            HttpVersion::Http11
+        };
+        plan.keep_alive = !self.no_keepalive;
+        plan.http2 = self.http2;
+        plan.streams = self.streams;
+        plan.concurrency = connections;
+        plan.timeout = self.timeout;
+        plan.unix_socket = self.unix_socket.clone();
+        plan.insecure = self.insecure;
+        plan.tls_resume = self.tls_resume;
+        plan.give_up_unreachable = true;
+        self.schedule(&mut plan);
+        plan.validate().map_err(|e| self.flag_error(e))?;
+        let slo = match &self.slo {
+            Some(text) => parse_slo(text)?,
+            None => Vec::new(),
+        };
+        if !(plan.open_loop() || self.find_max) {
+            if let Some(c) = slo.iter().find(|c| c.needs_rate()) {
+                return Err(FlagError::NeedsOpenLoop(format!(
+                    "--slo {:?}: the achieved rate is measured against a target: add --rate \
+                     (or --stages, or --find-max)",
+                    c.expr
+                )));
+            }
+        }
+        let outputs = self.outputs()?;
+        Ok(BenchPlan {
+            url: match (&self.url, &self.targets) {
+                (Some(url), _) => url.clone(),
+                (None, _) => plan.target.with_path("/").absolute_url(),
+            },
+            targets: plan
+                .mix
+                .iter()
+                .map(|r| (r.method.clone(), r.path.clone()))
+                .collect(),
+            warmup: plan.warmup,
+            engine: plan,
+            outputs,
+            notes,
+            slo,
+            find_max: self.find_max()?,
+        })
+    }
+
+    /// `-c`, or `-n` when it is lower (as wrk and oha do), said in `notes`.
+    fn connections(&self, notes: &mut Vec<String>) -> Result<u32, FlagError> {
         match self.requests {
-            Some(0) => return Err(FlagError::ZeroRequests),
-            // As wrk and oha do: no more connections than requests.
-            Some(n) if u64::from(connections) > n => {
-                connections = n as u32;
+            Some(0) => Err(FlagError::ZeroRequests),
+            Some(n) if u64::from(self.connections) > n => {
                 notes.push(format!(
                     "-c {} is more than -n {n}: using {n} connection{}",
                     self.connections,
                     if n == 1 { "" } else { "s" }
                 ));
+                Ok(n as u32)
             }
-            _ => {}
+            _ => Ok(self.connections),
         }
-        let target = Target::parse(&with_path(&self.url)).map_err(FlagError::Url)?;
+    }
+
+    /// The plan's target and what it sends: the URL's one request (method,
+    /// headers, body), or the `--targets` file's in turn.
+    fn requests_plan(&self, framing: &Framing) -> Result<Plan, FlagError> {
+        if let Some(path) = &self.targets {
+            let (target, mix) = targets_mix(path, framing)?;
+            let mut plan = Plan::new(target);
+            plan.mix = mix;
+            return Ok(plan);
+        }
+        let url = self.url.as_deref().ok_or(FlagError::UrlOrTargets(
+            "no URL: give one, or --targets FILE",
+        ))?;
+        let target = Target::parse(&with_path(url)).map_err(FlagError::Url)?;
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => Some(b.clone().into_bytes()),
             (None, Some(path)) => Some(read_body(path)?),
             (None, None) => None,
         };
         let mut plan = Plan::new(target);
-        plan.headers = self.headers(&plan.target, body.as_ref().map(Vec::len))?;
+        plan.headers = framing.headers(&plan.target, &[], body.as_ref().map(Vec::len));
         plan.method = self.method.clone();
-        plan.version = if self.http10 {
-            HttpVersion::Http10
-        } else {
-            HttpVersion::Http11
-        };
         plan.body = body.map(Arc::from);
-        plan.keep_alive = !self.no_keepalive;
-        plan.concurrency = connections;
-        plan.timeout = self.timeout;
+        Ok(plan)
+    }
+
+    /// Threads, rate, stages, duration, count and warm-up.
+    fn schedule(&self, plan: &mut Plan) {
+        plan.rate = self.rate;
+        plan.stages = self.stages.clone().map(|s| s.0).unwrap_or_default();
         plan.threads = self.threads;
         // Resolved once, here: the run sizes its per-thread state by it. A
         // low rate needs no more threads than requests a second.
+        let top = plan
+            .stages
+            .iter()
+            .map(|s| s.rate)
+            .chain(self.rate)
+            .fold(0.0, f64::max);
         let threads = plan.resolved_threads();
-        plan.threads = Some(match (self.threads, self.rate) {
-            (None, Some(rate)) if rate.is_finite() && rate >= 0.0 => {
-                threads.min((rate.floor() as usize).max(1))
+        plan.threads = Some(match self.threads {
+            None if plan.open_loop() && top.is_finite() => {
+                threads.min((top.floor() as usize).max(1))
             }
             _ => threads,
         });
-        plan.rate = self.rate;
-        plan.insecure = self.insecure;
-        plan.tls_resume = self.tls_resume;
         plan.requests = self.requests;
         let warmup = self.warmup.unwrap_or(Duration::ZERO);
-        plan.duration = match (self.duration, self.requests) {
-            (Some(d), _) => Some(d + warmup),
-            (None, None) => Some(DEFAULT_DURATION + warmup),
-            (None, Some(_)) => None,
+        plan.duration = match (self.duration, self.requests, plan.rate_profile()) {
+            (Some(d), _, _) => Some(d + warmup),
+            (None, _, Some(p)) if p.length().is_some() => p.length(),
+            (None, None, _) => Some(DEFAULT_DURATION + warmup),
+            (None, Some(_), _) => None,
         };
         // Warm-up requests are sent on top of the -n measured ones.
         plan.warmup = warmup;
-        plan.give_up_unreachable = true;
-        plan.validate().map_err(|e| match e {
+    }
+
+    /// `--find-max`'s settings, checked.
+    fn find_max(&self) -> Result<Option<FindMax>, FlagError> {
+        if !self.find_max {
+            return Ok(None);
+        }
+        if !(self.precision.is_finite() && self.precision > 0.0 && self.precision < 100.0) {
+            return Err(FlagError::FindMax(format!(
+                "--precision {}: a share of the rate in %, above 0 and below 100 (e.g. 5)",
+                self.precision
+            )));
+        }
+        if self.max_steps < 2 {
+            return Err(FlagError::FindMax(format!(
+                "--max-steps {}: at least 2 steps (one that passes, one that fails)",
+                self.max_steps
+            )));
+        }
+        if self.step_duration < Duration::from_millis(500) {
+            return Err(FlagError::FindMax(
+                "--step-duration: at least 500ms per step".into(),
+            ));
+        }
+        Ok(Some(FindMax {
+            start: self.rate,
+            step: self.step_duration,
+            precision: self.precision / 100.0,
+            max_steps: self.max_steps,
+        }))
+    }
+
+    /// The engine's refusals, named by flag.
+    fn flag_error(&self, e: PlanError) -> FlagError {
+        match e {
             PlanError::ZeroConcurrency => FlagError::ZeroConnections,
             PlanError::ZeroThreads => FlagError::ZeroThreads,
             PlanError::ZeroTimeout => FlagError::ZeroTimeout,
@@ -284,7 +358,11 @@ impl BenchArgs {
             PlanError::InvalidMethod { method } => FlagError::Method(method),
             PlanError::InvalidHeader { name } => FlagError::InvalidHeader(name),
             other => FlagError::Url(other),
-        })?;
+        }
+    }
+
+    /// The output files, checked for clashes.
+    fn outputs(&self) -> Result<Outputs, FlagError> {
         let outputs = Outputs {
             json: self.json.clone(),
             csv: self.csv.clone(),
@@ -302,75 +380,8 @@ impl BenchArgs {
                 second_path: b.display().to_string(),
             });
         }
-        Ok(BenchPlan {
-            url: self.url.clone(),
-            engine: plan,
-            warmup,
-            outputs,
-            notes,
-        })
+        Ok(outputs)
     }
-
-    /// Host, User-Agent and Accept unless `-H` gives them, Connection as
-    /// the keep-alive choice needs, Content-Length with a body, then `-H`.
-    fn headers(
-        &self,
-        target: &Target,
-        body_len: Option<usize>,
-    ) -> Result<Vec<(String, String)>, FlagError> {
-        let mut extra = Vec::with_capacity(self.headers.len());
-        for line in &self.headers {
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| FlagError::Header(line.clone()))?;
-            extra.push((name.trim().to_string(), value.trim().to_string()));
-        }
-        let given = |name: &str| extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-        let mut out: Vec<(String, String)> = default_headers(target)
-            .into_iter()
-            .filter(|(name, _)| !given(name))
-            .collect();
-        if !given("Connection") {
-            match (self.no_keepalive, self.http10) {
-                (true, false) => out.push(("Connection".into(), "close".into())),
-                (false, true) => out.push(("Connection".into(), "keep-alive".into())),
-                _ => {}
-            }
-        }
-        if let Some(len) = body_len.filter(|_| !given("Content-Length")) {
-            out.push(("Content-Length".into(), len.to_string()));
-        }
-        out.extend(extra);
-        Ok(out)
-    }
-}
-
-/// Reads a regular file of at most [`MAX_BODY`] bytes: `/dev/zero` or a
-/// pipe would be read without end.
-fn read_body(path: &Path) -> Result<Vec<u8>, FlagError> {
-    let name = || path.display().to_string();
-    let fail = |source| FlagError::BodyFile {
-        path: name(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(fail)?;
-    let meta = file.metadata().map_err(fail)?;
-    if !meta.is_file() {
-        return Err(FlagError::BodyNotAFile(name()));
-    }
-    let too_large = |size| FlagError::BodyTooLarge { path: name(), size };
-    if meta.len() > MAX_BODY {
-        return Err(too_large(meta.len()));
-    }
-    let mut body = Vec::with_capacity(meta.len() as usize);
-    // The file may grow while read: never past the limit.
-    file.take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(fail)?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(too_large(body.len() as u64));
-    }
-    Ok(body)
 }
 
 #[cfg(test)]

@@ -14,14 +14,20 @@
 //! Percentiles are read through `speedup_report::stats`, like every other.
 
 pub mod duration;
+pub mod errors;
+pub mod findmax;
 pub mod flags;
 pub mod hist;
 pub mod intervals;
 pub mod json;
 pub mod merge;
+pub mod per_target;
 pub mod plan;
 pub mod recorder;
+pub mod request;
 pub mod run;
+pub mod slo;
+pub mod targets;
 pub mod text;
 
 pub use flags::{BenchArgs, FlagError};

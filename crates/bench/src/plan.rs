@@ -19,6 +19,28 @@ pub struct BenchPlan {
     /// What the flags were taken to mean where it differs from what they
     /// say (e.g. `-c` above `-n`), for the front end to show.
     pub notes: Vec<String>,
+    /// With `--targets`: each target's method and path, in the engine's
+    /// mix order (empty for one URL).
+    pub targets: Vec<(String, String)>,
+    /// `--slo`: the conditions the run must meet.
+    pub slo: Vec<crate::slo::Condition>,
+    /// `--find-max`: search for the highest rate within the SLO.
+    pub find_max: Option<FindMax>,
+}
+
+/// How `--find-max` searches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindMax {
+    /// The first step's rate (`--rate`); `None`: a quick closed-loop probe
+    /// decides.
+    pub start: Option<f64>,
+    /// How long each step sends.
+    pub step: Duration,
+    /// Stop when the best passing and the first failing rate are this
+    /// close, as a share of the passing one.
+    pub precision: f64,
+    /// At most this many steps.
+    pub max_steps: u32,
 }
 
 impl BenchPlan {
@@ -27,9 +49,10 @@ impl BenchPlan {
         self.engine.resolved_threads()
     }
 
-    /// Whether the run is open loop (a `--rate`), with corrected latencies.
+    /// Whether the run is open loop (a `--rate` or `--stages`), with
+    /// corrected latencies.
     pub fn open_loop(&self) -> bool {
-        self.engine.rate.is_some()
+        self.engine.open_loop()
     }
 }
 

@@ -8,9 +8,11 @@ use speedup_load::{ErrorKind, Outcome, Record, Recorder, Scheduled};
 
 use crate::hist::{add, new_hist, Hist, HIGHEST_US};
 use crate::intervals::{Interval, IntervalSink};
+use crate::per_target::TargetTally;
 
-/// The error kinds bench counts, in report order.
-pub const ERROR_KINDS: [ErrorKind; 9] = [
+/// The error kinds bench counts, in report order (every HTTP/2 reset is
+/// one kind here, `Reset(0)`; by code they are in [`Tally::resets`]).
+pub const ERROR_KINDS: [ErrorKind; 12] = [
     ErrorKind::Connect,
     ErrorKind::Read,
     ErrorKind::Write,
@@ -20,7 +22,37 @@ pub const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::Length,
     ErrorKind::Certificate,
     ErrorKind::Tls,
+    ErrorKind::Reset(0),
+    ErrorKind::GoAway,
+    ErrorKind::Protocol,
 ];
+
+/// HTTP/2 error codes counted one by one (RFC 9113 §7: 0x0 to 0xd); any
+/// other code counts in the last slot.
+pub const RESET_CODES: usize = 15;
+
+/// The name of an HTTP/2 error code (`REFUSED_STREAM`), or its number.
+pub fn reset_name(code: usize) -> String {
+    const NAMES: [&str; 14] = [
+        "NO_ERROR",
+        "PROTOCOL_ERROR",
+        "INTERNAL_ERROR",
+        "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED",
+        "FRAME_SIZE_ERROR",
+        "REFUSED_STREAM",
+        "CANCEL",
+        "COMPRESSION_ERROR",
+        "CONNECT_ERROR",
+        "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY",
+        "HTTP_1_1_REQUIRED",
+    ];
+    NAMES
+        .get(code)
+        .map_or_else(|| "other code".to_string(), |n| n.to_string())
+}
 
 /// The name of an error kind in the summary and the JSON.
 pub fn error_name(kind: ErrorKind) -> &'static str {
@@ -34,11 +66,18 @@ pub fn error_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Length => "length",
         ErrorKind::Certificate => "certificate",
         ErrorKind::Tls => "tls",
+        ErrorKind::Reset(_) => "reset",
+        ErrorKind::GoAway => "goaway",
+        ErrorKind::Protocol => "protocol",
     }
 }
 
 /// The index of `kind` in [`ERROR_KINDS`] (and [`Tally::errors`]).
 pub fn error_index(kind: ErrorKind) -> usize {
+    let kind = match kind {
+        ErrorKind::Reset(_) => ErrorKind::Reset(0),
+        other => other,
+    };
     ERROR_KINDS.iter().position(|&k| k == kind).unwrap_or(0)
 }
 
@@ -65,6 +104,9 @@ pub struct Tally {
     pub status: Vec<u64>,
     /// Requests without a response, by [`ERROR_KINDS`] index.
     pub errors: [u64; ERROR_KINDS.len()],
+    /// HTTP/2 streams reset by the server, by error code (see
+    /// [`RESET_CODES`]).
+    pub resets: [u64; RESET_CODES],
     /// Sends that found no connection free at their due time (the
     /// server's doing: every connection was waiting on it).
     pub late_count: u64,
@@ -77,6 +119,8 @@ pub struct Tally {
     pub send_window_us: Option<(u64, u64)>,
     /// When the last recorded request ended.
     pub last_done_us: u64,
+    /// With several targets: each one's figures, in the mix's order.
+    pub targets: Vec<TargetTally>,
 }
 
 impl Default for Tally {
@@ -87,11 +131,13 @@ impl Default for Tally {
             send_lateness: new_hist(),
             status: vec![0; STATUS_SLOTS],
             errors: [0; ERROR_KINDS.len()],
+            resets: [0; RESET_CODES],
             late_count: 0,
             late_max_us: 0,
             client_late_count: 0,
             send_window_us: None,
             last_done_us: 0,
+            targets: Vec::new(),
         }
     }
 }
@@ -108,6 +154,9 @@ impl Tally {
         for (a, b) in self.errors.iter_mut().zip(&other.errors) {
             *a += b;
         }
+        for (a, b) in self.resets.iter_mut().zip(&other.resets) {
+            *a += b;
+        }
         self.late_count += other.late_count;
         self.late_max_us = self.late_max_us.max(other.late_max_us);
         self.client_late_count += other.client_late_count;
@@ -115,6 +164,13 @@ impl Tally {
             self.widen_send_window(first, last);
         }
         self.last_done_us = self.last_done_us.max(other.last_done_us);
+        if self.targets.len() < other.targets.len() {
+            self.targets
+                .resize_with(other.targets.len(), TargetTally::default);
+        }
+        for (a, b) in self.targets.iter_mut().zip(&other.targets) {
+            a.merge(b);
+        }
     }
 
     /// Makes the send window cover `first` to `last`.
@@ -152,6 +208,15 @@ impl Tally {
             .filter(|&(_, &n)| n > 0)
             .map(|(&kind, &n)| (error_name(kind), n))
     }
+
+    /// `(error code name, streams)` of every HTTP/2 reset seen, by code.
+    pub fn reset_counts(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.resets
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(code, &n)| (reset_name(code), n))
+    }
 }
 
 /// One worker thread's recorder.
@@ -167,18 +232,24 @@ pub struct BenchRecorder {
 impl BenchRecorder {
     /// A recorder for worker `thread`, ignoring requests sent (or due)
     /// before `warmup_us`, recording timed-out requests at `timeout_us`,
-    /// shipping finished seconds to `sink` if any.
+    /// with figures of their own for each of `targets` (when more than
+    /// one), shipping finished seconds to `sink` if any.
     pub fn new(
         thread: usize,
         warmup_us: u64,
         timeout_us: u64,
+        targets: usize,
         sink: Option<Arc<IntervalSink>>,
     ) -> BenchRecorder {
+        let mut tally = Tally::default();
+        if targets > 1 {
+            tally.targets.resize_with(targets, TargetTally::default);
+        }
         BenchRecorder {
             thread,
             warmup_us,
             timeout_us,
-            tally: Tally::default(),
+            tally,
             interval: Interval::new(0),
             sink,
         }
@@ -210,29 +281,39 @@ impl BenchRecorder {
         self.interval.requests += 1;
         // A timed-out request took at least the timeout: it is in the tail,
         // at the timeout, as well as counted as an error.
+        let mut target = t.targets.get_mut(record.target as usize);
         let took_us = match record.outcome {
             Outcome::Response { status, .. } => {
                 t.status[usize::from(status).min(STATUS_SLOTS - 1)] += 1;
+                if let Some(target) = target.as_deref_mut() {
+                    target.response(status);
+                }
                 Some(u64::from(s.total_us))
             }
             Outcome::Error(kind) => {
                 t.errors[error_index(kind)] += 1;
+                if let ErrorKind::Reset(code) = kind {
+                    t.resets[(code as usize).min(RESET_CODES - 1)] += 1;
+                }
                 self.interval.errors += 1;
+                if let Some(target) = target.as_deref_mut() {
+                    target.error(kind);
+                }
                 (kind == ErrorKind::Timeout).then_some(self.timeout_us)
             }
         };
         if let Some(uncorrected) = took_us {
             t.uncorrected.saturating_record(uncorrected);
-            let primary = match scheduled {
-                Some(sch) => {
-                    let corrected = sch.corrected_us(uncorrected);
-                    t.corrected.saturating_record(corrected);
-                    corrected
-                }
-                None => uncorrected,
-            };
+            let corrected = scheduled.map(|sch| sch.corrected_us(uncorrected));
+            if let Some(c) = corrected {
+                t.corrected.saturating_record(c);
+            }
+            if let Some(target) = target {
+                target.latency(uncorrected, corrected);
+            }
             // An auto-resizing histogram: `record` grows it (a saturating
             // record would clamp to its current top).
+            let primary = corrected.unwrap_or(uncorrected);
             let _ = self.interval.hist.record(primary.min(HIGHEST_US));
         }
         if let Some(sch) = scheduled {

@@ -49,8 +49,20 @@ pub struct BenchResult {
     pub connections: u32,
     /// Worker threads.
     pub threads: usize,
-    /// `--rate`, if any.
+    /// `--rate` (or the mean of `--stages`), if any.
     pub target_rate: Option<f64>,
+    /// With `--targets`: each target's method and path (its figures are
+    /// `tally.targets`, in the same order).
+    pub targets: Vec<(String, String)>,
+    /// `--stages`, if any (the starting rate is `--rate`, else 0).
+    pub stages: Vec<speedup_load::Stage>,
+    /// `http/1.1`, `http/1.0` or `h2`.
+    pub protocol: &'static str,
+    /// With `--streams`: requests in flight per connection.
+    pub streams: u32,
+    /// `--http2` over TLS: the server chose this by ALPN, not `h2` (the
+    /// run stopped at once).
+    pub alpn_refused: Option<String>,
     /// From the end of the warm-up to the last recorded request's end.
     pub duration: Duration,
     /// The per-request limit: timed-out requests are in the latency
@@ -148,6 +160,7 @@ pub fn run(
     let sink = Arc::new(IntervalSink::new(plan.threads()));
     let warmup_us = plan.warmup.as_micros() as u64;
     let timeout_us = plan.engine.timeout.as_micros() as u64;
+    let targets = plan.engine.mix.len();
     let started = Instant::now();
     let base_time = SystemTime::now() + plan.warmup;
     let mut collector = Collector::new(&sink, writers, base_time);
@@ -177,7 +190,13 @@ pub fn run(
             &plan.engine,
             || {
                 let thread = next_thread.fetch_add(1, Ordering::Relaxed);
-                BenchRecorder::new(thread, warmup_us, timeout_us, Some(Arc::clone(&sink)))
+                BenchRecorder::new(
+                    thread,
+                    warmup_us,
+                    timeout_us,
+                    targets,
+                    Some(Arc::clone(&sink)),
+                )
             },
             control,
         );
@@ -189,6 +208,7 @@ pub fn run(
     });
     let output = output?;
     let unreachable = output.unreachable;
+    let alpn_refused = output.alpn_refused.clone();
     let mut collector = collector.map_err(write_error)?;
     let mut tally = Tally::default();
     for recorder in output.recorders {
@@ -204,7 +224,16 @@ pub fn run(
         url: plan.url.clone(),
         connections: plan.engine.concurrency,
         threads: plan.threads(),
-        target_rate: plan.engine.rate,
+        target_rate: plan.engine.rate_profile().map(|p| p.mean()),
+        targets: plan.targets.clone(),
+        stages: plan.engine.stages.clone(),
+        protocol: match (plan.engine.http2, plan.engine.version) {
+            (true, _) => "h2",
+            (false, speedup_load::HttpVersion::Http10) => "http/1.0",
+            (false, _) => "http/1.1",
+        },
+        streams: plan.engine.streams,
+        alpn_refused,
         duration: Duration::from_micros(tally.last_done_us),
         timeout: plan.engine.timeout,
         tally,

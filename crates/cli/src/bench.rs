@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+mod search;
+
 use speedup_bench::plan::is_stdout;
+use speedup_bench::slo::Verdict;
 use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
 use speedup_load::{Control, ErrorKind};
 
@@ -29,6 +32,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for note in &plan.notes {
         eprintln!("speedup bench: note: {note}");
     }
+    if let Some(settings) = &plan.find_max {
+        return search::run(&plan, settings, args.progress);
+    }
     // Open every file first: a bad path fails before any request is sent.
     // The series are written as the seconds complete, so they are created
     // now; the JSON and CSV go to temporary files renamed at the end.
@@ -38,72 +44,101 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let json_out = ResultFile::create(plan.outputs.json.as_deref(), "--json")?;
     let csv_out = ResultFile::create(plan.outputs.csv.as_deref(), "--csv")?;
-    // The summary goes to stdout, or to stderr when an output does.
-    let summary_to_stderr = !plan.outputs.to_stdout().is_empty();
     let control = Arc::new(Control::new());
     let interrupted = on_stop_signals(Arc::clone(&control), plan.engine.timeout)?;
-    let progress = match (std::io::stderr().is_terminal(), args.progress) {
-        (true, _) => Some(Bar::terminal()),
-        (false, true) => Some(Bar::Lines(std::sync::Mutex::new(0))),
-        (false, false) => None,
-    };
+    let progress = Bar::new(args.progress);
     let result = match &progress {
         Some(bar) => speedup_bench::run(&plan, writers, bar, &control),
         None => speedup_bench::run(&plan, writers, &speedup_bench::Quiet, &control),
     };
-    if let Some(Bar::Terminal(bar)) = &progress {
-        bar.finish_and_clear();
+    if let Some(bar) = &progress {
+        bar.finish();
     }
     let result = result.context("the run failed")?;
-    if summary_to_stderr {
-        text::write_summary(&result, &mut std::io::stderr().lock())?;
-    } else {
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        text::write_summary(&result, &mut out)?;
-        out.flush()?;
-    }
+    let verdicts: Vec<Verdict> = plan.slo.iter().map(|c| c.check(&result)).collect();
+    summary(&plan, |out| {
+        text::write_summary(&result, out)?;
+        text::write_slo(&verdicts, out)
+    })?;
     if let Some(out) = json_out {
-        out.commit(|w| json::write_json(&json::to_json(&result), w))?;
+        let mut value = json::to_json(&result);
+        if !verdicts.is_empty() {
+            value["slo"] = json::slo_json(&verdicts);
+        }
+        out.commit(|w| json::write_json(&value, w))?;
     }
     if let Some(out) = csv_out {
         out.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
     }
-    if result.unreachable {
-        eprintln!(
-            "speedup bench: nothing is listening at {}: no connection could be made in the first \
-             second (see the connect errors above): check the host and port, and that the \
-             server runs",
-            result.url
-        );
+    if let Some(failure) = failure(&result, &interrupted) {
+        eprintln!("speedup bench: {failure}");
         return Ok(ExitCode::FAILURE);
     }
+    if verdicts.iter().any(|v| !v.ok) {
+        eprintln!("speedup bench: the run did not meet --slo (see above)");
+        return Ok(ExitCode::from(SLO_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The exit status of a run that did not meet its `--slo` (1 is a run
+/// that failed as a run).
+pub(crate) const SLO_FAILED: u8 = 2;
+
+/// Writes the human summary to stdout, or to stderr when an output goes
+/// to stdout.
+pub(crate) fn summary(
+    plan: &speedup_bench::BenchPlan,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    if !plan.outputs.to_stdout().is_empty() {
+        write(&mut std::io::stderr().lock())?;
+    } else {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        write(&mut out)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Why a run failed as a run (exit 1), if it did.
+pub(crate) fn failure(result: &BenchResult, interrupted: &Interrupted) -> Option<String> {
+    if result.unreachable {
+        return Some(format!(
+            "nothing is listening at {}: no connection could be made in the first second \
+             (see the connect errors above): check the host and port, and that the server runs",
+            result.url
+        ));
+    }
+    if let Some(chosen) = &result.alpn_refused {
+        return Some(format!(
+            "the server does not speak HTTP/2 (ALPN chose {chosen}): drop --http2"
+        ));
+    }
     if let Some(signal) = interrupted.name() {
-        eprintln!(
-            "speedup bench: interrupted by {signal}: the summary and the files hold the {} \
-             requests that finished",
+        return Some(format!(
+            "interrupted by {signal}: the summary and the files hold the {} requests that \
+             finished",
             result.total()
-        );
-        return Ok(ExitCode::FAILURE);
+        ));
     }
     let certificate =
         result.tally.errors[speedup_bench::recorder::error_index(ErrorKind::Certificate)];
     if certificate > 0 && result.tally.responses() == 0 {
-        eprintln!(
-            "speedup bench: the TLS certificate of {} could not be verified against the trusted \
-             root certificates (self-signed, expired, or issued for another name): check the URL's \
+        return Some(format!(
+            "the TLS certificate of {} could not be verified against the trusted root \
+             certificates (self-signed, expired, or issued for another name): check the URL's \
              host, or pass -k/--insecure to accept the certificate anyway",
             result.url
-        );
-        return Ok(ExitCode::FAILURE);
+        ));
     }
     if result.total() > 0 && result.tally.responses() == 0 {
-        eprintln!(
-            "speedup bench: no request got a response from {} (see the errors above)",
+        return Some(format!(
+            "no request got a response from {} (see the errors above)",
             result.url
-        );
-        return Ok(ExitCode::FAILURE);
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    None
 }
 
 /// The latencies of the `--csv` file: corrected when there are any.
@@ -119,7 +154,10 @@ fn csv_hist(r: &BenchResult) -> &speedup_bench::hist::Hist {
 /// and lets the requests in flight finish, each within `timeout`; the
 /// second cuts them; a third exits at once. The run then ends as usual, so
 /// the summary is printed and every file written.
-fn on_stop_signals(control: Arc<Control>, timeout: Duration) -> std::io::Result<Interrupted> {
+pub(crate) fn on_stop_signals(
+    control: Arc<Control>,
+    timeout: Duration,
+) -> std::io::Result<Interrupted> {
     interrupt::watch(&[libc::SIGINT, libc::SIGTERM], move |n, signal| match n {
         1 => {
             control.stop();
@@ -211,7 +249,10 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Creates `path` for writing (`-`: stdout), with an error naming the flag.
-fn open(path: Option<&Path>, flag: &str) -> anyhow::Result<Option<Box<dyn Write + Send>>> {
+pub(crate) fn open(
+    path: Option<&Path>,
+    flag: &str,
+) -> anyhow::Result<Option<Box<dyn Write + Send>>> {
     let Some(path) = path else { return Ok(None) };
     if is_stdout(path) {
         return Ok(Some(Box::new(std::io::stdout())));
@@ -237,14 +278,17 @@ fn write_to<W: Write + ?Sized>(
 
 /// Where a result written at the end goes: stdout (`-`), or a file staged
 /// beside its destination.
-enum ResultFile {
+pub(crate) enum ResultFile {
     Stdout(&'static str),
     File(Staged),
 }
 
 impl ResultFile {
     /// Prepares the output of `flag`, if given.
-    fn create(path: Option<&Path>, flag: &'static str) -> anyhow::Result<Option<ResultFile>> {
+    pub(crate) fn create(
+        path: Option<&Path>,
+        flag: &'static str,
+    ) -> anyhow::Result<Option<ResultFile>> {
         Ok(match path {
             None => None,
             Some(p) if is_stdout(p) => Some(ResultFile::Stdout(flag)),
@@ -253,7 +297,7 @@ impl ResultFile {
     }
 
     /// Writes the result with `write`, then puts it in place.
-    fn commit(
+    pub(crate) fn commit(
         self,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
@@ -267,7 +311,7 @@ impl ResultFile {
 /// The live progress: elapsed, requests, req/s, p99 so far, errors. A
 /// redrawn line on a terminal; with `--progress` on a pipe, a plain line
 /// a second.
-enum Bar {
+pub(crate) enum Bar {
     /// indicatif's line on stderr.
     Terminal(ProgressBar),
     /// The last whole second a line was printed for.
@@ -275,6 +319,15 @@ enum Bar {
 }
 
 impl Bar {
+    /// The live line on a terminal, plain lines with `--progress`, or none.
+    pub(crate) fn new(progress: bool) -> Option<Bar> {
+        match (std::io::stderr().is_terminal(), progress) {
+            (true, _) => Some(Bar::terminal()),
+            (false, true) => Some(Bar::Lines(std::sync::Mutex::new(0))),
+            (false, false) => None,
+        }
+    }
+
     fn terminal() -> Bar {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
@@ -282,6 +335,21 @@ impl Bar {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         Bar::Terminal(bar)
+    }
+
+    /// Clears the live line.
+    pub(crate) fn finish(&self) {
+        if let Bar::Terminal(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Prints `line` on stderr above the live line.
+    pub(crate) fn println(&self, line: &str) {
+        match self {
+            Bar::Terminal(bar) => bar.suspend(|| eprintln!("{line}")),
+            Bar::Lines(_) => eprintln!("{line}"),
+        }
     }
 }
 

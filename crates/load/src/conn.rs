@@ -35,26 +35,19 @@
 
 use std::io::ErrorKind as IoKind;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream, UnixStream};
 
 use crate::engine::Recorder;
-use crate::record::{ErrorKind, Outcome, Record, Sample};
+use crate::record::{ErrorKind, Outcome};
 use crate::response::ResponseReader;
 use crate::stream::Stream;
+use crate::turn::{next_turn, record_turn, Times, Turn};
 use crate::worker::{RunState, Worker};
-
-/// When the phases of one attempt ended.
-#[derive(Default)]
-struct Times {
-    connected: Option<Instant>,
-    written: Option<Instant>,
-    first_byte: Option<Instant>,
-    last_read: Option<Instant>,
-}
 
 /// One source address has ~28k ephemeral ports (Linux default range), so
 /// above this many connections to a loopback target the connections spread
@@ -77,7 +70,7 @@ struct Exchange {
 
 /// Runs connection number `index` until the run has no more requests for it.
 pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worker<R>>, index: u32) {
-    let source = run.spread_sources.then(|| source_address(index));
+    let source = source_for(&run, index);
     let mut reader = ResponseReader::new();
     let mut kept: Option<Stream> = None;
     // One timer per connection, pushed forward for each request: extending a
@@ -95,28 +88,19 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
-        let scheduled = match &worker.schedule {
-            Some(schedule) => match schedule.next(&run, busy_until, &worker.stopping).await {
-                Some((slot, send)) => {
-                    start = send;
-                    Some(slot)
-                }
-                None => break,
-            },
-            None if run.claim(start) => None,
-            None => break,
+        let Some(turn) = next_turn(&run, &worker, busy_until, start).await else {
+            break;
         };
         timer
             .as_mut()
-            .reset(tokio::time::Instant::from_std(start + run.timeout));
+            .reset(tokio::time::Instant::from_std(turn.deadline));
         let mut times = Times::default();
-        let deadline = start + run.timeout;
         let result = if std::mem::take(&mut broken) {
             Err(ErrorKind::Malformed)
         } else {
             tokio::select! {
                 biased;
-                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, deadline) => r,
+                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, &turn) => r,
                 () = &mut timer => Err(ErrorKind::Timeout),
             }
         };
@@ -145,12 +129,7 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                 }
             }
         };
-        let record = Record {
-            sample: sample(&run, start, &times, done),
-            outcome,
-        };
-        worker.record(&record, scheduled, done);
-        run.control.add_completed();
+        record_turn(&run, &worker, &turn, &times, done, outcome);
         busy_until = Some(done);
         // ab's rule: a request on a kept connection starts when the previous
         // response ended (as does one that fails for what came after it).
@@ -171,44 +150,28 @@ async fn exchange<R: Recorder>(
     stream: Option<Stream>,
     reader: &mut ResponseReader,
     times: &mut Times,
-    deadline: Instant,
+    turn: &Turn,
 ) -> Result<Exchange, ErrorKind> {
     let mut stream = match stream {
         Some(s) => s,
         None => {
-            let s = connect(run.addr, source).await;
-            run.reach.connect(s.is_ok());
-            let s = s.map_err(|_| ErrorKind::Connect)?;
-            // Small requests must leave at once, not wait for Nagle.
-            let _ = s.set_nodelay(true);
-            let s = match &run.tls {
-                // The handshake counts as part of connecting, as in ab.
-                Some(tls) => {
-                    let t = tls.handshake(s).await?;
-                    if run.tls_info.get().is_none() {
-                        if let Some(info) = t.info() {
-                            let _ = run.tls_info.set(info);
-                        }
-                    }
-                    Stream::Tls(Box::new(t))
-                }
-                None => Stream::Plain(s),
-            };
+            let s = open(run, source).await?;
             times.connected = Some(Instant::now());
             s
         }
     };
-    reader.begin(run.head_request, run.server.get().is_none());
+    let request = &run.requests[turn.target];
+    reader.begin(request.head, run.server.get().is_none());
     let mut read = Reading {
         stream: &mut stream,
         worker,
         reader,
         times,
         trace: run.trace_responses,
-        deadline,
+        deadline: turn.deadline,
         passes: 0,
     };
-    let write_failed = match read.write_all(&run.request).await {
+    let write_failed = match read.write_all(&request.bytes).await {
         Ok(Written::All) => false,
         Ok(Written::Answered) => {
             return Ok(Exchange {
@@ -285,7 +248,7 @@ impl<R: Recorder> Reading<'_, R> {
                 Err(e) if e.kind() == IoKind::WouldBlock => {
                     tokio::select! {
                         biased;
-                        r = self.stream.tcp().readable() => {
+                        r = self.stream.socket_readable() => {
                             r.map_err(|_| None)?;
                             match self.read_now() {
                                 Ok(Some(true)) => return Ok(Written::Answered),
@@ -296,7 +259,7 @@ impl<R: Recorder> Reading<'_, R> {
                                 Err(ReadError::Bad(kind)) => return Err(Some(kind)),
                             }
                         }
-                        r = self.stream.tcp().writable() => r.map_err(|_| None)?,
+                        r = self.stream.writable() => r.map_err(|_| None)?,
                     }
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => {}
@@ -378,6 +341,49 @@ enum ReadError {
     Bad(ErrorKind),
 }
 
+/// Where a run connects.
+#[derive(Debug, Clone)]
+pub(crate) enum Address {
+    /// The target (or proxy), resolved once.
+    Tcp(SocketAddr),
+    /// A Unix socket ([`crate::Plan::unix_socket`]).
+    Unix(PathBuf),
+}
+
+impl Address {
+    /// Whether many connections need several loopback source addresses.
+    pub(crate) fn is_loopback_v4(&self) -> bool {
+        matches!(self, Address::Tcp(a) if a.ip().is_loopback() && a.is_ipv4())
+    }
+}
+
+/// A new connection, the TLS handshake included (as ab counts it in the
+/// connect time), from `source` when given.
+pub(crate) async fn open(run: &RunState, source: Option<SocketAddr>) -> Result<Stream, ErrorKind> {
+    let tcp = match &run.addr {
+        Address::Unix(path) => {
+            let s = UnixStream::connect(path).await;
+            run.reach.connect(s.is_ok());
+            return s.map(Stream::Unix).map_err(|_| ErrorKind::Connect);
+        }
+        Address::Tcp(addr) => connect(*addr, source).await,
+    };
+    run.reach.connect(tcp.is_ok());
+    let tcp = tcp.map_err(|_| ErrorKind::Connect)?;
+    // Small requests must leave at once, not wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = &run.tls else {
+        return Ok(Stream::Plain(tcp));
+    };
+    let t = tls.handshake(tcp).await?;
+    if run.tls_info.get().is_none() {
+        if let Some(info) = t.info() {
+            let _ = run.tls_info.set(info);
+        }
+    }
+    Ok(Stream::Tls(Box::new(t)))
+}
+
 /// Connects to `addr`, from `source` when given.
 async fn connect(addr: SocketAddr, source: Option<SocketAddr>) -> std::io::Result<TcpStream> {
     let Some(source) = source else {
@@ -388,30 +394,16 @@ async fn connect(addr: SocketAddr, source: Option<SocketAddr>) -> std::io::Resul
     socket.connect(addr).await
 }
 
+/// Where connection `index` connects from: a loopback source address of
+/// its own when the run spreads them.
+pub(crate) fn source_for(run: &RunState, index: u32) -> Option<SocketAddr> {
+    run.spread_sources.then(|| source_address(index))
+}
+
 /// The loopback source address (any port) of connection `index`.
 fn source_address(index: u32) -> SocketAddr {
     let host = 1 + (index % SOURCES) as u8;
     SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0))
-}
-
-/// The sample of one request, in whole µs as ab keeps them.
-fn sample(run: &RunState, start: Instant, times: &Times, done: Instant) -> Sample {
-    let us = |from: Instant, to: Instant| {
-        saturate(to.saturating_duration_since(from).as_micros() as u64)
-    };
-    Sample {
-        start_us: start.saturating_duration_since(run.base).as_micros() as u64,
-        connect_us: times.connected.map_or(0, |c| us(start, c)),
-        wait_us: match (times.written, times.first_byte) {
-            (Some(w), Some(f)) => us(w, f),
-            _ => 0,
-        },
-        total_us: us(start, done),
-    }
-}
-
-fn saturate(v: u64) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -10,14 +10,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::conn::SPREAD_ABOVE;
+use crate::conn::{Address, SPREAD_ABOVE};
+use crate::h2conn::H2Request;
 use crate::limits::{descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
-use crate::request::build_request;
+use crate::request::{build_request, build_request_for};
 use crate::schedule::Schedule;
 use crate::tls::{TlsClient, TlsInfo};
-use crate::worker::{panic_message, run_worker, worker_runtime, Reach, RunState};
+use crate::worker::{panic_message, run_worker, worker_runtime, Prepared, Reach, RunState, Share};
 
 /// Receives the records of one worker thread. One recorder per worker,
 /// made by the factory given to [`run`]; merged by the front end.
@@ -123,6 +124,9 @@ pub struct RunOutput<R> {
     /// With [`Plan::give_up_unreachable`]: the run stopped because nothing
     /// could be reached at the address.
     pub unreachable: bool,
+    /// With [`Plan::http2`] over TLS: the run stopped because the server
+    /// chose this protocol by ALPN (`none` if it chose none), not `h2`.
+    pub alpn_refused: Option<String>,
 }
 
 /// Why a run could not start.
@@ -173,15 +177,20 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     plan.validate()?;
     let threads = plan.resolved_threads();
     ensure_open_files(descriptors_needed(plan.concurrency, threads))?;
-    let (host, port) = match &plan.proxy {
-        Some(proxy) => (proxy.host.as_str(), proxy.port),
-        None => (plan.target.host.as_str(), plan.target.port),
+    let addr = match (&plan.unix_socket, &plan.proxy) {
+        (Some(path), _) => Address::Unix(path.clone()),
+        (None, Some(proxy)) => Address::Tcp(resolve(&proxy.host, proxy.port)?),
+        (None, None) => Address::Tcp(resolve(&plan.target.host, plan.target.port)?),
     };
-    let addr = resolve(host, port)?;
     let tls = match plan.target.tls {
         true => Some(
-            TlsClient::new(&plan.target.host, plan.insecure, plan.tls_resume)
-                .map_err(RunError::Tls)?,
+            TlsClient::new(
+                &plan.target.host,
+                plan.insecure,
+                plan.tls_resume,
+                plan.http2,
+            )
+            .map_err(RunError::Tls)?,
         ),
         false => None,
     };
@@ -193,12 +202,17 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         .map_err(RunError::Runtime)?;
     let base = Instant::now();
     let run = Arc::new(RunState {
+        spread_sources: addr.is_loopback_v4() && plan.concurrency > SPREAD_ABOVE,
         addr,
-        spread_sources: addr.ip().is_loopback()
-            && addr.is_ipv4()
-            && plan.concurrency > SPREAD_ABOVE,
-        request: build_request(plan).into_boxed_slice(),
-        head_request: plan.method.eq_ignore_ascii_case("HEAD"),
+        requests: prepare_requests(plan),
+        h2_requests: match plan.http2 {
+            true => H2Request::all(plan)
+                .ok_or(RunError::Plan(PlanError::Http2Request))?
+                .into_boxed_slice(),
+            false => Box::new([]),
+        },
+        streams: plan.streams,
+        alpn_refused: OnceLock::new(),
         trace_responses: plan.trace_responses,
         keep_alive: plan.keep_alive,
         timeout: plan.timeout,
@@ -216,13 +230,20 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         tls,
         tls_info: OnceLock::new(),
     });
+    let profile = plan.rate_profile().map(Arc::new);
     let outputs = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
         for (i, runtime) in runtimes.into_iter().enumerate() {
             let worker_run = Arc::clone(&run);
             let make_recorder = &make_recorder;
-            let connections = share(plan.concurrency, threads, i);
-            let schedule = plan.rate.map(|rate| Schedule::new(rate, threads, i));
+            let share = Share {
+                thread: i,
+                threads,
+                connections: share(plan.concurrency, threads, i),
+                schedule: profile
+                    .as_ref()
+                    .map(|p| Schedule::new(Arc::clone(p), threads, i)),
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))
                 .spawn_scoped(scope, move || {
@@ -230,13 +251,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                     // recorder, making it) unwinds this thread: stop the
                     // other workers too.
                     let _stop = StopOnPanic(&worker_run.control);
-                    run_worker(
-                        &runtime,
-                        Arc::clone(&worker_run),
-                        schedule,
-                        connections,
-                        make_recorder(),
-                    )
+                    run_worker(&runtime, Arc::clone(&worker_run), share, make_recorder())
                 });
             match handle {
                 Ok(h) => handles.push(h),
@@ -271,6 +286,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         server_header,
         tls,
         unreachable: run.reach.gave_up.load(Ordering::Relaxed),
+        alpn_refused: run.alpn_refused.get().cloned(),
     })
 }
 
@@ -283,6 +299,21 @@ impl Drop for StopOnPanic<'_> {
             self.0.abort();
         }
     }
+}
+
+/// The bytes of every request the plan sends, built once.
+fn prepare_requests(plan: &Plan) -> Box<[Prepared]> {
+    let prepared = |bytes: Vec<u8>, method: &str| Prepared {
+        bytes: bytes.into_boxed_slice(),
+        head: method.eq_ignore_ascii_case("HEAD"),
+    };
+    if plan.mix.is_empty() {
+        return Box::new([prepared(build_request(plan), &plan.method)]);
+    }
+    plan.mix
+        .iter()
+        .map(|spec| prepared(build_request_for(plan, spec), &spec.method))
+        .collect()
 }
 
 /// Connections of worker `i` when `total` are spread evenly over `threads`.

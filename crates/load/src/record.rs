@@ -58,6 +58,18 @@ pub enum ErrorKind {
     /// The TLS handshake failed for another reason (no common protocol or
     /// cipher, not a TLS server).
     Tls,
+    /// HTTP/2: the server reset the request's stream (RST_STREAM) with
+    /// this error code (RFC 9113 §7: 0x1 PROTOCOL_ERROR, 0x2 INTERNAL_ERROR,
+    /// 0x8 CANCEL, ...). A stream refused before the server processed it
+    /// (REFUSED_STREAM, 0x7) is sent again instead, on a new stream.
+    Reset(u32),
+    /// HTTP/2: the server closed the connection (GOAWAY, or an error) after
+    /// it had taken the request: it may have been processed, so it is not
+    /// sent again. Requests the GOAWAY says were not processed are.
+    GoAway,
+    /// HTTP/2: the connection broke the protocol, as the client saw it (a
+    /// frame out of place, a header block beyond the client's limit).
+    Protocol,
 }
 
 /// How a request ended.
@@ -90,6 +102,9 @@ pub struct Record {
     pub sample: Sample,
     /// Its status or its error.
     pub outcome: Outcome,
+    /// Which of the plan's requests it was: the index in
+    /// [`crate::Plan::mix`], 0 without one.
+    pub target: u32,
 }
 
 /// Where a request of an open-loop run (a plan with a rate) stood against

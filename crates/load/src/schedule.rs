@@ -1,6 +1,7 @@
-//! The open-loop schedule: with a rate of R requests per second over T
-//! worker threads, request k of thread i is due at `(i + k * T) / R`
-//! seconds after the run's start, whatever happened to earlier requests.
+//! The open-loop schedule: over T worker threads, thread i sends requests
+//! i, i + T, i + 2T, ... of the run, each at the time its [`RateProfile`]
+//! says it is due (with a constant rate R, request n at `n / R` seconds
+//! after the run's start), whatever happened to earlier requests.
 //!
 //! A connection that is free takes its thread's next due time and waits
 //! for it; when every connection of a thread was busy at a due time, the
@@ -18,28 +19,30 @@
 //! a millisecond, and wake each send up to a millisecond late.
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::rate::RateProfile;
 use crate::record::Scheduled;
 use crate::worker::RunState;
 
 /// One worker thread's share of the schedule.
 pub(crate) struct Schedule {
-    /// The thread's first due time, from the run's start.
-    first: Duration,
-    /// Between two due times of this thread: T / R.
-    every: f64,
-    /// The thread's next request number.
+    /// When the run's requests are due.
+    profile: Arc<RateProfile>,
+    /// The run's request number this thread sends next.
     next: Cell<u64>,
+    /// Between two of this thread's request numbers: the thread count.
+    step: u64,
 }
 
 impl Schedule {
-    /// Thread `thread`'s share of `rate` requests per second over `threads`.
-    pub(crate) fn new(rate: f64, threads: usize, thread: usize) -> Schedule {
+    /// Thread `thread`'s share of `profile` over `threads`.
+    pub(crate) fn new(profile: Arc<RateProfile>, threads: usize, thread: usize) -> Schedule {
         Schedule {
-            first: Duration::from_secs_f64(thread as f64 / rate),
-            every: threads.max(1) as f64 / rate,
-            next: Cell::new(0),
+            profile,
+            next: Cell::new(thread as u64),
+            step: threads.max(1) as u64,
         }
     }
 
@@ -54,9 +57,10 @@ impl Schedule {
         busy_until: Option<Instant>,
         stopping: &tokio::sync::Notify,
     ) -> Option<(Scheduled, Instant)> {
-        let k = self.next.get();
-        self.next.set(k + 1);
-        let due = run.base + self.first + Duration::from_secs_f64(k as f64 * self.every);
+        let n = self.next.get();
+        self.next.set(n + self.step);
+        // The stages may end before the run's duration does.
+        let due = run.base + Duration::from_secs_f64(self.profile.due(n)?);
         if !run.claim(due) {
             return None;
         }

@@ -17,11 +17,13 @@
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::cert;
@@ -40,11 +42,13 @@ pub(crate) struct TlsClient {
 
 impl TlsClient {
     /// The client side for `host`; `insecure` accepts any certificate,
-    /// `resume` lets new connections resume earlier sessions.
+    /// `resume` lets new connections resume earlier sessions, `http2`
+    /// offers only `h2` by ALPN (else only `http/1.1`).
     pub(crate) fn new(
         host: &str,
         insecure: bool,
         resume: bool,
+        http2: bool,
     ) -> Result<TlsClient, rustls::Error> {
         use rustls::crypto::ring::kx_group;
         // rustls 0.23.48 deprecates the ring provider for its lack of
@@ -68,7 +72,10 @@ impl TlsClient {
                 rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             builder.with_root_certificates(roots).with_no_client_auth()
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![match http2 {
+            true => b"h2".to_vec(),
+            false => b"http/1.1".to_vec(),
+        }];
         if !resume {
             config.resumption = rustls::client::Resumption::disabled();
         }
@@ -144,6 +151,69 @@ impl TlsStream {
     /// The underlying socket, for readiness.
     pub(crate) fn tcp(&self) -> &TcpStream {
         &self.tcp
+    }
+
+    /// The protocol the server chose by ALPN, if it chose one.
+    pub(crate) fn alpn(&self) -> Option<&[u8]> {
+        self.conn.alpn_protocol()
+    }
+
+    /// [`AsyncRead::poll_read`] over [`TlsStream::try_read`]: a read that
+    /// found records without data (the socket still ready) yields.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.try_read(buf.initialize_unfilled()) {
+            Ok(n) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Err(e) if e.kind() == IoKind::WouldBlock => match self.tcp.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                other => other,
+            },
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// [`AsyncWrite::poll_write`] over [`TlsStream::try_write`].
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            match self.try_write(buf) {
+                Err(e) if e.kind() == IoKind::WouldBlock => {
+                    std::task::ready!(self.tcp.poll_write_ready(cx))?
+                }
+                done => return Poll::Ready(done),
+            }
+        }
+    }
+
+    /// [`AsyncWrite::poll_flush`]: every pending record out to the socket.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            match self.try_flush() {
+                Err(e) if e.kind() == IoKind::WouldBlock => {
+                    std::task::ready!(self.tcp.poll_write_ready(cx))?
+                }
+                done => return Poll::Ready(done),
+            }
+        }
+    }
+
+    /// [`AsyncWrite::poll_shutdown`]: close_notify, then the socket's end.
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.conn.send_close_notify();
+        std::task::ready!(self.poll_flush(cx))?;
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 
     /// What was negotiated.

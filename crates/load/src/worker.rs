@@ -2,14 +2,14 @@
 //! share of the connections, all recording into the thread's own recorder.
 
 use std::cell::{Cell, RefCell, RefMut};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::conn::connection;
+use crate::conn::{connection, Address};
 use crate::engine::{ControlState, Recorder};
+use crate::h2conn::{session, H2Request};
 use crate::record::{Record, Scheduled};
 use crate::schedule::Schedule;
 use crate::tls::{TlsClient, TlsInfo};
@@ -28,15 +28,19 @@ const UNREACHABLE_AFTER: Duration = Duration::from_secs(1);
 
 /// What every connection of a run shares, across threads.
 pub(crate) struct RunState {
-    /// Where to connect (the target, or the proxy).
-    pub addr: SocketAddr,
+    /// Where to connect (the target, the proxy, or a Unix socket).
+    pub addr: Address,
     /// Spread connections over several loopback source addresses, so that
     /// very high concurrency does not run out of ephemeral ports.
     pub spread_sources: bool,
-    /// The request bytes, built once.
-    pub request: Box<[u8]>,
-    /// HEAD responses have no body whatever their headers say.
-    pub head_request: bool,
+    /// The requests, built once: one, or the plan's mix sent in turn.
+    pub requests: Box<[Prepared]>,
+    /// HTTP/2: the same requests as HTTP/2 sends them (empty otherwise).
+    pub h2_requests: Box<[H2Request]>,
+    /// HTTP/2: streams per connection.
+    pub streams: u32,
+    /// HTTP/2 over TLS: what the server chose by ALPN instead of `h2`.
+    pub alpn_refused: OnceLock<String>,
     /// Call [`Recorder::first_read`] for every response.
     pub trace_responses: bool,
     /// Reuse connections the server keeps open.
@@ -64,6 +68,14 @@ pub(crate) struct RunState {
     pub tls: Option<TlsClient>,
     /// The first handshake's protocol and cipher.
     pub tls_info: OnceLock<TlsInfo>,
+}
+
+/// One request's bytes, built once.
+pub(crate) struct Prepared {
+    /// What is written.
+    pub bytes: Box<[u8]>,
+    /// A HEAD request: its response has no body whatever its headers say.
+    pub head: bool,
 }
 
 /// Whether anything listens at the run's address: a run that reached
@@ -124,9 +136,24 @@ pub(crate) struct Worker<R> {
     /// Woken when the run is stopped, so connections waiting for a later
     /// due time end at once.
     pub(crate) stopping: tokio::sync::Notify,
+    /// The next request of the mix this thread sends, and the step: the
+    /// threads interleave (thread i sends i, i + T, ...) so a run sends the
+    /// mix in turn as a whole.
+    next_target: Cell<usize>,
+    target_step: usize,
 }
 
 impl<R: Recorder> Worker<R> {
+    /// Which of the run's `count` requests to send next (round robin).
+    pub(crate) fn next_target(&self, count: usize) -> usize {
+        if count == 1 {
+            return 0;
+        }
+        let next = self.next_target.get();
+        self.next_target.set((next + self.target_step) % count);
+        next % count
+    }
+
     /// The thread's read buffer, for one synchronous read and parse.
     pub(crate) fn scratch(&self) -> RefMut<'_, Box<[u8]>> {
         self.scratch.borrow_mut()
@@ -167,6 +194,18 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// A worker thread's part of the run.
+pub(crate) struct Share {
+    /// The thread's number, from 0.
+    pub thread: usize,
+    /// How many worker threads the run has.
+    pub threads: usize,
+    /// The thread's connections.
+    pub connections: u32,
+    /// Open loop: the thread's share of the schedule.
+    pub schedule: Option<Schedule>,
+}
+
 /// A worker thread's runtime: current-thread, with I/O and time.
 pub(crate) fn worker_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -183,16 +222,23 @@ pub(crate) fn worker_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub(crate) fn run_worker<R: Recorder>(
     runtime: &tokio::runtime::Runtime,
     run: Arc<RunState>,
-    schedule: Option<Schedule>,
-    connections: u32,
+    share: Share,
     recorder: R,
 ) -> std::io::Result<WorkerOutput<R>> {
+    let Share {
+        thread,
+        threads,
+        connections,
+        schedule,
+    } = share;
     let worker = Rc::new(Worker {
         recorder: RefCell::new(recorder),
         schedule,
         last_done: Cell::new(None),
         scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
         stopping: tokio::sync::Notify::new(),
+        next_target: Cell::new(thread),
+        target_step: threads,
     });
     let local = tokio::task::LocalSet::new();
     // Open loop: the schedule's due times wait on this thread's own
@@ -206,7 +252,11 @@ pub(crate) fn run_worker<R: Recorder>(
         };
         let mut tasks = tokio::task::JoinSet::new();
         for index in 0..connections {
-            tasks.spawn_local(connection(Arc::clone(&run), Rc::clone(&worker), index));
+            let (run, worker) = (Arc::clone(&run), Rc::clone(&worker));
+            match run.h2_requests.is_empty() {
+                true => tasks.spawn_local(connection(run, worker, index)),
+                false => tasks.spawn_local(session(run, worker, index)),
+            };
         }
         // A slow tick to notice Control::abort: nothing on the per-request
         // path has to watch for it.
