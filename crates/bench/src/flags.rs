@@ -4,12 +4,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target};
 
 use crate::duration::parse_duration;
 use crate::plan::{BenchPlan, Outputs};
+use crate::start::{StartArgs, StartError};
 
 /// How long a run lasts when neither `--duration` nor `--requests` is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -94,6 +95,9 @@ pub struct BenchArgs {
     /// Show the live progress line even when stderr is not a terminal
     #[arg(long = "progress")]
     pub progress: bool,
+    /// --start-at, --start-late-ok
+    #[command(flatten)]
+    pub start: StartArgs,
     /// http://host[:port]/path or https://...
     #[arg(value_name = "URL")]
     pub url: String,
@@ -169,6 +173,9 @@ pub enum FlagError {
         /// Its size, or at least the bytes read.
         size: u64,
     },
+    /// `--start-at` cannot be kept.
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// The URL cannot be used.
     #[error("URL: {0}")]
     Url(PlanError),
@@ -273,6 +280,7 @@ impl BenchArgs {
         // Warm-up requests are sent on top of the -n measured ones.
         plan.warmup = warmup;
         plan.give_up_unreachable = true;
+        plan.start = self.start.resolve(warmup, SystemTime::now(), &mut notes)?;
         plan.validate().map_err(|e| match e {
             PlanError::ZeroConcurrency => FlagError::ZeroConnections,
             PlanError::ZeroThreads => FlagError::ZeroThreads,

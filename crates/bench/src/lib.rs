@@ -22,6 +22,7 @@ pub mod merge;
 pub mod plan;
 pub mod recorder;
 pub mod run;
+pub mod start;
 pub mod text;
 
 pub use flags::{BenchArgs, FlagError};

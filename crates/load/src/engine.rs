@@ -8,7 +8,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::conn::SPREAD_ABOVE;
 use crate::limits::{descriptors_needed, ensure_open_files};
@@ -16,6 +16,7 @@ use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
 use crate::request::build_request;
 use crate::schedule::Schedule;
+use crate::start::{hold, Zero};
 use crate::tls::{TlsClient, TlsInfo};
 use crate::worker::{panic_message, run_worker, worker_runtime, Reach, RunState};
 
@@ -154,6 +155,15 @@ pub enum RunError {
     /// A worker thread or its runtime could not be created.
     #[error("cannot start the client runtime: {0}")]
     Runtime(std::io::Error),
+    /// [`crate::Plan::start`] had passed by more than its `late_ok` when
+    /// the run was ready: it could not send its share at the right time.
+    #[error("the start time passed {by:?} ago, more than the {late_ok:?} allowed: choose a later start")]
+    StartPassed {
+        /// How long ago the start passed.
+        by: Duration,
+        /// How late a start may be.
+        late_ok: Duration,
+    },
     /// A worker panicked (a bug): the run was stopped, its records lost.
     #[error("a client worker thread panicked: {message}")]
     Panic {
@@ -191,7 +201,12 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         .map(|_| worker_runtime())
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::Runtime)?;
-    let base = Instant::now();
+    // A start on the wall clock: wait for it (see `start`).
+    let zero = match &plan.start {
+        Some(start) => hold(start, plan.warmup, &control.state)?,
+        None => Zero::now(),
+    };
+    let base = zero.base;
     let run = Arc::new(RunState {
         addr,
         spread_sources: addr.ip().is_loopback()
@@ -222,7 +237,9 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
             let worker_run = Arc::clone(&run);
             let make_recorder = &make_recorder;
             let connections = share(plan.concurrency, threads, i);
-            let schedule = plan.rate.map(|rate| Schedule::new(rate, threads, i));
+            let schedule = plan
+                .rate
+                .map(|rate| Schedule::new(rate, threads, i).skipping(zero.missed));
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))
                 .spawn_scoped(scope, move || {

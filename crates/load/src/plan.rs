@@ -320,6 +320,9 @@ pub struct Plan {
     /// connect errors for the whole run; [`crate::RunOutput::unreachable`]
     /// says so. `speedup ab` keeps ab's own rules.
     pub give_up_unreachable: bool,
+    /// Start at a moment on the wall clock (after waiting for it), the
+    /// warm-up just before it: see [`crate::start`].
+    pub start: Option<crate::start::Start>,
 }
 
 impl Plan {
@@ -345,6 +348,7 @@ impl Plan {
             tls_resume: false,
             warmup: Duration::ZERO,
             give_up_unreachable: false,
+            start: None,
         }
     }
 
