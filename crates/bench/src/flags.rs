@@ -98,6 +98,9 @@ pub struct BenchArgs {
     /// --start-at, --start-late-ok
     #[command(flatten)]
     pub start: StartArgs,
+    /// --metrics-addr, --metrics-linger
+    #[command(flatten)]
+    pub live: crate::live::LiveArgs,
     /// http://host[:port]/path or https://...
     #[arg(value_name = "URL")]
     pub url: String,

@@ -13,11 +13,13 @@
 //! result to any `impl Write`; [`merge`] adds the logs of several runs.
 //! Percentiles are read through `speedup_report::stats`, like every other.
 
+pub mod counts;
 pub mod duration;
 pub mod flags;
 pub mod hist;
 pub mod intervals;
 pub mod json;
+pub mod live;
 pub mod merge;
 pub mod plan;
 pub mod recorder;

@@ -99,9 +99,7 @@ impl StartArgs {
                      warm-up; the requests due before then are not sent"
                 ));
             }
-            Ok(ahead) if ahead > MAX_AHEAD => {
-                return Err(StartError::TooFar { at: shown, ahead })
-            }
+            Ok(ahead) if ahead > MAX_AHEAD => return Err(StartError::TooFar { at: shown, ahead }),
             Ok(ahead) if ahead < warmup => notes.push(format!(
                 "--start-at {shown} is {ahead:.3?} away, less than --warmup {warmup:?}: the \
                  warm-up is shortened to what is left"
@@ -231,7 +229,10 @@ mod tests {
         };
         let (r, notes) = resolve(&args(now + Duration::from_secs(10), None), 5);
         let start = r.unwrap().unwrap();
-        assert_eq!((start.at, start.late_ok), (at(1_000_010, 0), Duration::ZERO));
+        assert_eq!(
+            (start.at, start.late_ok),
+            (at(1_000_010, 0), Duration::ZERO)
+        );
         assert_eq!(
             notes,
             ["--start-at 1970-01-12T13:46:50.000Z: waiting 10.000s (the 5s warm-up ends then)"]
@@ -248,7 +249,9 @@ mod tests {
         assert_eq!(r.unwrap().unwrap().late_ok, Duration::from_secs(2));
         assert!(notes[0].contains("starting late"), "{notes:?}");
         // A day ahead is a typo.
-        let e = resolve(&args(now + Duration::from_secs(90_000), None), 0).0.unwrap_err();
+        let e = resolve(&args(now + Duration::from_secs(90_000), None), 0)
+            .0
+            .unwrap_err();
         assert!(e.to_string().contains("more than 24h ahead"), "{e}");
         // No start: nothing, unless --start-late-ok is given alone.
         assert!(resolve(&StartArgs::default(), 0).0.unwrap().is_none());

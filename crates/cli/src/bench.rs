@@ -16,6 +16,7 @@ use speedup_bench::plan::is_stdout;
 use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
 use speedup_load::{Control, ErrorKind};
 
+use crate::bench_live as live;
 use crate::interrupt::{self, Interrupted};
 use crate::staged::Staged;
 
@@ -29,12 +30,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for note in &plan.notes {
         eprintln!("speedup bench: note: {note}");
     }
-    // Open every file first: a bad path fails before any request is sent.
-    // The series are written as the seconds complete, so they are created
-    // now; the JSON and CSV go to temporary files renamed at the end.
+    // Listen first, then open every file: a taken port or a bad path fails
+    // before any file is replaced or any request sent. The series are
+    // written as the seconds complete, so they are created now; the JSON
+    // and CSV go to temporary files renamed at the end.
+    let bound = live::bind(&args.live, plan.engine.rate)?;
     let writers = SeriesWriters {
         timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
         hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
+        metrics: bound.as_ref().map(live::Bound::metrics),
     };
     let json_out = ResultFile::create(plan.outputs.json.as_deref(), "--json")?;
     let csv_out = ResultFile::create(plan.outputs.csv.as_deref(), "--csv")?;
@@ -42,6 +46,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let summary_to_stderr = !plan.outputs.to_stdout().is_empty();
     let control = Arc::new(Control::new());
     let interrupted = on_stop_signals(Arc::clone(&control), plan.engine.timeout)?;
+    let live = bound.map(live::serve).transpose()?;
     let progress = match (std::io::stderr().is_terminal(), args.progress) {
         (true, _) => Some(Bar::terminal()),
         (false, true) => Some(Bar::Lines(std::sync::Mutex::new(0))),
@@ -67,6 +72,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = csv_out {
         out.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
+    }
+    if let Some(live) = &live {
+        live::linger(live, args.live.metrics_linger, &control);
     }
     if result.unreachable {
         eprintln!(

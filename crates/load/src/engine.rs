@@ -157,7 +157,9 @@ pub enum RunError {
     Runtime(std::io::Error),
     /// [`crate::Plan::start`] had passed by more than its `late_ok` when
     /// the run was ready: it could not send its share at the right time.
-    #[error("the start time passed {by:?} ago, more than the {late_ok:?} allowed: choose a later start")]
+    #[error(
+        "the start time passed {by:?} ago, more than the {late_ok:?} allowed: choose a later start"
+    )]
     StartPassed {
         /// How long ago the start passed.
         by: Duration,

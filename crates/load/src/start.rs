@@ -58,7 +58,10 @@ pub(crate) fn hold(
     warmup: Duration,
     control: &ControlState,
 ) -> Result<Zero, RunError> {
-    let zero = start.at.checked_sub(warmup).unwrap_or(SystemTime::UNIX_EPOCH);
+    let zero = start
+        .at
+        .checked_sub(warmup)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     // Ready (resolved, runtimes built) now: on time, or late by how much?
     let ready = SystemTime::now();
     if let Ok(by) = ready.duration_since(start.at) {
