@@ -133,10 +133,21 @@ pub fn parse_start_time(text: &str) -> Result<SystemTime, String> {
         )
     };
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        let secs: f64 = t.parse().map_err(|_| bad())?;
-        return Duration::try_from_secs_f64(secs)
-            .ok()
-            .and_then(|d| UNIX_EPOCH.checked_add(d))
+        // Read as written (not through a float): 1767225600.001 is that
+        // millisecond exactly.
+        let (secs, fraction) = t.split_once('.').unwrap_or((t, ""));
+        if fraction.contains('.') {
+            return Err(bad());
+        }
+        let digits = fraction.len().min(9);
+        let nanos = match fraction.get(..digits) {
+            Some("") => 0,
+            Some(f) => f.parse::<u32>().map_err(|_| bad())? * 10u32.pow((9 - digits) as u32),
+            None => return Err(bad()),
+        };
+        let secs: u64 = secs.parse().map_err(|_| bad())?;
+        return UNIX_EPOCH
+            .checked_add(Duration::new(secs, nanos))
             .ok_or_else(bad);
     }
     // humantime reads UTC only: a numeric zone is taken off and applied.
@@ -200,6 +211,7 @@ mod tests {
             Ok(at(1_893_499_200, 250))
         );
         assert_eq!(parse_start_time("1893499200.5"), Ok(at(1_893_499_200, 500)));
+        assert_eq!(parse_start_time("1893499200.001"), Ok(at(1_893_499_200, 1)));
         for bad in [
             "",
             "soon",
@@ -208,6 +220,9 @@ mod tests {
             "2030-01-01T12:00:00+2:00",
             "2030-01-01T12:00:00+24:00",
             "1.2.3",
+            ".",
+            "1.x",
+            "1.123456789.5",
             "-5",
         ] {
             let e = parse_start_time(bad).expect_err(bad);
