@@ -197,13 +197,17 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     };
     writeln!(
         summary,
-        "speedup merge: {} logs, {} intervals\n  requests:   {} over {:.2}s, {:.1} req/s\n",
+        "speedup merge: {} logs, {} intervals\n  requests:   {} over {:.2}s, {:.1} req/s",
         merged.files.len(),
         merged.intervals,
         merged.hist.len(),
         merged.span.as_secs_f64(),
         merged.rate()
     )?;
+    if let Some(common) = &merged.common {
+        report_common(&mut summary, common)?;
+    }
+    writeln!(summary)?;
     let s = speedup_report::stats::HistSummary::of(&merged.hist);
     text::write_latency_table(&mut summary, &[("merged", s.as_ref())], None)?;
     summary.flush()?;
@@ -216,6 +220,39 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .commit(|w| json::write_json(&merge::to_json(&merged), w))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The merged rate over the logs' common span, and a warning when the logs
+/// did not start together (their merged rate over the whole span is then
+/// not what the server got).
+fn report_common(summary: &mut dyn Write, common: &merge::Common) -> std::io::Result<()> {
+    if common.starts_differ() {
+        eprintln!(
+            "speedup merge: warning: the logs start {:.3}s apart ({} first, {} last), more \
+             than one interval ({:.3}s): the generators did not run together, so the rate over \
+             the whole span understates the load; {}. Start them together with `speedup bench \
+             --start-at TIME`",
+            common.start_spread().as_secs_f64(),
+            common.first.0.display(),
+            common.last.0.display(),
+            common.interval.as_secs_f64(),
+            match common.span.is_zero() {
+                true => "they never all ran at once".to_string(),
+                false => format!(
+                    "over the {:.3}s when all ran: {:.1} req/s",
+                    common.span.as_secs_f64(),
+                    common.rate()
+                ),
+            }
+        );
+    }
+    writeln!(
+        summary,
+        "  common:     {:.2}s when every log has values, {:.1} req/s (logs start within {:.3}s)",
+        common.span.as_secs_f64(),
+        common.rate(),
+        common.start_spread().as_secs_f64()
+    )
 }
 
 /// Creates `path` for writing (`-`: stdout), with an error naming the flag.
