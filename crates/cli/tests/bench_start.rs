@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bench_support::{run_within, scratch, spawn, text, ADDRESS_SPACE};
+use bench_support::{run_within, scratch, spawn, text, wait_until, ADDRESS_SPACE};
 
 /// Each request head's arrival on the wall clock, with its `X-Gen` header.
 type Stamps = Arc<Mutex<Vec<(SystemTime, String)>>>;
@@ -267,4 +267,29 @@ fn a_passed_start_is_refused_unless_late_is_ok_and_then_nothing_bursts() {
     let at_ms = (ten_ago.parse::<f64>().unwrap() * 1e3).round() as u64;
     assert_eq!(v["started_unix_ms"], at_ms);
     assert_eq!(v["late_sends"]["count"], 0, "{v}");
+}
+
+#[test]
+fn a_stop_signal_while_waiting_for_the_start_ends_the_run_at_once() {
+    let (base, stamps) = stamping_server();
+    let later = format!("{:.3}", unix(SystemTime::now()) + 60.0);
+    let run = spawn(
+        &["bench", "-n", "5", "--start-at", &later, &base],
+        ADDRESS_SPACE,
+    );
+    wait_until(Duration::from_secs(10), "the wait", || {
+        run.stderr().contains("waiting")
+    });
+    let begun = std::time::Instant::now();
+    run.kill(libc::SIGTERM);
+    let out = run.finish_within(Duration::from_secs(10));
+    assert!(
+        begun.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        begun.elapsed()
+    );
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    assert!(stamps.lock().unwrap().is_empty(), "nothing was sent");
 }

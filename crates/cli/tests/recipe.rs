@@ -4,8 +4,12 @@
 //! `bench/indexed-job-local.sh` runs the Job's own command as local
 //! processes against a local server and merges their logs.
 
+mod bench_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use bench_support::scratch;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -13,13 +17,6 @@ fn root() -> PathBuf {
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("speedup-recipe-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 #[test]
