@@ -39,7 +39,7 @@ fn the_image_builds_with_the_msrv_and_runs_speedup_as_a_user() {
     let user = docker
         .lines()
         .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER");
     assert!(
         !user.starts_with('0') && !user.starts_with("root"),
