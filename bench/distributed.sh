@@ -30,8 +30,10 @@ echo "server $BASE, $URL_PATH, ${SECS}s; $N generators at $SHARE req/s each vs 1
 
 echo "== $N generators at once"
 PIDS=()
+# One start for all, a second ahead: their schedules overlap exactly.
+START=$(python3 -c 'import time; print(f"{time.time() + 1:.3f}")')
 for i in $(seq 1 "$N"); do
-    "$SPEEDUP" bench --rate "$SHARE" -c $((CONNS / N)) --threads 1 -d "${SECS}s" \
+    "$SPEEDUP" bench --rate "$SHARE" -c $((CONNS / N)) --threads 1 -d "${SECS}s" --start-at "$START" \
         --hdr-log "$DIR/gen-$i.hlog" --json "$DIR/gen-$i.json" "$URL" >"$DIR/gen-$i.txt" &
     PIDS+=($!)
 done

@@ -73,6 +73,9 @@ pub enum FlagError {
         /// Its size, or at least the bytes read.
         size: u64,
     },
+    /// `--start-at` cannot be kept.
+    #[error(transparent)]
+    Start(#[from] crate::start::StartError),
     /// The URL cannot be used.
     #[error("URL: {0}")]
     Url(PlanError),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use speedup_load::{HttpVersion, Plan, PlanError, Stage, Target};
 
@@ -13,6 +13,7 @@ pub use crate::errors::FlagError;
 use crate::plan::{BenchPlan, FindMax, Outputs};
 use crate::request::{header_flags, read_body, targets_mix, with_path, Framing};
 use crate::slo::parse_slo;
+use crate::start::StartArgs;
 
 /// How long a run lasts when neither `--duration` nor `--requests` is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -137,6 +138,12 @@ pub struct BenchArgs {
     /// Show the live progress line even when stderr is not a terminal
     #[arg(long = "progress")]
     pub progress: bool,
+    /// --start-at, --start-late-ok
+    #[command(flatten)]
+    pub start: StartArgs,
+    /// --metrics-addr, --metrics-linger
+    #[command(flatten)]
+    pub live: crate::live::LiveArgs,
     /// http://host[:port]/path or https://...
     #[arg(value_name = "URL", required_unless_present = "targets")]
     pub url: Option<String>,
@@ -208,6 +215,9 @@ impl BenchArgs {
         plan.tls_resume = self.tls_resume;
         plan.give_up_unreachable = true;
         self.schedule(&mut plan);
+        plan.start = self
+            .start
+            .resolve(plan.warmup, SystemTime::now(), &mut notes)?;
         plan.validate().map_err(|e| self.flag_error(e))?;
         let slo = match &self.slo {
             Some(text) => parse_slo(text)?,

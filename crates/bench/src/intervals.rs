@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
@@ -15,7 +15,9 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 use speedup_report::stats::{hist_percentile, ms_f64};
 
+use crate::counts::SecondCounts;
 use crate::hist::{add, new_hist, Hist, SIGFIG};
+use crate::live::LiveMetrics;
 
 /// One second of one thread (or, merged, of the run).
 #[derive(Debug, Clone)]
@@ -29,6 +31,9 @@ pub struct Interval {
     pub requests: u64,
     /// Of those, requests without a response.
     pub errors: u64,
+    /// Counts by status and error kind, and late sends (filled when the
+    /// second is shipped).
+    pub counts: SecondCounts,
 }
 
 impl Interval {
@@ -40,6 +45,7 @@ impl Interval {
             hist: Histogram::new(SIGFIG).expect("valid histogram precision"),
             requests: 0,
             errors: 0,
+            counts: SecondCounts::default(),
         }
     }
 
@@ -47,6 +53,7 @@ impl Interval {
         add(&mut self.hist, &other.hist);
         self.requests += other.requests;
         self.errors += other.errors;
+        self.counts.absorb(&other.counts);
     }
 }
 
@@ -100,6 +107,8 @@ pub struct SeriesWriters {
     pub timeline: Option<Box<dyn Write + Send>>,
     /// `--hdr-log`: one interval histogram per second.
     pub hdr_log: Option<Box<dyn Write + Send>>,
+    /// `--metrics-addr`: the live metrics, fed each second.
+    pub metrics: Option<Arc<LiveMetrics>>,
 }
 
 /// What the collector knows so far, for the progress line.
@@ -121,6 +130,7 @@ pub struct Collector<'a> {
     so_far: SoFar,
     timeline: Option<Box<dyn Write + Send>>,
     hdr_log: Option<Box<dyn Write + Send>>,
+    metrics: Option<Arc<LiveMetrics>>,
     serializer: V2DeflateSerializer,
     base_time: SystemTime,
 }
@@ -141,6 +151,7 @@ impl<'a> Collector<'a> {
             so_far: SoFar::default(),
             timeline: writers.timeline,
             hdr_log: writers.hdr_log,
+            metrics: writers.metrics,
             serializer: V2DeflateSerializer::new(),
             base_time,
         }
@@ -217,6 +228,9 @@ impl<'a> Collector<'a> {
                 _ => Duration::from_secs(1),
             };
             self.write(&interval, length)?;
+            if let Some(metrics) = &self.metrics {
+                metrics.add(&interval);
+            }
             self.next += 1;
             wrote = true;
         }

@@ -32,6 +32,7 @@ pub fn to_json(r: &BenchResult) -> Value {
         "connections": r.connections,
         "threads": r.threads,
         "duration_s": r.duration.as_secs_f64(),
+        "started_unix_ms": crate::start::unix_ms(r.started),
         "requests": { "total": r.total(), "ok": r.ok(), "errors": t.error_count() },
         "rate": {
             "target": r.target_rate,

@@ -13,6 +13,7 @@
 //! result to any `impl Write`; [`merge`] adds the logs of several runs.
 //! Percentiles are read through `speedup_report::stats`, like every other.
 
+pub mod counts;
 pub mod duration;
 pub mod errors;
 pub mod findmax;
@@ -20,6 +21,7 @@ pub mod flags;
 pub mod hist;
 pub mod intervals;
 pub mod json;
+pub mod live;
 pub mod merge;
 pub mod per_target;
 pub mod plan;
@@ -27,6 +29,7 @@ pub mod recorder;
 pub mod request;
 pub mod run;
 pub mod slo;
+pub mod start;
 pub mod targets;
 pub mod text;
 

@@ -9,6 +9,7 @@
 //! and every refusal names the file and line. Memory stays constant
 //! whatever the number of intervals.
 
+mod common;
 mod decode;
 
 use std::fs::File;
@@ -20,6 +21,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::{json, Value};
 
 use crate::hist::{new_hist, Hist};
+pub use common::Common;
 pub use decode::{DecodeError, MAX_PAYLOAD};
 
 /// The longest line read: a histogram of the widest range at full
@@ -50,6 +52,8 @@ pub struct Merged {
     /// Files whose last line had no newline (a write cut short): that line
     /// was left out.
     pub unterminated: Vec<PathBuf>,
+    /// Where the logs overlap (`None` when they hold no value).
+    pub common: Option<Common>,
 }
 
 impl Merged {
@@ -142,11 +146,16 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
         hist,
         span: Duration::ZERO,
         unterminated: Vec::new(),
+        common: None,
     };
     let mut reader = Reader::default();
+    let mut spans = common::Spans::default();
     for file in files {
         reader.read(file, &mut merged)?;
+        spans.push(file, reader.file_bounds.take());
     }
+    spans.longest = reader.longest;
+    merged.common = common::find(files, &spans, &mut reader, &mut merged)?;
     if let Some((first, last)) = reader.bounds {
         // Both within MAX_SECONDS of the epoch (or a base): a valid duration.
         merged.span = Duration::from_secs_f64((last - first).max(0.0));
@@ -162,6 +171,12 @@ struct Reader {
     decoder: decode::Decoder,
     line: Vec<u8>,
     bounds: Option<(f64, f64)>,
+    /// The same, of the file being read.
+    file_bounds: Option<(f64, f64)>,
+    /// The longest interval, seconds.
+    longest: f64,
+    /// The second pass of [`common::find`]: the common span.
+    window: Option<common::Window>,
 }
 
 impl Reader {
@@ -229,12 +244,19 @@ impl Reader {
         };
         let start = *base + at.seconds("the interval's start", interval.start_timestamp())?;
         let end = start + at.seconds("the interval's length", interval.duration())?;
+        if self.window.is_some_and(|w| w.holds(start, end)) {
+            return Ok(());
+        }
         let decoded = self
             .decoder
             .decode(interval.encoded_histogram())
             .map_err(|source| {
                 at.error(|file, line| MergeError::Histogram { file, line, source })
             })?;
+        if let Some(window) = &mut self.window {
+            window.count_outside(start, end, decoded.total);
+            return Ok(());
+        }
         if merged.hist.len() + decoded.total > MAX_VALUES {
             return Err(at.error(|file, line| MergeError::Saturated { file, line }));
         }
@@ -243,11 +265,14 @@ impl Reader {
             let _ = merged.hist.record_n(value, count);
         }
         merged.intervals += 1;
+        self.longest = self.longest.max(end - start);
         if decoded.total > 0 {
             self.bounds = Some(
                 self.bounds
                     .map_or((start, end), |(f, l)| (f.min(start), l.max(end))),
             );
+            let file = self.file_bounds.get_or_insert((start, end));
+            *file = (file.0.min(start), file.1.max(end));
         }
         Ok(())
     }
@@ -287,7 +312,12 @@ pub fn to_json(m: &Merged) -> Value {
         "intervals": m.intervals,
         "requests": { "total": m.hist.len() },
         "span_s": m.span.as_secs_f64(),
-        "rate": { "achieved": m.rate() },
+        "common_span_s": m.common.as_ref().map(|c| c.span.as_secs_f64()),
+        "start_spread_s": m.common.as_ref().map(|c| c.start_spread().as_secs_f64()),
+        "rate": {
+            "achieved": m.rate(),
+            "common": m.common.as_ref().map(Common::rate),
+        },
         "latency_ms": crate::json::latency_json(&m.hist),
     })
 }

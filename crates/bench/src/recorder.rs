@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use speedup_load::{ErrorKind, Outcome, Record, Recorder, Scheduled};
 
+use crate::counts::Baseline;
 use crate::hist::{add, new_hist, Hist, HIGHEST_US};
 use crate::intervals::{Interval, IntervalSink};
 use crate::per_target::TargetTally;
@@ -82,7 +83,7 @@ pub fn error_index(kind: ErrorKind) -> usize {
 }
 
 /// Status codes are three digits; one counter each, no map on the hot path.
-const STATUS_SLOTS: usize = 1000;
+pub const STATUS_SLOTS: usize = 1000;
 
 /// A send the client itself made later than this (its timer, a busy thread)
 /// is counted as a client-late send: the generator did not keep its schedule.
@@ -227,6 +228,9 @@ pub struct BenchRecorder {
     tally: Tally,
     interval: Interval,
     sink: Option<Arc<IntervalSink>>,
+    /// The totals as of the last shipped second (its counts by kind are
+    /// what they gained since).
+    baseline: Baseline,
 }
 
 impl BenchRecorder {
@@ -252,11 +256,13 @@ impl BenchRecorder {
             tally,
             interval: Interval::new(0),
             sink,
+            baseline: Baseline::default(),
         }
     }
 
     /// The thread's totals and its unfinished last second.
-    pub fn finish(self) -> (Tally, Interval) {
+    pub fn finish(mut self) -> (Tally, Interval) {
+        self.interval.counts = self.baseline.take(&self.tally);
         (self.tally, self.interval)
     }
 
@@ -271,7 +277,9 @@ impl BenchRecorder {
         let done_us = end_us.saturating_sub(self.warmup_us);
         let second = done_us / 1_000_000;
         if second > self.interval.second {
-            let finished = std::mem::replace(&mut self.interval, Interval::new(second));
+            let mut finished = std::mem::replace(&mut self.interval, Interval::new(second));
+            // Once a second: the totals do not yet hold this record.
+            finished.counts = self.baseline.take(&self.tally);
             if let Some(sink) = &self.sink {
                 sink.ship(self.thread, finished);
             }

@@ -12,6 +12,7 @@ use speedup_load::{Control, RunError};
 use crate::intervals::{Collector, IntervalSink, SeriesWriters, SoFar};
 use crate::plan::BenchPlan;
 use crate::recorder::{BenchRecorder, Tally};
+use crate::start::StartError;
 
 /// How often the collector writes finished seconds and reports progress.
 const TICK: Duration = Duration::from_millis(200);
@@ -73,6 +74,9 @@ pub struct BenchResult {
     /// The run stopped early: nothing could be reached at the URL's address
     /// (no connection a second in, and a connect failed).
     pub unreachable: bool,
+    /// When the measured part started on the wall clock (the end of the
+    /// warm-up; `--start-at` when given): the interval log's `StartTime`.
+    pub started: SystemTime,
 }
 
 impl BenchResult {
@@ -131,6 +135,9 @@ pub enum BenchError {
     /// The engine could not start.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// `--start-at` had passed when the run was ready.
+    #[error(transparent)]
+    Start(#[from] crate::start::StartError),
     /// A series file could not be written.
     #[error("cannot write the {what} file: {source}")]
     Write {
@@ -162,7 +169,10 @@ pub fn run(
     let timeout_us = plan.engine.timeout.as_micros() as u64;
     let targets = plan.engine.mix.len();
     let started = Instant::now();
-    let base_time = SystemTime::now() + plan.warmup;
+    let base_time = plan
+        .engine
+        .start
+        .map_or_else(|| SystemTime::now() + plan.warmup, |s| s.at);
     let mut collector = Collector::new(&sink, writers, base_time);
     let what = if plan.open_loop() {
         "Latency corrected for coordinated omission (from each request's due time)"
@@ -206,7 +216,14 @@ pub fn run(
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (output, collector)
     });
-    let output = output?;
+    let output = output.map_err(|e| match e {
+        RunError::StartPassed { by, late_ok } => BenchError::Start(StartError::Passed {
+            at: humantime::format_rfc3339_millis(base_time).to_string(),
+            by,
+            late_ok,
+        }),
+        other => BenchError::Run(other),
+    })?;
     let unreachable = output.unreachable;
     let alpn_refused = output.alpn_refused.clone();
     let mut collector = collector.map_err(write_error)?;
@@ -238,5 +255,6 @@ pub fn run(
         timeout: plan.engine.timeout,
         tally,
         unreachable,
+        started: base_time,
     })
 }

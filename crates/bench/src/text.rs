@@ -56,11 +56,15 @@ pub fn write_summary(r: &BenchResult, out: &mut (impl Write + ?Sized)) -> io::Re
         1 => String::new(),
         n => format!(" × {n} streams"),
     };
+    // HTTP/1.1 goes without saying; another protocol is named.
+    let protocol = match r.protocol {
+        "http/1.1" => String::new(),
+        other => format!("{other} "),
+    };
     writeln!(
         out,
-        "  {mode}, {} {} connection{}{streams}, {} thread{}",
+        "  {mode}, {} {protocol}connection{}{streams}, {} thread{}",
         r.connections,
-        r.protocol,
         plural(r.connections as usize),
         r.threads,
         plural(r.threads)

@@ -23,6 +23,7 @@ fn python_hdrhistogram_reads_the_interval_log() {
             SeriesWriters {
                 timeline: None,
                 hdr_log: file(&log),
+                ..SeriesWriters::default()
             },
         )
     };

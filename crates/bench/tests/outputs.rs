@@ -45,6 +45,7 @@ fn json_csv_timeline_and_interval_log_of_an_open_loop_run() {
         SeriesWriters {
             timeline: file(&timeline),
             hdr_log: file(&hlog),
+            ..SeriesWriters::default()
         },
     );
 
@@ -143,6 +144,7 @@ fn merge_equals_one_histogram_of_both_runs() {
         SeriesWriters {
             timeline: None,
             hdr_log: file(&a),
+            ..SeriesWriters::default()
         },
     );
     let rb = bench(
@@ -150,6 +152,7 @@ fn merge_equals_one_histogram_of_both_runs() {
         SeriesWriters {
             timeline: None,
             hdr_log: file(&b),
+            ..SeriesWriters::default()
         },
     );
     let merged = speedup_bench::merge::merge(&[a, b]).expect("merge");

@@ -19,6 +19,7 @@ use speedup_bench::slo::Verdict;
 use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
 use speedup_load::{Control, ErrorKind};
 
+use crate::bench_live as live;
 use crate::interrupt::{self, Interrupted};
 use crate::staged::Staged;
 
@@ -35,17 +36,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(settings) = &plan.find_max {
         return search::run(&plan, settings, args.progress);
     }
-    // Open every file first: a bad path fails before any request is sent.
-    // The series are written as the seconds complete, so they are created
-    // now; the JSON and CSV go to temporary files renamed at the end.
+    // Listen first, then open every file: a taken port or a bad path fails
+    // before any file is replaced or any request sent. The series are
+    // written as the seconds complete, so they are created now; the JSON
+    // and CSV go to temporary files renamed at the end.
+    let bound = live::bind(&args.live, plan.engine.rate_profile().map(|p| p.mean()))?;
     let writers = SeriesWriters {
         timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
         hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
+        metrics: bound.as_ref().map(live::Bound::metrics),
     };
     let json_out = ResultFile::create(plan.outputs.json.as_deref(), "--json")?;
     let csv_out = ResultFile::create(plan.outputs.csv.as_deref(), "--csv")?;
     let control = Arc::new(Control::new());
     let interrupted = on_stop_signals(Arc::clone(&control), plan.engine.timeout)?;
+    let live = bound.map(live::serve).transpose()?;
     let progress = Bar::new(args.progress);
     let result = match &progress {
         Some(bar) => speedup_bench::run(&plan, writers, bar, &control),
@@ -69,6 +74,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = csv_out {
         out.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
+    }
+    if let Some(live) = &live {
+        live::linger(live, args.live.metrics_linger, &control);
     }
     if let Some(failure) = failure(&result, &interrupted) {
         eprintln!("speedup bench: {failure}");
@@ -227,13 +235,17 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     };
     writeln!(
         summary,
-        "speedup merge: {} logs, {} intervals\n  requests:   {} over {:.2}s, {:.1} req/s\n",
+        "speedup merge: {} logs, {} intervals\n  requests:   {} over {:.2}s, {:.1} req/s",
         merged.files.len(),
         merged.intervals,
         merged.hist.len(),
         merged.span.as_secs_f64(),
         merged.rate()
     )?;
+    if let Some(common) = &merged.common {
+        report_common(&mut summary, common)?;
+    }
+    writeln!(summary)?;
     let s = speedup_report::stats::HistSummary::of(&merged.hist);
     text::write_latency_table(&mut summary, &[("merged", s.as_ref())], None)?;
     summary.flush()?;
@@ -246,6 +258,39 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .commit(|w| json::write_json(&merge::to_json(&merged), w))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The merged rate over the logs' common span, and a warning when the logs
+/// did not start together (their merged rate over the whole span is then
+/// not what the server got).
+fn report_common(summary: &mut dyn Write, common: &merge::Common) -> std::io::Result<()> {
+    if common.starts_differ() {
+        eprintln!(
+            "speedup merge: warning: the logs start {:.3}s apart ({} first, {} last), more \
+             than one interval ({:.3}s): the generators did not run together, so the rate over \
+             the whole span understates the load; {}. Start them together with `speedup bench \
+             --start-at TIME`",
+            common.start_spread().as_secs_f64(),
+            common.first.0.display(),
+            common.last.0.display(),
+            common.interval.as_secs_f64(),
+            match common.span.is_zero() {
+                true => "they never all ran at once".to_string(),
+                false => format!(
+                    "over the {:.3}s when all ran: {:.1} req/s",
+                    common.span.as_secs_f64(),
+                    common.rate()
+                ),
+            }
+        );
+    }
+    writeln!(
+        summary,
+        "  common:     {:.2}s when every log has values, {:.1} req/s (logs start within {:.3}s)",
+        common.span.as_secs_f64(),
+        common.rate(),
+        common.start_spread().as_secs_f64()
+    )
 }
 
 /// Creates `path` for writing (`-`: stdout), with an error naming the flag.

@@ -6,6 +6,7 @@
 
 mod ab;
 mod bench;
+mod bench_live;
 mod interrupt;
 mod lab;
 mod plot;

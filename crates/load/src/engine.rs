@@ -8,7 +8,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::conn::{Address, SPREAD_ABOVE};
 use crate::h2conn::H2Request;
@@ -17,6 +17,7 @@ use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
 use crate::request::{build_request, build_request_for};
 use crate::schedule::Schedule;
+use crate::start::{hold, Zero};
 use crate::tls::{TlsClient, TlsInfo};
 use crate::worker::{panic_message, run_worker, worker_runtime, Prepared, Reach, RunState, Share};
 
@@ -158,6 +159,17 @@ pub enum RunError {
     /// A worker thread or its runtime could not be created.
     #[error("cannot start the client runtime: {0}")]
     Runtime(std::io::Error),
+    /// [`crate::Plan::start`] had passed by more than its `late_ok` when
+    /// the run was ready: it could not send its share at the right time.
+    #[error(
+        "the start time passed {by:?} ago, more than the {late_ok:?} allowed: choose a later start"
+    )]
+    StartPassed {
+        /// How long ago the start passed.
+        by: Duration,
+        /// How late a start may be.
+        late_ok: Duration,
+    },
     /// A worker panicked (a bug): the run was stopped, its records lost.
     #[error("a client worker thread panicked: {message}")]
     Panic {
@@ -200,7 +212,12 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         .map(|_| worker_runtime())
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::Runtime)?;
-    let base = Instant::now();
+    // A start on the wall clock: wait for it (see `start`).
+    let zero = match &plan.start {
+        Some(start) => hold(start, plan.warmup, &control.state)?,
+        None => Zero::now(),
+    };
+    let base = zero.base;
     let run = Arc::new(RunState {
         spread_sources: addr.is_loopback_v4() && plan.concurrency > SPREAD_ABOVE,
         addr,
@@ -242,7 +259,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                 connections: share(plan.concurrency, threads, i),
                 schedule: profile
                     .as_ref()
-                    .map(|p| Schedule::new(Arc::clone(p), threads, i)),
+                    .map(|p| Schedule::new(Arc::clone(p), threads, i).skipping(zero.missed)),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))

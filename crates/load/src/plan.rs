@@ -364,6 +364,9 @@ pub struct Plan {
     /// With `http2`: requests in flight at once on each connection (its
     /// streams), never more than the server allows.
     pub streams: u32,
+    /// Start at a moment on the wall clock (after waiting for it), the
+    /// warm-up just before it: see [`crate::start`].
+    pub start: Option<crate::start::Start>,
 }
 
 impl Plan {
@@ -394,6 +397,7 @@ impl Plan {
             mix: Vec::new(),
             http2: false,
             streams: 1,
+            start: None,
         }
     }
 

@@ -46,6 +46,21 @@ impl Schedule {
         }
     }
 
+    /// The same share, without the due times before `missed` from the
+    /// run's start: a run that began late (see [`crate::start`]) never sends
+    /// them, rather than all at once.
+    pub(crate) fn skipping(self, missed: Duration) -> Schedule {
+        let missed = missed.as_secs_f64();
+        if missed > 0.0 {
+            let mut n = self.next.get();
+            while self.profile.due(n).is_some_and(|due| due < missed) {
+                n += self.step;
+            }
+            self.next.set(n);
+        }
+        self
+    }
+
     /// Called by a connection that is free (now; its previous exchange
     /// ended at `busy_until`, `None` before its first): waits until the
     /// thread's next request is due, and returns where it stands against
@@ -124,5 +139,25 @@ mod tests {
         assert_eq!((stalled.late_us, stalled.send_lateness_us), (5_000, 20));
         assert_eq!(stalled.corrected_us(250), 5_250);
         assert_eq!(stalled.due_us, 1_000);
+    }
+
+    /// A late start skips exactly the due times already passed: thread 1
+    /// of 2 at 100/s is due at 10, 30, 50 ms, ...; 45 ms late, it resumes
+    /// at 50 ms, its request number 2.
+    #[test]
+    fn a_late_start_skips_the_passed_due_times_only() {
+        // Thread 1 of 2 at 100/s sends requests 1, 3, 5, ... due at 10,
+        // 30, 50 ms.
+        let next = |missed_ms| {
+            Schedule::new(Arc::new(RateProfile::constant(100.0)), 2, 1)
+                .skipping(Duration::from_millis(missed_ms))
+                .next
+                .get()
+        };
+        assert_eq!(next(0), 1);
+        assert_eq!(next(10), 1);
+        assert_eq!(next(11), 3);
+        assert_eq!(next(45), 5);
+        assert_eq!(next(50), 5);
     }
 }

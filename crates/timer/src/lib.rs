@@ -392,6 +392,9 @@ impl Drop for Sleep {
 
 #[cfg(target_os = "linux")]
 mod timerfd;
+mod wall;
+
+pub use wall::sleep_until_wall;
 
 #[cfg(test)]
 mod tests;
