@@ -6,8 +6,11 @@
 
 use std::process::Command;
 
+/// `1.85` and `1.85.0` alike, as `[1, 85, 0]`.
 fn version(v: &str) -> Vec<u32> {
-    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+    let mut parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    parts.resize(3, 0);
+    parts
 }
 
 #[test]
