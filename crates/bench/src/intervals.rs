@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
-use speedup_report::stats::{hist_percentile, ms_f64};
+use speedup_stats::{hist_percentile, ms_f64};
 
 use crate::hist::{add, new_hist, Hist, SIGFIG};
 

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
-use speedup_report::stats::{ms_f64, HistSummary, BENCH_PERCENTILES};
+use speedup_stats::{ms_f64, HistSummary, BENCH_PERCENTILES};
 
 use crate::hist::Hist;
 use crate::run::BenchResult;
@@ -71,8 +71,8 @@ pub fn write_json(value: &Value, out: &mut impl Write) -> io::Result<()> {
 /// Writes ab's `-e` CSV (`Percentage served,Time in ms`, rows 0 to 100)
 /// from a histogram, so `speedup plot` draws bench runs beside ab runs.
 pub fn write_ab_csv(h: &Hist, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "{}", speedup_report::cdf_csv::HEADER)?;
-    for (i, us) in speedup_report::stats::hist_cdf_rows(h) {
+    writeln!(out, "{}", speedup_stats::CDF_CSV_HEADER)?;
+    for (i, us) in speedup_stats::hist_cdf_rows(h) {
         writeln!(out, "{i},{:.3}", ms_f64(us))?;
     }
     Ok(())

@@ -10,7 +10,7 @@
 //! is recorded twice: corrected (from the request's due time) and
 //! uncorrected (from its send). Renderers ([`text`], [`json`]) write the
 //! result to any `impl Write`; [`merge`] adds the logs of several runs.
-//! Percentiles are read through `speedup_report::stats`, like every other.
+//! Percentiles are read through `speedup_stats`, like every other.
 
 pub mod flags;
 pub mod hist;

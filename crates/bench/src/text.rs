@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use speedup_report::stats::{HistSummary, BENCH_PERCENTILES};
+use speedup_stats::{HistSummary, BENCH_PERCENTILES};
 
 use crate::run::BenchResult;
 

@@ -192,7 +192,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         merged.span.as_secs_f64(),
         merged.rate()
     )?;
-    let s = speedup_report::stats::HistSummary::of(&merged.hist);
+    let s = speedup_stats::HistSummary::of(&merged.hist);
     text::write_latency_table(&mut summary, &[("merged", s.as_ref())])?;
     summary.flush()?;
     match args.json.as_deref() {

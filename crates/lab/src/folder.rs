@@ -18,7 +18,7 @@ use speedup_ab as ab;
 use speedup_report::cdf_csv::Cdf;
 use speedup_report::html::{self, LabPage, ScenarioRow};
 use speedup_report::plot::{self, ChartSpec};
-use speedup_report::stats;
+use speedup_stats as stats;
 
 use speedup_report::sweep::Sweep;
 

@@ -1,14 +1,16 @@
-//! The one place where percentiles and the cumulative distribution are
-//! computed.
+//! `speedup-stats`: the one place where percentiles, the cumulative
+//! distribution and their confidence intervals are computed. Light on
+//! purpose (no charts, no I/O): `speedup-ab` and `speedup-bench` use it and
+//! compile nothing more than `hdrhistogram`'s core.
 //!
-//! The rules are Apache Bench 2.3's own, so that a report or CSV built from
-//! the same samples matches what `ab` prints to the byte:
+//! For samples the rules are Apache Bench 2.3's own, so that a report or
+//! CSV built from the same samples matches what `ab` prints to the byte:
 //!
 //! - table percentiles take the value at index `n * p / 100`;
 //! - CDF rows (ab's `-e` CSV) take the value at index `floor(0.5 + n * i / 100)`.
 //!
 //! Renderers (ab's report, CSV and TSV, the lab's figures, charts) ask this
-//! module; nobody else ranks samples. ab's other summary statistics (its
+//! crate; nobody else ranks samples. ab's other summary statistics (its
 //! integer mean, sample sd, inverted-parity median) live with ab, in
 //! `speedup-ab`.
 //!
@@ -16,6 +18,9 @@
 //! summary and CDF rows are read here too ([`HistSummary`], [`hist_cdf_rows`]),
 //! by HdrHistogram's rules (a percentile is the highest value equivalent to
 //! the sample at that rank, within 3 significant digits).
+
+/// The header line of ab's `-e` CSV, before its 101 rows ([`cdf_rows`]).
+pub const CDF_CSV_HEADER: &str = "Percentage served,Time in ms";
 
 /// The index ab reads for percentile `p` (0..=100) of `n` sorted values in
 /// its report table: `n * p / 100`, and the last value for `p >= 100`.
