@@ -178,6 +178,11 @@ impl BenchRecorder {
                     Some(sch) => {
                         let corrected = end_us.saturating_sub(sch.due_us);
                         t.corrected.saturating_record(corrected);
+                        // The log's second series (`Tag=uncorrected`).
+                        let _ = self
+                            .interval
+                            .uncorrected
+                            .record(uncorrected.min(HIGHEST_US));
                         corrected
                     }
                     None => uncorrected,

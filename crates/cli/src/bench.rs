@@ -192,8 +192,28 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         merged.span.as_secs_f64(),
         merged.rate()
     )?;
+    if merged.other_tags > 0 {
+        let s = if merged.other_tags == 1 { "" } else { "s" };
+        eprintln!(
+            "speedup merge: note: {} interval{s} tagged otherwise than Tag=uncorrected left out \
+             (the untagged series is merged, as HdrHistogram's log processor does)",
+            merged.other_tags
+        );
+    }
+    let primary = match merged.latency {
+        merge::Latency::Unknown => "merged",
+        kind => kind.name(),
+    };
     let s = speedup_stats::HistSummary::of(&merged.hist);
-    text::write_latency_table(&mut summary, &[("merged", s.as_ref())])?;
+    let u = merged
+        .uncorrected
+        .as_ref()
+        .and_then(speedup_stats::HistSummary::of);
+    let mut columns = vec![(primary, s.as_ref())];
+    if u.is_some() {
+        columns.push(("uncorrected", u.as_ref()));
+    }
+    text::write_latency_table(&mut summary, &columns)?;
     summary.flush()?;
     match args.json.as_deref() {
         None => {}
