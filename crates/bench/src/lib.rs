@@ -9,9 +9,11 @@
 //! seconds complete. With `--rate` the run is open loop and every latency
 //! is recorded twice: corrected (from the request's due time) and
 //! uncorrected (from its send). Renderers ([`text`], [`json`]) write the
-//! result to any `impl Write`; [`merge`] adds the logs of several runs.
+//! result to any `impl Write`; [`merge`] adds the logs of several runs and
+//! [`compare`] tells whether one run is faster than another.
 //! Percentiles are read through `speedup_stats`, like every other.
 
+pub mod compare;
 pub mod flags;
 pub mod hist;
 pub mod intervals;

@@ -153,6 +153,15 @@ pub enum MergeError {
 /// `Tag=uncorrected` ones apart; intervals of other tags are left out, as
 /// HdrHistogram's own log processor leaves them without `-tag`.
 pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
+    merge_with(files, |_| ())
+}
+
+/// [`merge`], also handing each untagged interval to `each` (to keep the
+/// run second by second, say).
+pub fn merge_with(
+    files: &[PathBuf],
+    mut each: impl FnMut(&LogInterval),
+) -> Result<Merged, MergeError> {
     let mut hist = new_hist();
     // A foreign log may hold values past bench's hour.
     hist.auto(true);
@@ -177,6 +186,7 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
             let _ = into.record_n(value, count);
         }
         if interval.tag.is_none() {
+            each(interval);
             intervals += 1;
             if interval.total > 0 {
                 let (start, end) = (interval.start_s, interval.start_s + interval.length_s);

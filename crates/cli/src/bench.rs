@@ -155,29 +155,11 @@ pub struct MergeArgs {
 /// Runs `speedup merge`.
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let to_stdout = args.json.as_deref() == Some(Path::new("-"));
-    // The JSON replaces its file at the end: never one of the logs.
     if let Some(json) = args.json.as_deref().filter(|_| !to_stdout) {
-        let place = speedup_bench::plan::place(json);
-        if let Some(log) = args
-            .logs
-            .iter()
-            .find(|log| *log == json || place.is_some() && speedup_bench::plan::place(log) == place)
-        {
-            anyhow::bail!(
-                "--json {} is the log {}: write the merged result to a file of its own",
-                json.display(),
-                log.display()
-            );
-        }
+        json_not_a_log(json, &args.logs)?;
     }
     let merged = merge::merge(&args.logs)?;
-    for file in &merged.unterminated {
-        eprintln!(
-            "speedup merge: warning: {}: the last line has no newline (a write cut short?): \
-             left out, the lines before it are merged",
-            file.display()
-        );
-    }
+    warn_unterminated("speedup merge", &merged);
     let mut summary: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stderr().lock())
     } else {
@@ -224,6 +206,33 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .commit(|w| json::write_json(&merge::to_json(&merged), w))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON replaces its file at the end: never one of the logs.
+pub(crate) fn json_not_a_log(json: &Path, logs: &[PathBuf]) -> anyhow::Result<()> {
+    let place = speedup_bench::plan::place(json);
+    if let Some(log) = logs
+        .iter()
+        .find(|log| *log == json || place.is_some() && speedup_bench::plan::place(log) == place)
+    {
+        anyhow::bail!(
+            "--json {} is the log {}: write the result to a file of its own",
+            json.display(),
+            log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Says which logs lost their last line (a write cut short).
+pub(crate) fn warn_unterminated(prefix: &str, merged: &merge::Merged) {
+    for file in &merged.unterminated {
+        eprintln!(
+            "{prefix}: warning: {}: the last line has no newline (a write cut short?): \
+             left out, the lines before it are read",
+            file.display()
+        );
+    }
 }
 
 /// Creates `path` for writing, with an error naming the flag.

@@ -6,6 +6,7 @@
 
 mod ab;
 mod bench;
+mod compare;
 mod interrupt;
 mod lab;
 mod plot;
@@ -39,6 +40,9 @@ enum Command {
     Bench(speedup_bench::BenchArgs),
     /// Add the --hdr-log files of several bench runs into one result.
     Merge(bench::MergeArgs),
+    /// Did it get faster? Two runs' --hdr-log files, the change and its
+    /// 95% confidence interval per percentile, a verdict each.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Lab(args) => ("speedup", lab::run(args)),
         Command::Bench(args) => ("speedup bench", bench::run(args)),
         Command::Merge(args) => ("speedup merge", bench::merge(args)),
+        Command::Compare(args) => ("speedup compare", compare::run(args)),
     };
     match result {
         Ok(code) => code,

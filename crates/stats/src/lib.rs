@@ -17,7 +17,14 @@
 //! `speedup bench` keeps no samples but HDR histograms; their percentiles,
 //! summary and CDF rows are read here too ([`HistSummary`], [`hist_cdf_rows`]),
 //! by HdrHistogram's rules (a percentile is the highest value equivalent to
-//! the sample at that rank, within 3 significant digits).
+//! the sample at that rank, within 3 significant digits). A run's
+//! seconds ([`series`]) and the confidence interval of a change between two
+//! runs ([`bootstrap`]) follow the same rules.
+
+pub mod bootstrap;
+pub mod series;
+
+pub use series::Series;
 
 /// The header line of ab's `-e` CSV, before its 101 rows ([`cdf_rows`]).
 pub const CDF_CSV_HEADER: &str = "Percentage served,Time in ms";
