@@ -127,10 +127,13 @@ pub fn write_table(
     }
     writeln!(
         out,
-        "  change = new - base; {:.0}% interval from {} resamples of each run's seconds (seed {})\n",
+        "  change = new - base; {:.0}% interval from {} resamples of each run's seconds (seed {});\n  \
+         a verdict needs the whole interval beyond ±{}% of base (--noise), and {} values above a percentile in each run\n",
         CONFIDENCE * 100.0,
         c.resamples,
-        c.seed
+        c.seed,
+        c.noise_pct,
+        bootstrap::MIN_TAIL
     )?;
     writeln!(
         out,
@@ -147,9 +150,10 @@ pub fn write_table(
             .change_pct
             .map_or("-".to_string(), |p| format!("{p:+.1}%"));
         let ci = format!("[{:+.digits$}, {:+.digits$}]", ch.ci.0, ch.ci.1);
+        let too_few = if ch.too_few { " (too few values)" } else { "" };
         writeln!(
             out,
-            "  {label:<16} {:>11.digits$} {:>11.digits$} {:>+10.digits$} {pct:>9}   {ci:<24} {}",
+            "  {label:<16} {:>11.digits$} {:>11.digits$} {:>+10.digits$} {pct:>9}   {ci:<24} {}{too_few}",
             ch.base,
             ch.new,
             ch.change,
@@ -212,6 +216,7 @@ pub fn to_json(c: &Comparison, base: &LoggedRun, new: &LoggedRun) -> Value {
                 json!([round(ch.ci.0, digits), round(ch.ci.1, digits)]),
             );
             m.insert("verdict".into(), json!(ch.verdict.name()));
+            m.insert("too_few".into(), json!(ch.too_few));
             Value::Object(m)
         })
         .collect();
@@ -220,6 +225,8 @@ pub fn to_json(c: &Comparison, base: &LoggedRun, new: &LoggedRun) -> Value {
         "base": side(base, c.units.0, c.block_s.0),
         "new": side(new, c.units.1, c.block_s.1),
         "confidence": CONFIDENCE,
+        "noise_pct": c.noise_pct,
+        "min_tail": bootstrap::MIN_TAIL,
         "resamples": c.resamples,
         "seed": c.seed,
         "metrics": metrics,

@@ -156,7 +156,7 @@ pub struct MergeArgs {
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let to_stdout = args.json.as_deref() == Some(Path::new("-"));
     if let Some(json) = args.json.as_deref().filter(|_| !to_stdout) {
-        json_not_a_log(json, &args.logs)?;
+        not_a_log("--json", json, &args.logs)?;
     }
     let merged = merge::merge(&args.logs)?;
     warn_unterminated("speedup merge", &merged);
@@ -208,16 +208,17 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The JSON replaces its file at the end: never one of the logs.
-pub(crate) fn json_not_a_log(json: &Path, logs: &[PathBuf]) -> anyhow::Result<()> {
-    let place = speedup_bench::plan::place(json);
+/// A result written at the end (`flag`'s `path`) never replaces one of the
+/// logs read.
+pub(crate) fn not_a_log(flag: &str, path: &Path, logs: &[PathBuf]) -> anyhow::Result<()> {
+    let place = speedup_bench::plan::place(path);
     if let Some(log) = logs
         .iter()
-        .find(|log| *log == json || place.is_some() && speedup_bench::plan::place(log) == place)
+        .find(|log| *log == path || place.is_some() && speedup_bench::plan::place(log) == place)
     {
         anyhow::bail!(
-            "--json {} is the log {}: write the result to a file of its own",
-            json.display(),
+            "{flag} {} is the log {}: write the result to a file of its own",
+            path.display(),
             log.display()
         );
     }

@@ -13,7 +13,7 @@ use speedup_bench::compare::{self, CompareError, LoggedRun};
 use speedup_bench::json;
 use speedup_stats::bootstrap::Settings;
 
-use crate::bench::{json_not_a_log, warn_unterminated};
+use crate::bench::{not_a_log, warn_unterminated};
 use crate::staged::Staged;
 
 /// Flags of `speedup compare`.
@@ -52,6 +52,10 @@ pub struct CompareArgs {
     /// Seed of the resampling: the same logs and seed give the same intervals
     #[arg(long, value_name = "N", default_value_t = Settings::default().seed)]
     seed: u64,
+    /// Noise band in % of base: a change whose interval reaches into ±PCT
+    /// reads `same` (identical runs differ by about 1%; 0 for the interval alone)
+    #[arg(long, value_name = "PCT", default_value_t = Settings::default().noise_pct)]
+    noise: f64,
 }
 
 /// Runs `speedup compare`.
@@ -63,6 +67,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             args.resamples
         );
     }
+    if !(args.noise.is_finite() && (0.0..=100.0).contains(&args.noise)) {
+        bail!(
+            "--noise takes a percentage from 0 to 100 (e.g. --noise 2), got {}",
+            args.noise
+        );
+    }
     if let Some(pct) = args.fail_if_slower {
         if !(pct.is_finite() && pct >= 0.0) {
             bail!("--fail-if-slower takes a percentage of 0 or more (e.g. --fail-if-slower 5), got {pct}");
@@ -70,7 +80,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     let to_stdout = args.json.as_deref() == Some(Path::new("-"));
     if let Some(json) = args.json.as_deref().filter(|_| !to_stdout) {
-        json_not_a_log(json, &[base_logs.clone(), new_logs.clone()].concat())?;
+        not_a_log(
+            "--json",
+            json,
+            &[base_logs.clone(), new_logs.clone()].concat(),
+        )?;
     }
     let read = |side, logs: &[PathBuf]| -> anyhow::Result<LoggedRun> {
         let run = compare::read_run(logs).map_err(|source| CompareError::Read { side, source })?;
@@ -81,6 +95,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings {
         resamples: args.resamples,
         seed: args.seed,
+        noise_pct: args.noise,
     };
     let c = compare::compare(&base, &new, settings)?;
     let mut table: Box<dyn Write> = if to_stdout {

@@ -69,6 +69,7 @@ fn a_known_slowdown_reads_slower_with_the_issue_s_json() {
             "ci_ms",
             "name",
             "new_ms",
+            "too_few",
             "verdict"
         ]
     );

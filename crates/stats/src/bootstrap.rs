@@ -5,15 +5,26 @@
 //! Requests are not independent of each other: a stall, a GC pause or a
 //! queue delays every request around it, so resampling single requests
 //! would make the interval far too narrow. The per-second intervals of the
-//! log are the units instead: a disturbance rarely outlasts a second, so
-//! neighbouring seconds are nearly independent, while the requests within a
-//! second stay together. Each side's seconds are resampled with replacement
-//! (as many as it has), the figure is recomputed from the resampled
+//! log are the units instead, the requests within a second kept together;
+//! and since a disturbance can outlast a second, they are resampled in
+//! blocks of consecutive seconds ([`block_len`]: 3 for a 10-second run, 4
+//! for a minute), a circular block bootstrap. Each side is resampled to as
+//! many seconds as it has, the figure is recomputed from the resampled
 //! seconds added up, and the change's 2.5 % and 97.5 % points over the
-//! resamples bound the interval. The verdict is `same` when the interval
-//! holds 0. What the bootstrap cannot see is a difference between the
-//! moments the two runs were made (another process busy during one of
-//! them): identical runs made at different times can still differ.
+//! resamples bound the interval.
+//!
+//! What the bootstrap cannot see is a difference between the moments the
+//! two runs were made (another process busy during one of them): identical
+//! runs made one after the other differ by about 1 % at the median on a
+//! quiet machine, more on a busy one, and their intervals, which know only
+//! the noise within each run, often exclude 0. So, as criterion does for
+//! microbenchmarks, a change is only called one when its whole interval
+//! lies beyond a noise band ([`Settings::noise_pct`], 1 % of the base by
+//! default): `slower` above it, `faster` below it, `same` when the interval
+//! holds 0 or reaches into the band. And a percentile is only compared when
+//! each run has at least [`MIN_TAIL`] values above it (p99 needs 2000
+//! responses, p99.9 20000): below that it rests on a handful of requests,
+//! and reads `same`, marked too few.
 //!
 //! The resampling is seeded ([`SplitMix64`]), so a comparison of the same
 //! logs gives the same interval every time.
@@ -25,6 +36,10 @@ pub const MIN_UNITS: usize = 5;
 
 /// The confidence of the interval.
 pub const CONFIDENCE: f64 = 0.95;
+
+/// A percentile is compared only when each run has this many values above
+/// it.
+pub const MIN_TAIL: f64 = 20.0;
 
 /// What is compared, in output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +110,9 @@ pub enum Verdict {
     Faster,
     /// The whole interval is on the worse side of 0.
     Slower,
-    /// The interval holds 0: no change can be told from the noise.
+    /// The interval holds 0 or reaches into the noise band (or the runs
+    /// have too few values for the percentile): no change can be told from
+    /// the noise.
     Same,
 }
 
@@ -127,6 +144,9 @@ pub struct Change {
     pub ci: (f64, f64),
     /// What the interval says.
     pub verdict: Verdict,
+    /// A percentile with fewer than [`MIN_TAIL`] values above it in a run:
+    /// its verdict is `same`, whatever the interval.
+    pub too_few: bool,
 }
 
 /// Two runs compared.
@@ -138,6 +158,8 @@ pub struct Comparison {
     pub resamples: usize,
     /// The seed of the resampling.
     pub seed: u64,
+    /// The noise band used, in % of the base.
+    pub noise_pct: f64,
     /// Units with values, base and new.
     pub units: (usize, usize),
     /// Seconds per unit, base and new.
@@ -145,12 +167,15 @@ pub struct Comparison {
 }
 
 /// How to resample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     /// Resamples to draw (at least 100).
     pub resamples: usize,
     /// The seed.
     pub seed: u64,
+    /// The noise band, in % of the base: a change whose interval reaches
+    /// into ±this is `same`.
+    pub noise_pct: f64,
 }
 
 impl Default for Settings {
@@ -158,6 +183,7 @@ impl Default for Settings {
         Settings {
             resamples: 2000,
             seed: 1,
+            noise_pct: 1.0,
         }
     }
 }
@@ -194,6 +220,7 @@ pub fn compare(base: &Series, new: &Series, settings: Settings) -> Result<Compar
             d.push(fn_[i] - fb[i]);
         }
     }
+    let values = (b.values(), n.values());
     let changes = Metric::ALL
         .iter()
         .enumerate()
@@ -204,22 +231,11 @@ pub fn compare(base: &Series, new: &Series, settings: Settings) -> Result<Compar
             let lo = d[(d.len() as f64 * tail).floor() as usize];
             let hi = d[(d.len() as f64 * (1.0 - tail)).ceil() as usize - 1];
             let (base, new) = (point_b[i], point_n[i]);
-            let better_up = !metric.is_latency();
-            let verdict = if lo > 0.0 {
-                if better_up {
-                    Verdict::Faster
-                } else {
-                    Verdict::Slower
-                }
-            } else if hi < 0.0 {
-                if better_up {
-                    Verdict::Slower
-                } else {
-                    Verdict::Faster
-                }
-            } else {
-                Verdict::Same
-            };
+            let too_few = metric.percentile().is_some_and(|p| {
+                let fewest = values.0.min(values.1) as f64;
+                fewest * (1.0 - p / 100.0) < MIN_TAIL
+            });
+            let band = base.abs() * settings.noise_pct / 100.0;
             Change {
                 metric,
                 base,
@@ -227,7 +243,12 @@ pub fn compare(base: &Series, new: &Series, settings: Settings) -> Result<Compar
                 change: new - base,
                 change_pct: (base != 0.0).then(|| (new - base) / base * 100.0),
                 ci: (lo, hi),
-                verdict,
+                verdict: if too_few {
+                    Verdict::Same
+                } else {
+                    verdict(metric, (lo, hi), band)
+                },
+                too_few,
             }
         })
         .collect();
@@ -235,9 +256,28 @@ pub fn compare(base: &Series, new: &Series, settings: Settings) -> Result<Compar
         changes,
         resamples,
         seed: settings.seed,
+        noise_pct: settings.noise_pct,
         units: (base.units_with_values(), new.units_with_values()),
         block_s: (base.block_s(), new.block_s()),
     })
+}
+
+/// What an interval `ci` of a change says, beyond a noise band of `band`
+/// either side of 0: a latency above it is `slower`, a rate above it
+/// `faster`.
+fn verdict(metric: Metric, (lo, hi): (f64, f64), band: f64) -> Verdict {
+    let (up, down) = if metric.is_latency() {
+        (Verdict::Slower, Verdict::Faster)
+    } else {
+        (Verdict::Faster, Verdict::Slower)
+    };
+    if lo > band {
+        up
+    } else if hi < -band {
+        down
+    } else {
+        Verdict::Same
+    }
 }
 
 /// A series ready to resample: its distinct values indexed once, each unit
@@ -294,23 +334,29 @@ impl Frozen {
         }
     }
 
-    /// Every metric of one resample: as many units as there are, drawn
-    /// uniformly with replacement (and the same for the rates).
+    /// Every metric of one resample: as many units as there are, in
+    /// circular blocks of consecutive units drawn uniformly with replacement
+    /// (and the same for the rates).
     fn resampled(&self, rng: &mut SplitMix64, scratch: &mut Scratch) -> [f64; 7] {
         scratch.counts.clear();
         scratch.counts.resize(self.highest.len(), 0);
-        for _ in 0..self.units.len() {
-            for &(i, n) in &self.units[rng.below(self.units.len())] {
+        for u in blocks(self.units.len(), rng) {
+            for &(i, n) in &self.units[u] {
                 scratch.counts[i as usize] += n;
             }
         }
         let (mut count, mut length) = (0, 0.0);
-        for _ in 0..self.rates.len() {
-            let (c, l) = self.rates[rng.below(self.rates.len())];
+        for u in blocks(self.rates.len(), rng) {
+            let (c, l) = self.rates[u];
             count += c;
             length += l;
         }
         self.metrics(&scratch.counts, count, length)
+    }
+
+    /// Values recorded in all units.
+    fn values(&self) -> u64 {
+        self.units.iter().flatten().map(|&(_, n)| n).sum()
     }
 
     /// Every metric of the whole series.
@@ -358,6 +404,27 @@ impl Frozen {
         };
         out
     }
+}
+
+/// The length of a resampling block over `n` units in time order:
+/// ⌈n^(1/3)⌉ (3 for a 10-second run, 4 for a minute), the order of block
+/// length that suits a bootstrap of dependent data.
+pub fn block_len(n: usize) -> usize {
+    ((n as f64).cbrt().ceil() as usize).clamp(1, n.max(1))
+}
+
+/// The indexes of one circular block bootstrap draw over `n` units (`n >
+/// 0`): blocks of [`block_len`] consecutive units, wrapping at the end, from
+/// uniform starts, until `n` are drawn.
+fn blocks(n: usize, rng: &mut SplitMix64) -> impl Iterator<Item = usize> + '_ {
+    let b = block_len(n);
+    let starts = n.div_ceil(b);
+    (0..starts)
+        .flat_map(move |_| {
+            let start = rng.below(n);
+            (0..b).map(move |j| (start + j) % n)
+        })
+        .take(n)
 }
 
 /// A tiny, fast, seedable generator (Steele, Lea and Flood's SplitMix64):

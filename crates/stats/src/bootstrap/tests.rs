@@ -55,6 +55,46 @@ fn a_two_ms_slowdown_is_found_with_an_interval_around_it() {
 }
 
 #[test]
+fn a_change_inside_the_noise_band_is_same() {
+    // 0.5 % slower, surely (the interval excludes 0), but within the 1 %
+    // by which identical runs differ.
+    let base = run(21, 30, 300, 10_000, 0);
+    let new = run(22, 30, 300, 10_000, 50);
+    let pure = Settings {
+        noise_pct: 0.0,
+        ..Settings::default()
+    };
+    let c = compare(&base, &new, pure).unwrap();
+    let p50 = change(&c, Metric::P50);
+    assert_eq!(p50.verdict, Verdict::Slower, "{p50:?}");
+    let c = compare(&base, &new, Settings::default()).unwrap();
+    let p50 = change(&c, Metric::P50);
+    assert!(p50.ci.0 > 0.0, "{p50:?}");
+    assert_eq!((p50.verdict, c.noise_pct), (Verdict::Same, 1.0), "{p50:?}");
+}
+
+#[test]
+fn a_percentile_with_few_values_above_it_is_not_compared() {
+    // 9000 values a run: 90 above p99, 9 above p99.9.
+    let base = run(23, 30, 300, 10_000, 0);
+    let new = run(24, 30, 300, 10_000, 3_000);
+    let c = compare(&base, &new, Settings::default()).unwrap();
+    let (p99, p999) = (change(&c, Metric::P99), change(&c, Metric::P999));
+    assert_eq!(
+        (p99.too_few, p99.verdict),
+        (false, Verdict::Slower),
+        "{p99:?}"
+    );
+    assert_eq!(
+        (p999.too_few, p999.verdict),
+        (true, Verdict::Same),
+        "{p999:?}"
+    );
+    assert!(p999.ci.0 > 0.0, "the interval is still given: {p999:?}");
+    assert!(!change(&c, Metric::Max).too_few && !change(&c, Metric::Mean).too_few);
+}
+
+#[test]
 fn more_responses_a_second_is_faster_throughput() {
     let base = run(3, 10, 100, 5_000, 0);
     let new = run(4, 10, 200, 5_000, 0);
@@ -68,9 +108,11 @@ fn more_responses_a_second_is_faster_throughput() {
 fn no_shift_reads_same_about_as_often_as_promised() {
     // 40 pairs of runs drawn from one distribution: at 95 % each metric
     // should call about 2 of them different, rarely more than 6.
+    // The bootstrap alone: no noise band.
     let settings = Settings {
         resamples: 400,
         seed: 9,
+        noise_pct: 0.0,
     };
     let mut wrong = [0; 7];
     for pair in 0..40 {
@@ -171,4 +213,18 @@ fn draws_are_uniform_and_seeded() {
     }
     assert!(seen.iter().all(|&n| (900..1100).contains(&n)), "{seen:?}");
     assert_eq!(SplitMix64::new(0).next_u64(), 0xE220_A839_7B1D_CDAF);
+}
+
+#[test]
+fn resamples_draw_blocks_of_consecutive_seconds() {
+    let lens = [1, 10, 11, 60, 600].map(block_len);
+    assert_eq!(lens, [1, 3, 3, 4, 9]);
+    let mut rng = SplitMix64::new(3);
+    let drawn: Vec<usize> = blocks(10, &mut rng).collect();
+    assert_eq!(drawn.len(), 10);
+    for block in drawn.chunks(3) {
+        for pair in block.windows(2) {
+            assert_eq!(pair[1], (pair[0] + 1) % 10, "{drawn:?}");
+        }
+    }
 }
