@@ -12,25 +12,51 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
+use speedup_bench::{
+    compare, json, merge, text, BenchArgs, BenchPlan, BenchResult, Progress, SeriesWriters,
+};
 use speedup_load::{Control, ErrorKind};
 
 use crate::interrupt::{self, Interrupted};
+use crate::report::TempLog;
 use crate::staged::Staged;
 
 /// Past `--timeout` after a stop signal, the time left for the last request
 /// in flight to be recorded before the run is cut.
 const RECORD_MARGIN: Duration = Duration::from_millis(500);
 
+/// Flags of `speedup bench`: the library's, and the page.
+#[derive(Debug, clap::Args)]
+pub struct BenchCli {
+    #[command(flatten)]
+    args: BenchArgs,
+    /// Also write the run's page to FILE: percentile spectrum, latency and
+    /// responses per second over time, percentiles (as `speedup report`)
+    #[arg(long = "report", value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
 /// Runs `speedup bench`.
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(cli: BenchCli) -> anyhow::Result<ExitCode> {
+    let args = cli.args;
     let plan = args.plan()?;
+    // The page is drawn from the interval log: the one asked for, or a
+    // temporary one beside the page.
+    let report = match &cli.report {
+        Some(path) => Some(report_output(path, &plan)?),
+        None => None,
+    };
     // Open every file first: a bad path fails before any request is sent.
     // The series are written as the seconds complete, so they are created
     // now; the JSON and CSV go to temporary files renamed at the end.
+    let hdr_log = match (&plan.outputs.hdr_log, &report) {
+        (Some(path), _) => open(Some(path), "--hdr-log")?,
+        (None, Some((_, log))) => open(log.as_ref().map(|l| l.path()), "--report")?,
+        (None, None) => None,
+    };
     let writers = SeriesWriters {
         timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
-        hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
+        hdr_log,
     };
     let json_to_stdout = plan.outputs.json.as_deref() == Some(Path::new("-"));
     let json_file = match &plan.outputs.json {
@@ -73,6 +99,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = csv_file {
         file.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
     }
+    if let Some((page, temp)) = report {
+        let log = plan
+            .outputs
+            .hdr_log
+            .clone()
+            .or_else(|| temp.as_ref().map(|t| t.path().to_path_buf()))
+            .context("--report: no interval log to draw from")?;
+        let name = plan
+            .outputs
+            .hdr_log
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map_or("run".to_string(), |s| s.to_string_lossy().into_owned());
+        let run =
+            compare::read_run(&[log]).context("--report: reading the run's interval log back")?;
+        let title = format!("speedup bench {}", result.url);
+        crate::report::write_report(page, &title, &[(name, run)])?;
+        drop(temp);
+    }
     if let Some(signal) = interrupted.name() {
         eprintln!(
             "speedup bench: interrupted by {signal}: the summary and the files hold the {} \
@@ -100,6 +145,36 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The page's staged file, checked against the other outputs, and the
+/// temporary interval log it is drawn from when no `--hdr-log` was asked for.
+fn report_output(path: &Path, plan: &BenchPlan) -> anyhow::Result<(Staged, Option<TempLog>)> {
+    let o = &plan.outputs;
+    let others: Vec<(&str, &Path)> = [
+        ("--json", o.json.as_deref().filter(|p| *p != Path::new("-"))),
+        ("--csv", o.csv.as_deref()),
+        ("--timeline", o.timeline.as_deref()),
+        ("--hdr-log", o.hdr_log.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| Some((flag, p?)))
+    .collect();
+    let place = speedup_bench::plan::place(path);
+    if let Some((flag, _)) = others
+        .iter()
+        .find(|(_, p)| *p == path || place.is_some() && speedup_bench::plan::place(p) == place)
+    {
+        anyhow::bail!(
+            "--report {} and {flag} name the same file: give each output a file of its own",
+            path.display()
+        );
+    }
+    let temp = match o.hdr_log {
+        Some(_) => None,
+        None => Some(TempLog::beside(path)?),
+    };
+    Ok((Staged::create(path, "--report")?, temp))
 }
 
 /// The latencies of the `--csv` file: corrected when there are any.

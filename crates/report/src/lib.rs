@@ -10,10 +10,14 @@
 //! front ends (`speedup-ab`, `speedup-bench`, which never compile plotters)
 //! share.
 
+pub mod bench_json;
+pub mod bench_page;
 pub mod bounded;
 pub mod cdf_csv;
 pub mod escape;
 pub mod html;
 pub mod plot;
+pub mod spectrum;
 pub mod sweep;
 pub mod sweep_file;
+pub mod timeseries;

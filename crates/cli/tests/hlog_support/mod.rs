@@ -98,3 +98,13 @@ pub fn seconds(seconds: u64, per_second: u64, index: impl Fn(u64, u64) -> u64) -
         })
         .collect()
 }
+
+/// `lines` with each one followed by the same second of `uncorrected`,
+/// tagged, as an open-loop run writes them.
+pub fn tagged(lines: &[String], uncorrected: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .zip(uncorrected)
+        .flat_map(|(l, u)| [l.clone(), format!("Tag=uncorrected,{u}")])
+        .collect()
+}
