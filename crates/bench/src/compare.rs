@@ -141,11 +141,7 @@ pub fn write_table(
         "metric", "base", "new", "change", "change %", "95% interval"
     )?;
     for ch in &c.changes {
-        let (label, digits) = if ch.metric.is_latency() {
-            (format!("{} (ms)", ch.metric.name()), 3)
-        } else {
-            ("throughput (/s)".to_string(), 1)
-        };
+        let (label, digits) = (ch.metric.label(), ch.metric.decimals());
         let pct = ch
             .change_pct
             .map_or("-".to_string(), |p| format!("{p:+.1}%"));

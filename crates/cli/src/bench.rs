@@ -100,23 +100,7 @@ pub fn run(cli: BenchCli) -> anyhow::Result<ExitCode> {
         file.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
     }
     if let Some((page, temp)) = report {
-        let log = plan
-            .outputs
-            .hdr_log
-            .clone()
-            .or_else(|| temp.as_ref().map(|t| t.path().to_path_buf()))
-            .context("--report: no interval log to draw from")?;
-        let name = plan
-            .outputs
-            .hdr_log
-            .as_deref()
-            .and_then(|p| p.file_stem())
-            .map_or("run".to_string(), |s| s.to_string_lossy().into_owned());
-        let run =
-            compare::read_run(&[log]).context("--report: reading the run's interval log back")?;
-        let title = format!("speedup bench {}", result.url);
-        crate::report::write_report(page, &title, &[(name, run)])?;
-        drop(temp);
+        write_run_report(page, temp, &plan, &result)?;
     }
     if let Some(signal) = interrupted.name() {
         eprintln!(
@@ -175,6 +159,27 @@ fn report_output(path: &Path, plan: &BenchPlan) -> anyhow::Result<(Staged, Optio
         None => Some(TempLog::beside(path)?),
     };
     Ok((Staged::create(path, "--report")?, temp))
+}
+
+/// `--report`: the run's page, drawn from its interval log (the
+/// `--hdr-log`, or the temporary one, removed after).
+fn write_run_report(
+    page: Staged,
+    temp: Option<TempLog>,
+    plan: &BenchPlan,
+    result: &BenchResult,
+) -> anyhow::Result<()> {
+    let asked = plan.outputs.hdr_log.as_deref();
+    let log = asked
+        .or_else(|| temp.as_ref().map(|t| t.path()))
+        .context("--report: no interval log to draw from")?;
+    let name = asked
+        .and_then(|p| p.file_stem())
+        .map_or("run".to_string(), |s| s.to_string_lossy().into_owned());
+    let run = compare::read_run(&[log.to_path_buf()])
+        .context("--report: reading the run's interval log back")?;
+    let title = format!("speedup bench {}", result.url);
+    crate::report::write_report(page, &title, &[(name, run)])
 }
 
 /// The latencies of the `--csv` file: corrected when there are any.

@@ -4,10 +4,11 @@
 //! `base64`. Read from `cargo metadata --locked` (the resolved graph, normal
 //! dependencies only, on this host), so no network and no build.
 
-use std::collections::{BTreeSet, HashMap};
-use std::process::Command;
+mod metadata_support;
 
-use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+use metadata_support::cargo_metadata;
 
 /// The resolved graph: package id to (name, version) and to the ids of its
 /// normal (not dev, not build) dependencies.
@@ -18,28 +19,7 @@ struct Graph {
 
 impl Graph {
     fn load() -> Graph {
-        let rustc = Command::new("rustc")
-            .arg("-vV")
-            .output()
-            .expect("rustc -vV");
-        let info = String::from_utf8_lossy(&rustc.stdout).into_owned();
-        let host = info
-            .lines()
-            .find_map(|l| l.strip_prefix("host: "))
-            .expect("rustc -vV names the host")
-            .to_owned();
-        let out = Command::new(env!("CARGO"))
-            .args(["metadata", "--format-version", "1", "--locked"])
-            .args(["--filter-platform", &host])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .output()
-            .expect("run cargo metadata");
-        assert!(
-            out.status.success(),
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let meta: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+        let meta = cargo_metadata();
         let packages = meta["packages"]
             .as_array()
             .expect("packages")

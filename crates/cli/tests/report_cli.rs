@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bench_support::{counting_server, scratch};
-use browser_support::{chromium, run_chromium};
+use browser_support::{assert_drawn, chromium, run_chromium};
 use hlog_support::{marked_log, seconds, tagged};
 
 /// An open-loop run's log: `n` seconds of 300 latencies around
@@ -223,28 +223,7 @@ fn the_page_renders_in_chromium() {
     ];
     let status = run_chromium(&browser, &dir, &page, &flags, &dir.join("shot.out"));
     assert!(status.success(), "chromium --screenshot failed: {status}");
-    let image = image::open(&shot).expect("screenshot is a PNG").to_rgb8();
-    let ink = image
-        .pixels()
-        .filter(|p| p.0.iter().any(|&c| c < 200))
-        .count();
-    assert!(
-        ink > 20_000,
-        "screenshot looks blank: {ink} non-white pixels"
-    );
     // Both runs' colours show: the overlay draws each in its own.
-    for (r, g, b) in [(0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00)] {
-        let near = image
-            .pixels()
-            .filter(|p| {
-                let [pr, pg, pb] = p.0;
-                pr.abs_diff(r) < 40 && pg.abs_diff(g) < 40 && pb.abs_diff(b) < 40
-            })
-            .count();
-        assert!(
-            near > 200,
-            "run colour #{r:02x}{g:02x}{b:02x} seen {near} times"
-        );
-    }
+    assert_drawn(&shot, 20_000, 200);
     std::fs::remove_dir_all(&dir).ok();
 }

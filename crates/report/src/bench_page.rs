@@ -19,7 +19,7 @@ use speedup_stats::{HistSummary, BENCH_PERCENTILES};
 
 use crate::html::{escape, figure, open_document, paragraphs};
 use crate::plot::PlotError;
-use crate::spectrum::{line_of_hist, render_spectrum_svg, SpectrumSpec};
+use crate::spectrum::{line_of_hist, render_spectrum_svg, SpectrumLine, SpectrumSpec};
 use crate::timeseries::{render_time_svg, Stroke, TimeLine, TimeSpec};
 
 /// One run as the page shows it.
@@ -153,14 +153,59 @@ fn describe(run: &PageRun) -> String {
 /// The spectrum, the two time charts and the percentile table of `runs`,
 /// ids prefixed with `id`.
 fn charts(id: &str, runs: &[(usize, &PageRun)], out: &mut String) -> Result<(), Failure> {
-    let one = runs.len() == 1;
-    let title = |what: &str| {
-        if one {
-            format!("{}: {what}", runs[0].1.name)
-        } else {
-            format!("All runs: {what}")
-        }
+    let title = |what: &str| match runs {
+        [(_, run)] => format!("{}: {what}", run.name),
+        _ => format!("All runs: {what}"),
     };
+    let lines = spectrum_lines(runs);
+    if !lines.is_empty() {
+        let svg = render_spectrum_svg(&SpectrumSpec::new(title("percentile spectrum"), lines))?;
+        figure(
+            &format!("{id}-spectrum"),
+            &svg,
+            "Latency (y) at every percentile (x). Read across for the share of requests \
+             within a time; a line that rises steeply at the right is a tail.",
+            out,
+        )?;
+    }
+    let unit = runs.iter().map(|(_, r)| r.unit_s).max().unwrap_or(1);
+    let per = if unit == 1 {
+        "per second".to_string()
+    } else {
+        format!("per {unit}-second block")
+    };
+    let latency = latency_lines(runs);
+    if !latency.is_empty() {
+        let spec = TimeSpec::new(title("latency over time"), "Latency (ms)", latency);
+        figure(
+            &format!("{id}-latency"),
+            &render_time_svg(&spec)?,
+            &format!(
+                "The median (solid), 99th percentile (dashed) and slowest response (dotted) \
+                 {per}; gaps are seconds in which nothing completed."
+            ),
+            out,
+        )?;
+    }
+    if runs.iter().any(|(_, r)| !r.seconds.is_empty()) {
+        let spec = TimeSpec::new(
+            title("responses per second"),
+            "Responses per second",
+            rate_lines(runs),
+        );
+        figure(
+            &format!("{id}-rps"),
+            &render_time_svg(&spec)?,
+            &format!("Responses that completed, {per} (errors are not in the interval log)."),
+            out,
+        )?;
+    }
+    percentile_table(&format!("{id}-percentiles"), runs, out)?;
+    Ok(())
+}
+
+/// Each run's spectrum, and its uncorrected one dashed in the same colour.
+fn spectrum_lines(runs: &[(usize, &PageRun)]) -> Vec<SpectrumLine> {
     let mut lines = Vec::new();
     for &(colour, run) in runs {
         if !run.hist.is_empty() {
@@ -172,52 +217,52 @@ fn charts(id: &str, runs: &[(usize, &PageRun)], out: &mut String) -> Result<(), 
             lines.push(line_of_hist(name, u, colour, true));
         }
     }
-    if !lines.is_empty() {
-        let svg = render_spectrum_svg(&SpectrumSpec::new(title("percentile spectrum"), lines))?;
-        figure(
-            &format!("{id}-spectrum"),
-            &svg,
-            "Latency (y) at every percentile (x). Read across for the share of requests \
-             within a time; a line that rises steeply at the right is a tail.",
-            out,
-        )?;
-    }
-    let mut latency = Vec::new();
-    let mut rate = Vec::new();
+    lines
+}
+
+/// p50 (solid), p99 (dashed) and max (dotted) per second, a colour per run;
+/// lines with no value at all are left out.
+fn latency_lines(runs: &[(usize, &PageRun)]) -> Vec<TimeLine> {
+    type Pick = fn(&(u64, u64, u64)) -> u64;
+    let figures: [(&str, Stroke, Pick); 3] = [
+        ("p50", Stroke::Solid, |f| f.0),
+        ("p99", Stroke::Dashed, |f| f.1),
+        ("max", Stroke::Dotted, |f| f.2),
+    ];
+    let mut lines = Vec::new();
     for &(colour, run) in runs {
-        let figure_of = |pick: fn((u64, u64, u64)) -> u64| -> Vec<(f64, Option<f64>)> {
-            run.seconds
-                .iter()
-                .map(|s| {
-                    (
-                        s.start_s as f64,
-                        s.p50_p99_max_us.map(|f| pick(f) as f64 / 1000.0),
-                    )
-                })
-                .collect()
-        };
-        let prefix = if one {
+        let prefix = if runs.len() == 1 {
             String::new()
         } else {
             format!("{} ", run.name)
         };
-        for (name, stroke, pick) in [
-            (
-                "p50",
-                Stroke::Solid,
-                (|f: (u64, u64, u64)| f.0) as fn((u64, u64, u64)) -> u64,
-            ),
-            ("p99", Stroke::Dashed, |f| f.1),
-            ("max", Stroke::Dotted, |f| f.2),
-        ] {
-            latency.push(TimeLine {
+        for (name, stroke, pick) in figures {
+            let points = run
+                .seconds
+                .iter()
+                .map(|s| {
+                    (
+                        s.start_s as f64,
+                        s.p50_p99_max_us.as_ref().map(|f| pick(f) as f64 / 1000.0),
+                    )
+                })
+                .collect();
+            lines.push(TimeLine {
                 name: format!("{prefix}{name}"),
                 colour,
                 stroke,
-                points: figure_of(pick),
+                points,
             });
         }
-        rate.push(TimeLine {
+    }
+    lines.retain(|l| l.points.iter().any(|(_, v)| v.is_some()));
+    lines
+}
+
+/// Responses per second, a line per run.
+fn rate_lines(runs: &[(usize, &PageRun)]) -> Vec<TimeLine> {
+    runs.iter()
+        .map(|&(colour, run)| TimeLine {
             name: run.name.clone(),
             colour,
             stroke: Stroke::Solid,
@@ -226,43 +271,8 @@ fn charts(id: &str, runs: &[(usize, &PageRun)], out: &mut String) -> Result<(), 
                 .iter()
                 .map(|s| (s.start_s as f64, Some(s.rate())))
                 .collect(),
-        });
-    }
-    let unit = runs.iter().map(|(_, r)| r.unit_s).max().unwrap_or(1);
-    let per = if unit == 1 {
-        "per second".to_string()
-    } else {
-        format!("per {unit}-second block")
-    };
-    latency.retain(|l| l.points.iter().any(|(_, v)| v.is_some()));
-    if !latency.is_empty() {
-        let svg = render_time_svg(&TimeSpec::new(
-            title("latency over time"),
-            "Latency (ms)",
-            latency,
-        ))?;
-        figure(
-            &format!("{id}-latency"),
-            &svg,
-            &format!("The median (solid), 99th percentile (dashed) and slowest response (dotted) {per}; gaps are seconds in which nothing completed."),
-            out,
-        )?;
-    }
-    if runs.iter().any(|(_, r)| !r.seconds.is_empty()) {
-        let svg = render_time_svg(&TimeSpec::new(
-            title("responses per second"),
-            "Responses per second",
-            rate,
-        ))?;
-        figure(
-            &format!("{id}-rps"),
-            &svg,
-            &format!("Responses that completed, {per} (errors are not in the interval log)."),
-            out,
-        )?;
-    }
-    percentile_table(&format!("{id}-percentiles"), runs, out)?;
-    Ok(())
+        })
+        .collect()
 }
 
 /// Count, min, mean, stdev, the percentiles and max of each run (and of its
@@ -351,11 +361,7 @@ fn compare_section(
         escape(new)
     )?;
     for ch in &c.changes {
-        let (label, digits) = if ch.metric.is_latency() {
-            (format!("{} (ms)", ch.metric.name()), 3)
-        } else {
-            ("throughput (/s)".to_string(), 1)
-        };
+        let (label, digits) = (ch.metric.label(), ch.metric.decimals());
         let pct = ch
             .change_pct
             .map_or("–".to_string(), |p| format!("{p:+.1} %"));

@@ -85,6 +85,24 @@ impl Metric {
         }
     }
 
+    /// Its name with its unit, for a table: `p50 (ms)`, `throughput (/s)`.
+    pub fn label(self) -> String {
+        if self.is_latency() {
+            format!("{} (ms)", self.name())
+        } else {
+            format!("{} (/s)", self.name())
+        }
+    }
+
+    /// The decimals a table shows: 3 for ms (to the µs), 1 for a rate.
+    pub fn decimals(self) -> usize {
+        if self.is_latency() {
+            3
+        } else {
+            1
+        }
+    }
+
     /// Whether it is a latency (ms; lower is faster) rather than a rate
     /// (responses per second; higher is faster).
     pub fn is_latency(self) -> bool {

@@ -65,3 +65,34 @@ pub fn run_chromium(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The series colours of the charts (speedup-report's first two).
+pub const SERIES_COLOURS: [(u8, u8, u8); 2] = [(0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00)];
+
+/// Asserts a screenshot is not blank (more than `min_ink` pixels darker
+/// than light grey) and shows each of [`SERIES_COLOURS`] on more than
+/// `min_colour` pixels.
+pub fn assert_drawn(shot: &Path, min_ink: usize, min_colour: usize) {
+    let image = image::open(shot).expect("screenshot is a PNG").to_rgb8();
+    let ink = image
+        .pixels()
+        .filter(|p| p.0.iter().any(|&c| c < 200))
+        .count();
+    assert!(
+        ink > min_ink,
+        "screenshot looks blank: {ink} non-white pixels"
+    );
+    for (r, g, b) in SERIES_COLOURS {
+        let near = image
+            .pixels()
+            .filter(|p| {
+                let [pr, pg, pb] = p.0;
+                pr.abs_diff(r) < 40 && pg.abs_diff(g) < 40 && pb.abs_diff(b) < 40
+            })
+            .count();
+        assert!(
+            near > min_colour,
+            "series colour #{r:02x}{g:02x}{b:02x} seen {near} times"
+        );
+    }
+}
