@@ -24,7 +24,8 @@
 //! holds 0 or reaches into the band. And a percentile is only compared when
 //! each run has at least [`MIN_TAIL`] values above it (p99 needs 2000
 //! responses, p99.9 20000): below that it rests on a handful of requests,
-//! and reads `same`, marked too few.
+//! and reads `same`, marked too few. The max, a single request, has none
+//! above it: it is shown with its interval and never judged.
 //!
 //! The resampling is seeded ([`SplitMix64`]), so a comparison of the same
 //! logs gives the same interval every time.
@@ -162,8 +163,9 @@ pub struct Change {
     pub ci: (f64, f64),
     /// What the interval says.
     pub verdict: Verdict,
-    /// A percentile with fewer than [`MIN_TAIL`] values above it in a run:
-    /// its verdict is `same`, whatever the interval.
+    /// A percentile with fewer than [`MIN_TAIL`] values above it in a run,
+    /// or the max (one request): its verdict is `same`, whatever the
+    /// interval.
     pub too_few: bool,
 }
 
@@ -249,10 +251,12 @@ pub fn compare(base: &Series, new: &Series, settings: Settings) -> Result<Compar
             let lo = d[(d.len() as f64 * tail).floor() as usize];
             let hi = d[(d.len() as f64 * (1.0 - tail)).ceil() as usize - 1];
             let (base, new) = (point_b[i], point_n[i]);
-            let too_few = metric.percentile().is_some_and(|p| {
-                let fewest = values.0.min(values.1) as f64;
-                fewest * (1.0 - p / 100.0) < MIN_TAIL
-            });
+            // The max is one request: no values above it, never judged.
+            let too_few = metric == Metric::Max
+                || metric.percentile().is_some_and(|p| {
+                    let fewest = values.0.min(values.1) as f64;
+                    fewest * (1.0 - p / 100.0) < MIN_TAIL
+                });
             let band = base.abs() * settings.noise_pct / 100.0;
             Change {
                 metric,
