@@ -53,7 +53,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "N", default_value_t = Settings::default().seed)]
     seed: u64,
     /// Noise band in % of base: a change whose interval reaches into ±PCT
-    /// reads `same` (identical runs differ by about 1%; 0 for the interval alone)
+    /// reads `same`; set it to what two runs of the same build differ by on
+    /// your machine (0: the interval alone)
     #[arg(long, value_name = "PCT", default_value_t = Settings::default().noise_pct)]
     noise: f64,
 }

@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
-use speedup_stats::bootstrap::{Comparison, Verdict, CONFIDENCE};
+use speedup_stats::bootstrap::{Comparison, Verdict, CONFIDENCE, MIN_TAIL};
 use speedup_stats::series::Second;
 use speedup_stats::{HistSummary, BENCH_PERCENTILES};
 
@@ -259,18 +259,24 @@ fn latency_lines(runs: &[(usize, &PageRun)]) -> Vec<TimeLine> {
     lines
 }
 
-/// Responses per second, a line per run.
+/// Responses per second, a line per run. A unit cut short (the run's last,
+/// partial second) is left out: its few responses over a sliver of a
+/// second are no rate.
 fn rate_lines(runs: &[(usize, &PageRun)]) -> Vec<TimeLine> {
     runs.iter()
-        .map(|&(colour, run)| TimeLine {
-            name: run.name.clone(),
-            colour,
-            stroke: Stroke::Solid,
-            points: run
+        .map(|&(colour, run)| {
+            let whole = run.unit_s as f64 / 2.0;
+            let points = run
                 .seconds
                 .iter()
-                .map(|s| (s.start_s as f64, Some(s.rate())))
-                .collect(),
+                .map(|s| (s.start_s as f64, (s.length_s >= whole).then(|| s.rate())))
+                .collect();
+            TimeLine {
+                name: run.name.clone(),
+                colour,
+                stroke: Stroke::Solid,
+                points,
+            }
         })
         .collect()
 }
@@ -290,7 +296,7 @@ fn percentile_table(id: &str, runs: &[(usize, &PageRun)], out: &mut String) -> s
     }
     writeln!(
         out,
-        "<div class=\"scroll\">\n<table id=\"{id}\">\n<caption>Latencies in ms, HdrHistogram's \
+        "<div class=\"scroll\">\n<table id=\"{id}\" class=\"figures\">\n<caption>Latencies in ms, HdrHistogram's \
          percentiles (the highest value equivalent to the one at that rank, within 0.1 %).\
          </caption>\n<thead><tr><th></th>"
     )?;
@@ -344,11 +350,15 @@ fn compare_section(
     paragraphs(
         &format!(
             "What `speedup compare` says: the change is new − base, with a {:.0} % confidence \
-             interval from {} resamples of each run's seconds (seed {}); `same` when the \
-             interval holds 0.",
+             interval from {} resamples of each run's seconds (seed {}); `slower` or `faster` \
+             when the whole interval lies beyond ±{} % of the base, `same` otherwise, and \
+             for a percentile with fewer than {} responses above it in a run (the max has \
+             none), which is shown but not judged.",
             CONFIDENCE * 100.0,
             c.resamples,
-            c.seed
+            c.seed,
+            c.noise_pct,
+            MIN_TAIL
         ),
         out,
     )?;
@@ -373,13 +383,14 @@ fn compare_section(
         writeln!(
             out,
             "<tr><td>{label}</td><td>{:.digits$}</td><td>{:.digits$}</td><td>{:+.digits$}</td>\
-             <td>{pct}</td><td>[{:+.digits$}, {:+.digits$}]</td><td class=\"{class}\">{}</td></tr>",
+             <td>{pct}</td><td>[{:+.digits$}, {:+.digits$}]</td><td class=\"{class}\">{}{}</td></tr>",
             ch.base,
             ch.new,
             ch.change,
             ch.ci.0,
             ch.ci.1,
-            ch.verdict.name()
+            ch.verdict.name(),
+            if ch.too_few { " (too few values)" } else { "" }
         )?;
     }
     writeln!(out, "</tbody>\n</table>\n</div>\n</section>")
@@ -390,5 +401,37 @@ const STYLE: &str = "
 section { margin-top: 2.5rem; }
 td.slower { color: #b00020; font-weight: bold; }
 td.faster { color: #00734d; font-weight: bold; }
+table.figures td:last-child, table.figures th:last-child { text-align: right; min-width: 0; }
 .note { border-left: 4px solid #999; background: #f6f6f6; padding: 0.4rem 1rem; }
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_last_second_has_no_rate() {
+        let hist = Histogram::<u64>::new(3).unwrap();
+        let second = |start_s, length_s, count| Second {
+            start_s,
+            length_s,
+            count,
+            p50_p99_max_us: None,
+        };
+        let run = PageRun {
+            name: "r".into(),
+            files: Vec::new(),
+            latency: "corrected",
+            hist: &hist,
+            uncorrected: None,
+            seconds: vec![second(0, 1.0, 200), second(1, 1.0, 200), second(2, 0.02, 7)],
+            unit_s: 1,
+            span_s: 2.02,
+        };
+        let lines = rate_lines(&[(0, &run)]);
+        assert_eq!(
+            lines[0].points,
+            [(0.0, Some(200.0)), (1.0, Some(200.0)), (2.0, None)]
+        );
+    }
+}
