@@ -258,15 +258,17 @@ impl<'w> TaggedLog<'w> {
                 }
                 continue;
             }
+            // A tagged series of the step (`Tag=uncorrected`) keeps its
+            // name after the step's.
+            let (tag, line) = match line.strip_prefix("Tag=").and_then(|l| l.split_once(',')) {
+                Some((tag, rest)) => (format!("step-{number}.{tag}"), rest),
+                None => (format!("step-{number}"), line),
+            };
             let Some((at, rest)) = line.split_once(',') else {
                 continue;
             };
             let at: f64 = at.parse().unwrap_or(0.0);
-            writeln!(
-                self.out,
-                "Tag=step-{number},{:.3},{rest}",
-                at + start - first
-            )?;
+            writeln!(self.out, "Tag={tag},{:.3},{rest}", at + start - first)?;
         }
         self.out.flush()
     }

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
-use speedup_report::stats::{ms_f64, HistSummary, BENCH_PERCENTILES};
+use speedup_stats::{ms_f64, HistSummary, BENCH_PERCENTILES};
 
 use crate::hist::Hist;
 use crate::run::BenchResult;
@@ -118,7 +118,7 @@ pub fn search_json(search: &crate::findmax::Search) -> Value {
         .iter()
         .map(|s| {
             let h = &s.result.tally.corrected;
-            let p = |q| ms_f64(speedup_report::stats::hist_percentile(h, q));
+            let p = |q| ms_f64(speedup_stats::hist_percentile(h, q));
             json!({
                 "rate": s.rate,
                 "achieved": s.result.achieved_rate(),
@@ -190,8 +190,8 @@ pub fn write_json(value: &Value, out: &mut (impl Write + ?Sized)) -> io::Result<
 /// Writes ab's `-e` CSV (`Percentage served,Time in ms`, rows 0 to 100)
 /// from a histogram, so `speedup plot` draws bench runs beside ab runs.
 pub fn write_ab_csv(h: &Hist, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
-    writeln!(out, "{}", speedup_report::cdf_csv::HEADER)?;
-    for (i, us) in speedup_report::stats::hist_cdf_rows(h) {
+    writeln!(out, "{}", speedup_stats::CDF_CSV_HEADER)?;
+    for (i, us) in speedup_stats::hist_cdf_rows(h) {
         writeln!(out, "{i},{:.3}", ms_f64(us))?;
     }
     Ok(())

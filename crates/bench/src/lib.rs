@@ -10,9 +10,11 @@
 //! is recorded twice: corrected (from its send, plus any wait for a free
 //! connection after its due time) and uncorrected (from its send); the
 //! client's own lateness is recorded apart. Renderers ([`text`], [`json`]) write the
-//! result to any `impl Write`; [`merge`] adds the logs of several runs.
-//! Percentiles are read through `speedup_report::stats`, like every other.
+//! result to any `impl Write`; [`merge`] adds the logs of several runs and
+//! [`compare`] tells whether one run is faster than another.
+//! Percentiles are read through `speedup_stats`, like every other.
 
+pub mod compare;
 pub mod counts;
 pub mod duration;
 pub mod errors;

@@ -6,23 +6,25 @@
 //! on the line's length (`merge /dev/zero` is refused, not read into
 //! memory), each histogram is decoded by [`decode`] within the bounds its
 //! own header allows, timestamps and counts must be ones a run can write,
-//! and every refusal names the file and line. Memory stays constant
-//! whatever the number of intervals.
+//! and every refusal names the file and line ([`log`] reads, for `compare`,
+//! `report` and `plot` too). Memory stays constant whatever the number of
+//! intervals. Logs that say they hold corrected latencies are never added
+//! to logs that say uncorrected.
 
 mod common;
 mod decode;
+mod log;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::{json, Value};
 
 use crate::hist::{new_hist, Hist};
+use crate::intervals::UNCORRECTED_TAG;
 pub use common::Common;
 pub use decode::{DecodeError, MAX_PAYLOAD};
+pub use log::{read_logs, Latency, LogInterval, LogsRead};
 
 /// The longest line read: a histogram of the widest range at full
 /// precision, compressed and base64-encoded, fits many times over.
@@ -42,10 +44,17 @@ pub const MAX_SECONDS: f64 = 1e10;
 pub struct Merged {
     /// The files, in the order given.
     pub files: Vec<PathBuf>,
-    /// Interval histograms read, over all files.
+    /// Untagged interval histograms read, over all files.
     pub intervals: u64,
-    /// Every value of every interval.
+    /// Every value of every untagged interval.
     pub hist: Hist,
+    /// Every value of the `Tag=uncorrected` intervals (an open-loop run's
+    /// uncorrected latencies), if there were any.
+    pub uncorrected: Option<Hist>,
+    /// Which latencies `hist` holds, as the files' headers say.
+    pub latency: Latency,
+    /// Intervals with another tag, left out.
+    pub other_tags: u64,
     /// From the earliest interval start to the latest interval end, over all
     /// files, in absolute time (StartTime/BaseTime plus the timestamps).
     pub span: Duration,
@@ -112,6 +121,18 @@ pub enum MergeError {
         /// Its value.
         seconds: f64,
     },
+    /// One log holds corrected latencies, another uncorrected.
+    #[error("{first} holds {first_kind} latencies but {other} holds {other_kind} ones: they measure different things and cannot be added or compared (corrected ones come from an open-loop run, --rate; use logs of runs in the same mode)")]
+    MixedLatency {
+        /// The first file that said which.
+        first: String,
+        /// What it holds.
+        first_kind: &'static str,
+        /// A file that says otherwise.
+        other: String,
+        /// What it holds.
+        other_kind: &'static str,
+    },
     /// An interval's histogram could not be decoded.
     #[error("{file}:{line}: the interval's histogram {source}")]
     Histogram {
@@ -132,176 +153,71 @@ pub enum MergeError {
     },
 }
 
-/// Reads and adds every interval of every file.
+/// Reads and adds the untagged intervals of every file, and the
+/// `Tag=uncorrected` ones apart; intervals of other tags are left out, as
+/// HdrHistogram's own log processor leaves them without `-tag`.
 pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
-    if files.is_empty() {
-        return Err(MergeError::NoFiles);
-    }
+    merge_with(files, |_| ())
+}
+
+/// [`merge`], also handing each untagged interval to `each` (to keep the
+/// run second by second, say).
+pub fn merge_with(
+    files: &[PathBuf],
+    mut each: impl FnMut(&LogInterval),
+) -> Result<Merged, MergeError> {
     let mut hist = new_hist();
     // A foreign log may hold values past bench's hour.
     hist.auto(true);
-    let mut merged = Merged {
-        files: files.to_vec(),
-        intervals: 0,
-        hist,
-        span: Duration::ZERO,
-        unterminated: Vec::new(),
-        common: None,
-    };
-    let mut reader = Reader::default();
+    let mut uncorrected = hist.clone();
+    // The earliest start and latest end of a non-empty interval, in seconds.
+    let mut bounds: Option<(f64, f64)> = None;
+    let (mut intervals, mut other_tags) = (0, 0);
     let mut spans = common::Spans::default();
-    for file in files {
-        reader.read(file, &mut merged)?;
-        spans.push(file, reader.file_bounds.take());
-    }
-    spans.longest = reader.longest;
-    merged.common = common::find(files, &spans, &mut reader, &mut merged)?;
-    if let Some((first, last)) = reader.bounds {
-        // Both within MAX_SECONDS of the epoch (or a base): a valid duration.
-        merged.span = Duration::from_secs_f64((last - first).max(0.0));
-    }
-    Ok(merged)
-}
-
-/// What is kept from file to file: the decoder's buffers, the line buffer,
-/// and the earliest start and latest end of a non-empty interval so far,
-/// in seconds since the epoch (or since a file's base when it has none).
-#[derive(Default)]
-struct Reader {
-    decoder: decode::Decoder,
-    line: Vec<u8>,
-    bounds: Option<(f64, f64)>,
-    /// The same, of the file being read.
-    file_bounds: Option<(f64, f64)>,
-    /// The longest interval, seconds.
-    longest: f64,
-    /// The second pass of [`common::find`]: the common span.
-    window: Option<common::Window>,
-}
-
-impl Reader {
-    /// Adds one file's intervals, a line at a time.
-    fn read(&mut self, file: &Path, merged: &mut Merged) -> Result<(), MergeError> {
-        let name = file.display().to_string();
-        let read_error = |source| MergeError::Read {
-            file: name.clone(),
-            source,
+    let read = read_logs(files, |interval| {
+        let into = match interval.tag {
+            None => &mut hist,
+            Some(UNCORRECTED_TAG) => &mut uncorrected,
+            Some(_) => {
+                other_tags += 1;
+                return Ok(());
+            }
         };
-        let mut input = BufReader::with_capacity(64 << 10, File::open(file).map_err(read_error)?);
-        let mut base = 0.0;
-        let mut number = 0;
-        loop {
-            self.line.clear();
-            let limit = MAX_LINE as u64 + 1;
-            let n = (&mut input)
-                .take(limit)
-                .read_until(b'\n', &mut self.line)
-                .map_err(read_error)?;
-            if n == 0 {
-                return Ok(());
-            }
-            number += 1;
-            if self.line.last() != Some(&b'\n') {
-                if self.line.len() > MAX_LINE {
-                    return Err(MergeError::LongLine {
-                        file: name.clone(),
-                        line: number,
-                    });
-                }
-                // The last line, without its newline: a write cut short.
-                merged.unterminated.push(file.to_path_buf());
-                return Ok(());
-            }
-            let at = Line {
-                file: &name,
-                number,
-            };
-            self.entry(&at, &mut base, merged)?;
+        if into.len() + interval.total > MAX_VALUES {
+            return Err(interval.error(|file, line| MergeError::Saturated { file, line }));
         }
-    }
-
-    /// Handles the line in `self.line`.
-    fn entry(&mut self, at: &Line, base: &mut f64, merged: &mut Merged) -> Result<(), MergeError> {
-        let entry = match IntervalLogIterator::new(&self.line).next() {
-            // A comment or the column legend.
-            None => return Ok(()),
-            Some(Err(_)) => return Err(at.error(|file, line| MergeError::Parse { file, line })),
-            Some(Ok(entry)) => entry,
-        };
-        let interval = match entry {
-            LogEntry::BaseTime(t) => {
-                *base = at.seconds("BaseTime", t)?;
-                return Ok(());
-            }
-            LogEntry::StartTime(t) => {
-                let t = at.seconds("StartTime", t)?;
-                if *base == 0.0 {
-                    *base = t;
-                }
-                return Ok(());
-            }
-            LogEntry::Interval(interval) => interval,
-        };
-        let start = *base + at.seconds("the interval's start", interval.start_timestamp())?;
-        let end = start + at.seconds("the interval's length", interval.duration())?;
-        if self.window.is_some_and(|w| w.holds(start, end)) {
-            return Ok(());
-        }
-        let decoded = self
-            .decoder
-            .decode(interval.encoded_histogram())
-            .map_err(|source| {
-                at.error(|file, line| MergeError::Histogram { file, line, source })
-            })?;
-        if let Some(window) = &mut self.window {
-            window.count_outside(start, end, decoded.total);
-            return Ok(());
-        }
-        if merged.hist.len() + decoded.total > MAX_VALUES {
-            return Err(at.error(|file, line| MergeError::Saturated { file, line }));
-        }
-        for &(value, count) in decoded.counts {
+        for &(value, count) in interval.counts {
             // Within MAX_VALUES, and auto-resizing: cannot fail.
-            let _ = merged.hist.record_n(value, count);
+            let _ = into.record_n(value, count);
         }
-        merged.intervals += 1;
-        self.longest = self.longest.max(end - start);
-        if decoded.total > 0 {
-            self.bounds = Some(
-                self.bounds
-                    .map_or((start, end), |(f, l)| (f.min(start), l.max(end))),
-            );
-            let file = self.file_bounds.get_or_insert((start, end));
-            *file = (file.0.min(start), file.1.max(end));
+        if interval.tag.is_none() {
+            each(interval);
+            intervals += 1;
+            let (start, end) = (interval.start_s, interval.start_s + interval.length_s);
+            spans.longest = spans.longest.max(interval.length_s);
+            if interval.total > 0 {
+                bounds = Some(bounds.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
+                spans.note(interval.file, start, end);
+            }
         }
         Ok(())
-    }
-}
-
-/// Where a line is, for its errors.
-struct Line<'a> {
-    file: &'a str,
-    number: u64,
-}
-
-impl Line<'_> {
-    fn error(&self, make: impl FnOnce(String, u64) -> MergeError) -> MergeError {
-        make(self.file.to_string(), self.number)
-    }
-
-    /// A timestamp in seconds, refused past [`MAX_SECONDS`].
-    fn seconds(&self, what: &'static str, t: Duration) -> Result<f64, MergeError> {
-        let seconds = t.as_secs_f64();
-        if seconds > MAX_SECONDS {
-            return Err(self.error(|file, line| MergeError::Timestamp {
-                file,
-                line,
-                what,
-                seconds,
-            }));
-        }
-        Ok(seconds)
-    }
+    })?;
+    let latency = read.latency()?;
+    let common = common::find(files, &spans, hist.len())?;
+    Ok(Merged {
+        files: files.to_vec(),
+        intervals,
+        hist,
+        uncorrected: (!uncorrected.is_empty()).then_some(uncorrected),
+        latency,
+        other_tags,
+        // Both within MAX_SECONDS of the epoch (or a base): a valid duration.
+        span: bounds.map_or(Duration::ZERO, |(first, last)| {
+            Duration::from_secs_f64((last - first).max(0.0))
+        }),
+        unterminated: read.unterminated,
+        common,
+    })
 }
 
 /// The JSON of a merge, schema `speedup-merge/1`.

@@ -315,6 +315,11 @@ impl BenchRecorder {
             let corrected = scheduled.map(|sch| sch.corrected_us(uncorrected));
             if let Some(c) = corrected {
                 t.corrected.saturating_record(c);
+                // The log's second series (`Tag=uncorrected`).
+                let _ = self
+                    .interval
+                    .uncorrected
+                    .record(uncorrected.min(HIGHEST_US));
             }
             if let Some(target) = target {
                 target.latency(uncorrected, corrected);

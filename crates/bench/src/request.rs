@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use speedup_load::{default_headers, RequestSpec, Target};
-use speedup_report::bounded::Lines;
+use speedup_stats::bounded::Lines;
 
 use crate::errors::FlagError;
 use crate::targets::TargetLine;
@@ -160,7 +160,7 @@ fn read_targets(path: &Path) -> Result<Vec<TargetLine>, crate::targets::TargetsE
     if path == Path::new("-") {
         return crate::targets::parse_targets(std::io::stdin().lock());
     }
-    let file = std::fs::File::open(path).map_err(speedup_report::bounded::BoundError::from)?;
+    let file = std::fs::File::open(path).map_err(speedup_stats::bounded::BoundError::from)?;
     crate::targets::parse_targets(BufReader::new(file))
 }
 

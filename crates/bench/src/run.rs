@@ -179,7 +179,9 @@ pub fn run(
     } else {
         "Latency from each request's send (closed loop)"
     };
-    collector.begin(what).map_err(write_error)?;
+    collector
+        .begin(what, plan.open_loop())
+        .map_err(write_error)?;
     let (output, collector) = std::thread::scope(|scope| {
         // Dropped when the run ends (or unwinds): the collector stops at once.
         let (running, ended) = mpsc::channel::<()>();

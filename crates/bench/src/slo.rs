@@ -9,7 +9,7 @@
 //! (`errors<0.1%`) or as a count (`errors<5`). `rate` is the achieved rate
 //! over the target (`rate>=99%`; open loop only).
 
-use speedup_report::stats::hist_percentile;
+use speedup_stats::hist_percentile;
 
 use crate::run::BenchResult;
 

@@ -21,7 +21,7 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use speedup_report::bounded::{BoundError, Lines};
+use speedup_stats::bounded::{BoundError, Lines};
 
 /// The most targets one run takes: each has its own histograms.
 pub const MAX_TARGETS: usize = 1000;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use speedup_report::stats::{HistSummary, BENCH_PERCENTILES};
+use speedup_stats::{HistSummary, BENCH_PERCENTILES};
 
 use crate::recorder::CLIENT_LATE_US;
 use crate::run::BenchResult;
@@ -319,7 +319,7 @@ pub fn write_search(
 pub fn step_row(number: usize, step: &crate::findmax::Step) -> String {
     let r = &step.result;
     let h = &r.tally.corrected;
-    let p = |q| human_us(speedup_report::stats::hist_percentile(h, q) as f64);
+    let p = |q| human_us(speedup_stats::hist_percentile(h, q) as f64);
     let verdict = match (&step.unkept, step.verdicts.iter().find(|v| !v.ok)) {
         (None, None) => "pass".to_string(),
         (_, Some(v)) => format!("FAIL {} ({})", v.expr, v.shown),

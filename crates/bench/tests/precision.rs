@@ -7,7 +7,7 @@
 mod support;
 
 use speedup_bench::{json, BenchResult, SeriesWriters};
-use speedup_report::stats::hist_percentile;
+use speedup_stats::hist_percentile;
 use support::{bench, one_at_a_time, stalling_server};
 
 fn run(flags: &[&str]) -> BenchResult {

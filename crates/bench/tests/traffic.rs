@@ -8,7 +8,7 @@ use std::io::Write;
 
 use speedup_bench::findmax::find_max;
 use speedup_bench::SeriesWriters;
-use speedup_report::stats::hist_percentile;
+use speedup_stats::hist_percentile;
 use support::{args, bench, one_at_a_time, scratch};
 
 /// The article's server, in-process, with `threads` in its blocking pool.

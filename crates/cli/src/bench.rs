@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+mod page;
 mod search;
 
 use speedup_bench::plan::is_stdout;
 use speedup_bench::slo::Verdict;
-use speedup_bench::{json, merge, text, BenchArgs, BenchResult, Progress, SeriesWriters};
+use speedup_bench::{json, text, BenchArgs, BenchResult, Progress, SeriesWriters};
 use speedup_load::{Control, ErrorKind};
 
 use crate::bench_live as live;
@@ -27,8 +28,20 @@ use crate::staged::Staged;
 /// in flight to be recorded before the run is cut.
 const RECORD_MARGIN: Duration = Duration::from_millis(500);
 
+/// Flags of `speedup bench`: the library's, and the page.
+#[derive(Debug, clap::Args)]
+pub struct BenchCli {
+    #[command(flatten)]
+    args: BenchArgs,
+    /// Also write the run's page to FILE: percentile spectrum, latency and
+    /// responses per second over time, percentiles (as `speedup report`)
+    #[arg(long = "report", value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
 /// Runs `speedup bench`.
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(cli: BenchCli) -> anyhow::Result<ExitCode> {
+    let args = cli.args;
     let plan = args.plan()?;
     for note in &plan.notes {
         eprintln!("speedup bench: note: {note}");
@@ -41,9 +54,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // written as the seconds complete, so they are created now; the JSON
     // and CSV go to temporary files renamed at the end.
     let bound = live::bind(&args.live, plan.engine.rate_profile().map(|p| p.mean()))?;
+    // The page is drawn from the interval log: the one asked for, or a
+    // temporary one beside the page.
+    let report = match &cli.report {
+        Some(path) => Some(page::output(path, &plan)?),
+        None => None,
+    };
+    let hdr_log = match (&plan.outputs.hdr_log, &report) {
+        (Some(path), _) => open(Some(path), "--hdr-log")?,
+        (None, Some((_, log))) => open(log.as_ref().map(|l| l.path()), "--report")?,
+        (None, None) => None,
+    };
     let writers = SeriesWriters {
         timeline: open(plan.outputs.timeline.as_deref(), "--timeline")?,
-        hdr_log: open(plan.outputs.hdr_log.as_deref(), "--hdr-log")?,
+        hdr_log,
         metrics: bound.as_ref().map(live::Bound::metrics),
     };
     let json_out = ResultFile::create(plan.outputs.json.as_deref(), "--json")?;
@@ -74,6 +98,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = csv_out {
         out.commit(|w| json::write_ab_csv(csv_hist(&result), w))?;
+    }
+    if let Some((out, temp)) = report {
+        page::write(out, temp, &plan, &result)?;
     }
     if let Some(live) = &live {
         live::linger(live, args.live.metrics_linger, &control);
@@ -189,108 +216,6 @@ pub(crate) fn on_stop_signals(
         }
         _ => std::process::exit(128 + signal),
     })
-}
-
-/// Flags of `speedup merge`.
-#[derive(Debug, clap::Args)]
-pub struct MergeArgs {
-    /// Also write the merged result as JSON (schema speedup-merge/1) to FILE, '-' for stdout
-    #[arg(long = "json", value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Interval logs written by `speedup bench --hdr-log`
-    #[arg(value_name = "LOG", required = true)]
-    logs: Vec<PathBuf>,
-}
-
-/// Runs `speedup merge`.
-pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let to_stdout = args.json.as_deref() == Some(Path::new("-"));
-    // The JSON replaces its file at the end: never one of the logs.
-    if let Some(json) = args.json.as_deref().filter(|_| !to_stdout) {
-        let place = speedup_bench::plan::place(json);
-        if let Some(log) = args
-            .logs
-            .iter()
-            .find(|log| *log == json || place.is_some() && speedup_bench::plan::place(log) == place)
-        {
-            anyhow::bail!(
-                "--json {} is the log {}: write the merged result to a file of its own",
-                json.display(),
-                log.display()
-            );
-        }
-    }
-    let merged = merge::merge(&args.logs)?;
-    for file in &merged.unterminated {
-        eprintln!(
-            "speedup merge: warning: {}: the last line has no newline (a write cut short?): \
-             left out, the lines before it are merged",
-            file.display()
-        );
-    }
-    let mut summary: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::stderr().lock())
-    } else {
-        Box::new(BufWriter::new(std::io::stdout().lock()))
-    };
-    writeln!(
-        summary,
-        "speedup merge: {} logs, {} intervals\n  requests:   {} over {:.2}s, {:.1} req/s",
-        merged.files.len(),
-        merged.intervals,
-        merged.hist.len(),
-        merged.span.as_secs_f64(),
-        merged.rate()
-    )?;
-    if let Some(common) = &merged.common {
-        report_common(&mut summary, common)?;
-    }
-    writeln!(summary)?;
-    let s = speedup_report::stats::HistSummary::of(&merged.hist);
-    text::write_latency_table(&mut summary, &[("merged", s.as_ref())], None)?;
-    summary.flush()?;
-    match args.json.as_deref() {
-        None => {}
-        Some(p) if to_stdout || p == Path::new("-") => {
-            json::write_json(&merge::to_json(&merged), &mut std::io::stdout().lock())?
-        }
-        Some(p) => Staged::create(p, "--json")?
-            .commit(|w| json::write_json(&merge::to_json(&merged), w))?,
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The merged rate over the logs' common span, and a warning when the logs
-/// did not start together (their merged rate over the whole span is then
-/// not what the server got).
-fn report_common(summary: &mut dyn Write, common: &merge::Common) -> std::io::Result<()> {
-    if common.starts_differ() {
-        eprintln!(
-            "speedup merge: warning: the logs start {:.3}s apart ({} first, {} last), more \
-             than one interval ({:.3}s): the generators did not run together, so the rate over \
-             the whole span understates the load; {}. Start them together with `speedup bench \
-             --start-at TIME`",
-            common.start_spread().as_secs_f64(),
-            common.first.0.display(),
-            common.last.0.display(),
-            common.interval.as_secs_f64(),
-            match common.span.is_zero() {
-                true => "they never all ran at once".to_string(),
-                false => format!(
-                    "over the {:.3}s when all ran: {:.1} req/s",
-                    common.span.as_secs_f64(),
-                    common.rate()
-                ),
-            }
-        );
-    }
-    writeln!(
-        summary,
-        "  common:     {:.2}s when every log has values, {:.1} req/s (logs start within {:.3}s)",
-        common.span.as_secs_f64(),
-        common.rate(),
-        common.start_spread().as_secs_f64()
-    )
 }
 
 /// Creates `path` for writing (`-`: stdout), with an error naming the flag.

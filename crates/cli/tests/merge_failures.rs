@@ -5,74 +5,15 @@
 //! every refusal is an error naming the file and line, never a crash.
 
 mod bench_support;
+mod hlog_support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use bench_support::{scratch, spawn, text};
+use hlog_support::{histogram, log, marked_log};
 
 /// The address space a merge may map here: the forged header asks for 4 GB.
 const SMALL: u64 = 256 << 20;
-
-const HEADER: &str = "#[Histogram log format version 1.3]\n\
-#[StartTime: 1700000000.000 (seconds since epoch)]\n\
-#[BaseTime: 1700000000.000 (seconds since epoch)]\n\
-\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
-
-/// Zig-zag LEB128, as HdrHistogram's V2 encoding writes a number.
-fn number(out: &mut Vec<u8>, n: i64) {
-    let mut v = ((n << 1) ^ (n >> 63)) as u64;
-    let mut bytes = 0;
-    while bytes < 8 && v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-        bytes += 1;
-    }
-    out.push(v as u8);
-}
-
-/// One interval's histogram as a log holds it (bench's shape: µs, 3
-/// digits, up to an hour; below 2048 the index is the value), with `counts`
-/// as `(index, count)` by rising index and the header claiming `claimed`
-/// payload bytes (the true length if `None`).
-fn histogram(counts: &[(u64, i64)], claimed: Option<u32>) -> String {
-    let mut payload = Vec::new();
-    let mut next = 0;
-    for &(index, count) in counts {
-        if index > next {
-            number(&mut payload, -((index - next) as i64));
-        }
-        number(&mut payload, count);
-        next = index + 1;
-    }
-    let mut v2 = Vec::new();
-    v2.extend(0x1c84_9313u32.to_be_bytes());
-    v2.extend(claimed.unwrap_or(payload.len() as u32).to_be_bytes());
-    v2.extend(0u32.to_be_bytes()); // normalizing index offset
-    v2.extend(3u32.to_be_bytes()); // significant digits
-    v2.extend(1u64.to_be_bytes());
-    v2.extend(3_600_000_000u64.to_be_bytes());
-    v2.extend(1.0f64.to_be_bytes());
-    v2.extend(&payload);
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&v2).unwrap();
-    let compressed = z.finish().unwrap();
-    let mut raw = 0x1c84_9314u32.to_be_bytes().to_vec();
-    raw.extend((compressed.len() as u32).to_be_bytes());
-    raw.extend(compressed);
-    STANDARD.encode(raw)
-}
-
-/// A log of `lines` (each `start,length,max,histogram`) after the header.
-fn log(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
-    let path = dir.join(name);
-    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    std::fs::write(&path, format!("{HEADER}{body}")).unwrap();
-    path
-}
 
 /// `speedup merge ARGS` under [`SMALL`], within 20 s: (exit code, stdout, stderr).
 fn merge(args: &[&str]) -> (Option<i32>, String, String) {
@@ -195,4 +136,47 @@ fn the_merged_json_never_replaces_a_log() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("is the log"), "{stderr}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn corrected_and_uncorrected_logs_are_never_added() {
+    let dir = scratch("mixed");
+    let line = format!("0.000,1.000,1.000,{}", histogram(&[(500, 3)], None));
+    let open = marked_log(&dir, "open.hlog", "corrected", std::slice::from_ref(&line));
+    let closed = marked_log(&dir, "closed.hlog", "uncorrected", &[line]);
+    let (code, stdout, stderr) = merge(&[open.to_str().unwrap(), closed.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("open.hlog holds corrected latencies but")
+            && stderr.contains("closed.hlog holds uncorrected ones"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn the_uncorrected_series_is_merged_apart_and_other_tags_left_out() {
+    let dir = scratch("tags");
+    let h = |index| histogram(&[(index, 4)], None);
+    let path = marked_log(
+        &dir,
+        "open.hlog",
+        "corrected; the Tag=uncorrected intervals hold the same requests",
+        &[
+            format!("0.000,1.000,0.9,{}", h(900)),
+            format!("Tag=uncorrected,0.000,1.000,0.1,{}", h(100)),
+            format!("Tag=other,0.000,1.000,0.1,{}", h(7)),
+        ],
+    );
+    let (code, stdout, stderr) = merge(&["--json", "-", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["intervals"], 1);
+    assert_eq!(v["requests"]["total"], 4);
+    assert_eq!(v["latency_ms"]["max"], 0.9);
+    assert!(
+        stderr.contains("corrected") && stderr.contains("uncorrected"),
+        "both columns: {stderr}"
+    );
+    assert!(stderr.contains("1 interval tagged otherwise"), "{stderr}");
 }

@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use speedup_ab as ab;
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::html::{self, LabPage, ScenarioRow};
+use speedup_report::html::{self, LabPage};
 use speedup_report::plot::{self, ChartSpec};
-use speedup_report::stats;
+use speedup_stats as stats;
 
 use speedup_report::sweep::Sweep;
 
+use crate::prose::{self, RunSettings};
+use crate::rows::ScenarioJson;
 use crate::staging::{Staging, MARKER, SCHEMA};
 use crate::{sections, LabError, LabPlan, LabResults};
 
@@ -42,7 +44,7 @@ pub struct Summary<'a> {
     /// The embedded server's blocking pool size.
     pub threads: usize,
     /// One entry per scenario, in run order.
-    pub scenarios: Vec<&'a ScenarioRow>,
+    pub scenarios: Vec<ScenarioJson<'a>>,
     /// The chapters beyond the article (`--chapter`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chapters: Vec<sections::ChapterSummary<'a>>,
@@ -78,6 +80,7 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
     }
 
     // The io chapter's chart keeps its name; without that chapter there is none.
+    let ideal_ms = plan.scenarios_ideal_ms();
     let svg = if results.is_empty() {
         String::new()
     } else {
@@ -88,7 +91,7 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
             ),
             series,
         );
-        spec.ideal_ms = Some(plan.ideal_ms());
+        spec.ideal_ms = ideal_ms;
         let svg = plot::render_svg(&spec)?;
         files.write("cdf.svg", |w| w.write_all(svg.as_bytes()))?;
         svg
@@ -111,8 +114,13 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
         "The article's series, chapter by chapter: each section below runs the same embedded \
          `speedup serve` under one part's load and says why each curve came out as it did."
             .to_string()
+    } else if ideal_ms.is_none() {
+        let paths: Vec<(&str, &str)> = (plan.scenarios.iter())
+            .map(|s| (s.name.as_str(), s.path.as_str()))
+            .collect();
+        prose::custom_intro(plan.requests, u64::from(plan.concurrency), &paths)
     } else {
-        html::article_intro(&html::RunSettings {
+        prose::article_intro(&RunSettings {
             requests: plan.requests,
             concurrency: u64::from(plan.concurrency),
             sleep_ms: plan.ideal_ms(),
@@ -128,7 +136,7 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
         },
         intro,
         chart_svg: svg,
-        ideal_ms: plan.ideal_ms(),
+        ideal_ms,
         rows: results.iter().map(|m| m.row.clone()).collect(),
         notes: notes(plan, !results.is_empty(), !extra.is_empty()),
         sections: extra,
@@ -144,7 +152,7 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
         concurrency: plan.concurrency,
         ideal_ms: plan.ideal_ms(),
         threads: plan.threads,
-        scenarios: results.iter().map(|m| &m.row).collect(),
+        scenarios: results.iter().map(|m| (&m.row).into()).collect(),
         chapters: all.chapters.iter().map(sections::summary).collect(),
         sweep: all.sweep.as_ref(),
     };
@@ -170,7 +178,7 @@ fn notes(plan: &LabPlan, io_ran: bool, chapters: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if io_ran {
         let whose = if chapters {
-            "Of the article's part, each"
+            "In the first section, each"
         } else {
             "Each"
         };

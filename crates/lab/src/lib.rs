@@ -21,6 +21,8 @@ pub mod folder;
 pub mod measure;
 pub mod plan;
 pub mod preflight;
+pub mod prose;
+pub mod rows;
 pub mod sections;
 pub mod staging;
 pub mod sweep;

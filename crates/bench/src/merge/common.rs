@@ -7,37 +7,36 @@
 //!
 //! The first pass (the merge itself) notes each log's span ([`Spans`]);
 //! when a log has values outside the common span, a second pass reads the
-//! logs again, decoding only the intervals that are not wholly inside it
-//! (the edges: a second or two per log when the starts agree). An interval
-//! cut by an edge counts in proportion to its overlap. Memory stays one
-//! span per log.
+//! logs again, counting the values of the intervals that are not wholly
+//! inside it. An interval cut by an edge counts in proportion to its
+//! overlap. Memory stays one span per log.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{MergeError, Merged, Reader};
+use super::{read_logs, MergeError};
 
-/// After the merge: the common span of the `files` read into `merged`,
-/// reading them again (edges only) when some log has values outside it.
+/// After the merge of `total` values: the common span of `files`, whose
+/// spans are `spans`, reading them again (counting what lies outside) when
+/// some log has values outside it.
 pub(super) fn find(
     files: &[PathBuf],
     spans: &Spans,
-    reader: &mut Reader,
-    merged: &mut Merged,
+    total: u64,
 ) -> Result<Option<Common>, MergeError> {
     let Some((mut window, outside)) = spans.window() else {
         return Ok(None);
     };
     if outside {
-        let noted = merged.unterminated.len();
-        reader.window = Some(window);
-        for file in files {
-            reader.read(file, merged)?;
-        }
-        window = reader.window.take().unwrap_or(window);
-        merged.unterminated.truncate(noted);
+        read_logs(files, |interval| {
+            let (start, end) = (interval.start_s, interval.start_s + interval.length_s);
+            if interval.tag.is_none() && interval.total > 0 && !window.holds(start, end) {
+                window.count_outside(start, end, interval.total);
+            }
+            Ok(())
+        })?;
     }
-    Ok(spans.common(&window, merged.hist.len()))
+    Ok(spans.common(&window, total))
 }
 
 /// Each log's span, as the merge found it.
@@ -125,10 +124,15 @@ impl Spans {
         })
     }
 
-    /// Notes one log's span (`None`: it holds no value).
-    pub fn push(&mut self, file: &Path, bounds: Option<(f64, f64)>) {
-        if let Some((start, end)) = bounds {
-            self.logs.push((file.to_path_buf(), start, end));
+    /// Widens the span of `file` (the log being read) to hold an interval
+    /// from `start` to `end` with values.
+    pub fn note(&mut self, file: &Path, start: f64, end: f64) {
+        match self.logs.last_mut() {
+            Some(log) if log.0 == file => {
+                log.1 = log.1.min(start);
+                log.2 = log.2.max(end);
+            }
+            _ => self.logs.push((file.to_path_buf(), start, end)),
         }
     }
 }
@@ -168,9 +172,9 @@ mod tests {
             longest: 1.0,
             ..Spans::default()
         };
-        spans.push(Path::new("a"), Some((100.0, 110.0)));
-        spans.push(Path::new("empty"), None);
-        spans.push(Path::new("b"), Some((103.0, 112.5)));
+        spans.note(Path::new("a"), 100.0, 105.0);
+        spans.note(Path::new("a"), 104.0, 110.0);
+        spans.note(Path::new("b"), 103.0, 112.5);
         let (mut w, outside) = spans.window().unwrap();
         assert!(outside);
         assert!(w.holds(103.0, 104.0) && !w.holds(102.5, 103.5));
