@@ -160,60 +160,73 @@ impl ResponseReader {
         Ok(done)
     }
 
+    /// Takes head bytes; an interim (1xx) head is followed by another head
+    /// in the same bytes, taken by the next pass of the loop (never by
+    /// recursion, so a server sending many cannot grow the stack).
     fn feed_head(&mut self, data: &[u8]) -> Result<bool, ErrorKind> {
-        let fresh = self.head.is_empty();
-        if fresh {
-            // The usual case: the whole head in one read, parsed in place.
-            if let Some(head) = parse(data, self.want_server)? {
-                let len = head.len;
-                return match self.start(head)? {
-                    true => self.feed_body(&data[len..]),
-                    false => self.feed_head(&data[len..]),
-                };
+        let mut data = data;
+        // The bytes after an interim head that ended inside the buffer.
+        let mut rest: Vec<u8> = Vec::new();
+        loop {
+            let fresh = self.head.is_empty();
+            if fresh {
+                // The usual case: the whole head in one read, parsed in place.
+                if let Some(head) = parse(data, self.want_server)? {
+                    let len = head.len;
+                    if self.start(head)? {
+                        return self.feed_body(&data[len..]);
+                    }
+                    data = &data[len..];
+                    continue;
+                }
+                if data.is_empty() {
+                    return Ok(false);
+                }
             }
-            if data.is_empty() {
-                return Ok(false);
-            }
-        }
-        let take = data.len().min(MAX_HEAD - self.head.len());
-        self.head.extend_from_slice(&data[..take]);
-        // Only a new line can complete a head, and a fresh head was just
-        // parsed in place.
-        let parsed = if !fresh && data[..take].contains(&b'\n') {
-            parse(&self.head, self.want_server)?
-        } else {
-            None
-        };
-        let Some(head) = parsed else {
-            return if self.head.len() >= MAX_HEAD {
-                Err(ErrorKind::Malformed)
+            let take = data.len().min(MAX_HEAD - self.head.len());
+            self.head.extend_from_slice(&data[..take]);
+            // Only a new line can complete a head, and a fresh head was
+            // just parsed in place.
+            let parsed = if !fresh && data[..take].contains(&b'\n') {
+                parse(&self.head, self.want_server)?
             } else {
+                None
+            };
+            let Some(head) = parsed else {
+                return if self.head.len() >= MAX_HEAD {
+                    Err(ErrorKind::Malformed)
+                } else {
+                    Ok(false)
+                };
+            };
+            let len = head.len;
+            let mut buffered = std::mem::take(&mut self.head);
+            let body = self.start(head)?;
+            let result = if body {
+                match self.feed_body(&buffered[len..]) {
+                    Ok(false) => self.feed_body(&data[take..]),
+                    Ok(true) => {
+                        self.overrun |= take < data.len();
+                        Ok(true)
+                    }
+                    other => other,
+                }
+            } else {
+                // An interim response ended inside the buffer: rare (we
+                // never send Expect), so the rest may be copied.
+                rest = [&buffered[len..], &data[take..]].concat();
                 Ok(false)
             };
-        };
-        let len = head.len;
-        let mut buffered = std::mem::take(&mut self.head);
-        let result = if self.start(head)? {
-            match self.feed_body(&buffered[len..]) {
-                Ok(false) => self.feed_body(&data[take..]),
-                Ok(true) => {
-                    self.overrun |= take < data.len();
-                    Ok(true)
-                }
-                other => other,
+            if self.head.capacity() == 0 {
+                buffered.clear();
+                self.head = buffered;
+                self.reset_head();
             }
-        } else {
-            // An interim response ended inside the buffer: rare (we never
-            // send Expect), so the rest may be copied.
-            let rest = [&buffered[len..], &data[take..]].concat();
-            self.feed_head(&rest)
-        };
-        if self.head.capacity() == 0 {
-            buffered.clear();
-            self.head = buffered;
-            self.reset_head();
+            if body {
+                return result;
+            }
+            data = &rest;
         }
-        result
     }
 
     /// Applies a complete head. Returns false for an interim (1xx) head,
@@ -462,6 +475,23 @@ mod tests {
             assert_eq!(result, Err(ErrorKind::Malformed), "step {step}");
             assert!(r.head.capacity() <= KEEP_HEAD, "step {step}");
         }
+    }
+
+    /// Interim heads are taken in a loop: a server sending a hundred
+    /// thousand in one read cannot grow the stack (it did once, a frame per
+    /// head).
+    #[test]
+    fn many_interim_heads_in_one_read_are_taken_in_a_loop() {
+        let interim = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(100_000);
+        let wire = [
+            &interim[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+        ]
+        .concat();
+        let mut r = ResponseReader::new();
+        r.begin(false, false);
+        assert_eq!(r.feed(&wire), Ok(true));
+        assert_eq!((r.status, r.body_bytes), (200, 1));
     }
 
     #[test]
