@@ -13,6 +13,8 @@
 //! result to any `impl Write`; [`merge`] adds the logs of several runs.
 //! Percentiles are read through `speedup_report::stats`, like every other.
 
+#![forbid(unsafe_code)]
+
 pub mod counts;
 pub mod duration;
 pub mod errors;

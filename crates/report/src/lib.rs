@@ -9,6 +9,8 @@
 //! Percentiles and the cumulative distribution are computed in exactly one
 //! place, [`stats`]; every renderer asks it.
 
+#![forbid(unsafe_code)]
+
 pub mod bounded;
 pub mod cdf_csv;
 pub mod escape;
