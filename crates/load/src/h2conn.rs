@@ -31,10 +31,11 @@ use http::{Method, Request, Uri};
 use tokio::sync::Notify;
 
 use crate::conn::open;
-use crate::engine::Recorder;
-use crate::plan::{Plan, Target};
+use crate::plan::Plan;
+use crate::record::Recorder;
 use crate::record::{ErrorKind, Outcome};
 use crate::request::RequestSpec;
+use crate::target::Target;
 use crate::turn::{next_turn, record_turn, Times, Turn};
 use crate::worker::{RunState, Worker};
 

@@ -8,7 +8,9 @@
 mod body;
 mod cert;
 mod conn;
+pub mod control;
 pub mod engine;
+pub mod error;
 mod h2conn;
 mod limits;
 pub mod plan;
@@ -19,6 +21,7 @@ mod response;
 mod schedule;
 pub mod start;
 mod stream;
+pub mod target;
 mod tls;
 mod turn;
 mod worker;
@@ -56,10 +59,13 @@ pub mod fuzzing {
     }
 }
 
-pub use engine::{run, Control, Recorder, RunError, RunOutput};
-pub use plan::{url_host, HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
+pub use control::Control;
+pub use engine::{run, RunOutput};
+pub use error::RunError;
+pub use plan::{HttpVersion, Plan, PlanError, Proxy, MAX_TIME};
 pub use rate::{RateProfile, Stage};
-pub use record::{ErrorKind, Outcome, Record, Sample, Scheduled};
+pub use record::{ErrorKind, Outcome, Record, Recorder, Sample, Scheduled};
 pub use request::{build_request, build_request_for, default_headers, RequestSpec, USER_AGENT};
 pub use start::Start;
+pub use target::{url_host, Target};
 pub use tls::TlsInfo;

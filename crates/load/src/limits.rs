@@ -1,7 +1,7 @@
 //! Process limits a run depends on: open files for the connections, and
 //! how many client threads to use by default.
 
-use crate::engine::RunError;
+use crate::error::RunError;
 
 /// File descriptors beyond the connections: stdio, each worker's epoll and
 /// wake-up descriptors, and whatever the front end has open.

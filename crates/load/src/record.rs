@@ -8,7 +8,7 @@
 /// `start_us` is when the request began (the connect for a new connection,
 /// the write for a request on a reused keep-alive connection), counted from
 /// the start of the run. The other fields are durations from there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Sample {
     /// When the request began, µs since the run started.
     pub start_us: u64,
@@ -138,5 +138,25 @@ impl Scheduled {
     /// `(E − S) + max(0, F − D)`.
     pub fn corrected_us(&self, took_us: u64) -> u64 {
         took_us + self.late_us
+    }
+}
+
+/// Receives the records of one worker thread. One recorder per worker,
+/// made by the factory given to [`crate::run`]; merged by the front end.
+pub trait Recorder: Send + 'static {
+    /// Called once per finished request (success or error).
+    fn record(&mut self, record: &Record);
+
+    /// With [`crate::Plan::trace_responses`]: the bytes of a response's first
+    /// read (status line, headers, and whatever body came with them), called
+    /// before that response's [`Recorder::record`].
+    fn first_read(&mut self, _bytes: &[u8]) {}
+
+    /// Open-loop runs ([`crate::Plan::rate`]) call this instead of
+    /// [`Recorder::record`]: the record plus where it stood against the
+    /// schedule. The record's `start_us` is then when it was actually sent
+    /// (connect or write), never an earlier moment.
+    fn record_scheduled(&mut self, record: &Record, _scheduled: Scheduled) {
+        self.record(record);
     }
 }

@@ -1,7 +1,8 @@
 //! The request bytes, built once per plan and written as-is for every
 //! request, so the hot path never formats or allocates.
 
-use crate::plan::{Plan, Target};
+use crate::plan::Plan;
+use crate::target::Target;
 
 /// The `User-Agent` speedup sends unless a front end is told otherwise.
 pub const USER_AGENT: &str = concat!("speedup/", env!("CARGO_PKG_VERSION"));
@@ -76,7 +77,8 @@ pub fn build_request_for(plan: &Plan, spec: &RequestSpec) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{HttpVersion, Proxy, Target};
+    use crate::plan::{HttpVersion, Proxy};
+    use crate::target::Target;
     use std::sync::Arc;
 
     fn plan() -> Plan {

@@ -18,7 +18,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::engine::{ControlState, RunError};
+use crate::control::ControlState;
+use crate::error::RunError;
 
 /// When a run's measured part starts, on the wall clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

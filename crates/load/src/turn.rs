@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::engine::Recorder;
+use crate::record::Recorder;
 use crate::record::{Outcome, Record, Sample, Scheduled};
 use crate::worker::{RunState, Worker};
 

@@ -8,8 +8,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::conn::{connection, Address};
-use crate::engine::{ControlState, Recorder};
+use crate::control::ControlState;
 use crate::h2conn::{session, H2Request};
+use crate::record::Recorder;
 use crate::record::{Record, Scheduled};
 use crate::schedule::Schedule;
 use crate::tls::{TlsClient, TlsInfo};

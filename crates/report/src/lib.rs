@@ -11,6 +11,8 @@
 //! front ends (`speedup-ab`, `speedup-bench`, which never compile plotters)
 //! share.
 
+#![forbid(unsafe_code)]
+
 pub mod bench_json;
 pub mod bench_page;
 pub mod cdf_csv;

@@ -23,6 +23,8 @@
 //! seconds ([`series`]) and the confidence interval of a change between two
 //! runs ([`bootstrap`]) follow the same rules.
 
+#![forbid(unsafe_code)]
+
 pub mod bootstrap;
 pub mod bounded;
 pub mod series;
