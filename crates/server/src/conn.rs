@@ -20,7 +20,7 @@
 //! response); an idle keep-alive connection is closed by hyper at once; a
 //! connection that never sent a request is dropped. Requests still queued
 //! for the blocking pool answer 503 at once (see `sleep`), through the
-//! [`Stopping`] signal every request carries; so do connections the server
+//! `Stopping` signal every request carries (see `context`); so do connections the server
 //! had not accepted yet ([`refuse`]).
 
 use std::any::Any;
@@ -46,8 +46,8 @@ use tokio::time::Instant;
 use tower::Service;
 
 use crate::activity::{Activity, Timeouts};
+use crate::context::{LocalAddr, Stopping};
 use crate::errors::ApiError;
-use crate::routes::LocalAddr;
 use crate::watched::Watched;
 use crate::Config;
 
@@ -91,33 +91,6 @@ impl ConnSettings {
     }
 }
 
-/// The server's shutdown signal, there for every request the server hands
-/// the application ([`Stopping::current`]), so handlers that have not
-/// started their work yet can refuse it (503) instead.
-#[derive(Debug, Clone)]
-pub(crate) struct Stopping(pub(crate) watch::Receiver<bool>);
-
-tokio::task_local! {
-    /// Set while the application handles a request: a task-local rather
-    /// than a request extension, whose map costs three allocations per
-    /// request.
-    static STOPPING: Stopping;
-}
-
-impl Stopping {
-    /// The shutdown signal of the server handling the current request; none
-    /// when the application runs without one (`tower::ServiceExt::oneshot`).
-    pub(crate) fn current() -> Option<Stopping> {
-        STOPPING.try_with(Clone::clone).ok()
-    }
-
-    /// Resolves when the server starts shutting down (or is gone).
-    pub(crate) async fn wait(&mut self) {
-        // An error means the server dropped the sender: shutdown too.
-        let _ = self.0.wait_for(|stopping| *stopping).await;
-    }
-}
-
 /// Serves one accepted connection until the client leaves, a timeout or
 /// error ends it, it is evicted at the cap, or shutdown closes it.
 pub(crate) async fn serve_connection(
@@ -130,7 +103,7 @@ pub(crate) async fn serve_connection(
 ) {
     // TCP_NODELAY comes from the listening socket (see `server::bind`).
     let local = LocalLookup::new(&stream);
-    let mut stopping = Stopping(shutdown);
+    let mut stopping = Stopping::new(shutdown);
     let service = {
         let activity = Arc::clone(&activity);
         let access_log = settings.access_log;
@@ -163,7 +136,7 @@ pub(crate) async fn serve_connection(
                 (line, Instant::now())
             });
             let call = host_ok.then(|| {
-                STOPPING.scope(stopping.clone(), CatchPanic(router.clone().call(request)))
+                stopping.clone().scope(CatchPanic(router.clone().call(request)))
             });
             async move {
                 let response = match call {

@@ -26,7 +26,9 @@
 //! parsing), `url` (decoding and quoting as uvicorn/Starlette do), `errors`
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
-//! (what each endpoint does), `routes` (routing and counting), `conn` (one
+//! (what each endpoint does), `routes` (routing and counting), `context`
+//! (what the transport hands each request: the shutdown signal and the
+//! local address; below both app and transport), `conn` (one
 //! connection with its timeouts), `listener` (the listening socket and its
 //! backlog), `server` (accept loop and shutdown), `threads`
 //! (one runtime per thread, all accepting on one listening socket), `timer` (the async sleep's
@@ -34,6 +36,7 @@
 
 mod activity;
 mod conn;
+mod context;
 mod cpu;
 mod errors;
 mod handlers;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::conn::Stopping;
+use crate::context::Stopping;
 use crate::errors::{ApiError, Invalid};
 use crate::metrics::{Held, PoolGauges};
 use crate::pyfloat;
@@ -114,7 +114,7 @@ impl BlockingPool {
             Err(_) => {
                 let _queued = Held::new(&self.gauges.queued);
                 let acquire = Arc::clone(&self.permits).acquire_owned();
-                // The server handling this request, if any (see `conn`).
+                // The server handling this request, if any (see `context`).
                 match Stopping::current() {
                     Some(mut stopping) => tokio::select! {
                         biased;
