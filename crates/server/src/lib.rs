@@ -46,6 +46,7 @@ pub mod pyfloat;
 pub mod pyint;
 mod routes;
 mod server;
+mod service;
 mod sleep;
 mod threads;
 mod timer;
