@@ -4,7 +4,7 @@
 //! for `--max-connections` in the open-files limit, binds, prints the bound
 //! address on stdout (so scripts can use `--port 0`), and serves on
 //! `--workers` threads, each a current-thread runtime accepting on the one
-//! listening socket ([`speedup_server::serve_threads`]), until SIGINT,
+//! listening socket ([`speedup_server::Server`]), until SIGINT,
 //! SIGTERM or SIGHUP (a second one stops at once; see `signals`). The main
 //! thread only waits for the signals, and ends the process itself when a
 //! serving thread is still stuck in a handler once shutdown is over.
@@ -201,10 +201,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.validate()?;
     config.max_connections = limits::make_room_for(config.max_connections)?;
     let addr = args.address()?;
-    let workers = match args.workers {
-        Some(workers) => workers,
-        None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
+    let workers = args.workers.unwrap_or_else(speedup_server::default_workers);
     // The main thread only relays signals; serving runs on `workers` threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -214,17 +211,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
         let (shutdown, cut) = signals::shutdown_signals()?;
-        let listeners = speedup_server::bind_each(addr, workers)
-            .await
+        let server = speedup_server::Server::builder(config)
+            .workers(workers)
+            .bind(addr)
             .map_err(bind_failed)?;
-        let local = listeners[0]
-            .local_addr()
-            .context("cannot read the bound address")?;
-        println!("listening on http://{local}");
-        let router = speedup_server::app(&config);
-        let stopped =
-            speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
-        anyhow::Ok(stopped)
+        println!("listening on http://{}", server.local_addr());
+        anyhow::Ok(server.serve(shutdown, cut).await?)
     });
     let stopped = result?;
     if stopped.stuck_threads > 0 {

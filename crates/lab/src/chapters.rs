@@ -5,7 +5,7 @@
 //! * `cpu` (part 2): `/baseline/fibo`, `/async/fibo`, `/pool/fibo` and the
 //!   baseline again on a server with `--gil`, at `-n100 -c10`, with `n`
 //!   calibrated here so one computation costs 50–100 ms, and an
-//!   `/async/sleep/0.1` probe sent mid-burst to show whether the runtime
+//!   `/async/sleep/0.1` probe sent mid-burst to show whether a serving thread
 //!   is free;
 //! * `mixed` (part 3): `/baseline/fibo_sleep/20` and `/async/fibo_sleep/20`
 //!   at `-n1000 -c100`;
@@ -92,7 +92,7 @@ pub struct ChapterRun {
     pub ideal_ms: f64,
     /// The calibrated `n` (cpu) or part 3's 20 (mixed).
     pub fibo_n: Option<u32>,
-    /// Runtime workers of the embedded server (what `/stall` and
+    /// Serving threads of the embedded server (what `/stall` and
     /// `/async/fibo` block), when known.
     pub workers: Option<usize>,
     /// One per scenario, in run order.
@@ -152,10 +152,7 @@ pub fn run(
     main: &Server,
     observer: &mut dyn Observer,
 ) -> Result<ChapterRun, LabError> {
-    let workers = plan
-        .target
-        .is_none()
-        .then(speedup_server::default_cpu_threads);
+    let workers = plan.target.is_none().then(speedup_server::default_workers);
     let scenario = |name: &str, path: String| Scenario {
         name: format!("{} {name}", chapter.id()),
         path,
@@ -235,8 +232,8 @@ pub fn run(
             probe_after,
             observer,
         )?;
-        run.gil_waits = http_get(gil.base_url(), "/metrics").and_then(|(_, text)| gil_waits(&text));
-        gil.stop();
+        run.gil_waits = gil.metrics().and_then(|text| gil_waits(&text));
+        gil.stop().map_err(LabError::Server)?;
         run.measurements.push(measurement);
         run.probes.push(probe);
     }
@@ -276,7 +273,7 @@ fn why(f: &Facts, index: usize, probe_ms: Option<f64>) -> String {
     let cores = f.cpu_threads;
     let workers = f
         .workers
-        .map_or("the runtime's".to_string(), |w| w.to_string());
+        .map_or("the server's".to_string(), |w| w.to_string());
     let probe = probe_ms.map_or(String::new(), |ms| {
         format!(" An `/async/sleep/0.1` sent mid-burst took {ms:.0} ms.")
     });
@@ -284,16 +281,17 @@ fn why(f: &Facts, index: usize, probe_ms: Option<f64>) -> String {
         (Chapter::Cpu, 0) => format!(
             "The pool's {} threads take all {c} requests at once, but only {cores} cores compute: \
              each request shares a core with the others, about {c}/{cores} × {t:.0} ms, and the \
-             runtime stays free.{probe}",
+             serving threads stay free.{probe}",
             f.threads
         ),
         (Chapter::Cpu, 1) => format!(
-            "Each computation holds one of {workers} runtime workers until it ends, so requests \
-             queue for a worker and nothing else is served meanwhile: the probe waited.{probe}"
+            "Each computation holds its serving thread (one of {workers}) until it ends: the other \
+             requests of that thread's connections wait for it, and while every thread computes, \
+             new connections wait too: the probe waited.{probe}"
         ),
         (Chapter::Cpu, 2) => format!(
             "A CPU pool of {cores} threads, one per core (Rust's process pool), computes while the \
-             runtime stays free: the same throughput as the cores allow, and the probe is served \
+             serving threads stay free: the same throughput as the cores allow, and the probe is served \
              at once.{probe}"
         ),
         (Chapter::Cpu, _) => format!(
@@ -311,24 +309,24 @@ fn why(f: &Facts, index: usize, probe_ms: Option<f64>) -> String {
             )
         }
         (Chapter::Mixed, _) => format!(
-            "The computation (microseconds in Rust) runs on a runtime worker, the {t:.3} ms \
+            "The computation (microseconds in Rust) runs on the serving thread, the {t:.3} ms \
              sleep on a timer: all {c} requests sleep at once."
         ),
         (_, 0) => format!(
-            "`std::thread::sleep` in an async handler holds one of {workers} runtime workers for \
-             the whole 100 ms, so at most {workers} requests are served per 100 ms whatever the \
+            "`std::thread::sleep` in an async handler holds its serving thread (one of {workers}) \
+             for the whole 100 ms, so at most {workers} requests are served per 100 ms whatever the \
              concurrency (about {} req/s); the lab's server waits 10 s for a first byte, where \
              `speedup serve`'s default 2 s would cut off the clients queued longest.",
             f.workers
-                .map_or("10 per worker".into(), |w| (w * 10).to_string())
+                .map_or("10 per thread".into(), |w| (w * 10).to_string())
         ),
-        _ => format!("Timers hold no worker while they sleep: all {c} requests sleep at once."),
+        _ => format!("Timers hold no thread while they sleep: all {c} requests sleep at once."),
     }
 }
 
 /// Runs `scenario` and, once the burst is under way, sends one
 /// `/async/sleep/0.1` to the same server: its time says whether the
-/// runtime was free.
+/// serving thread was free.
 fn probed(
     plan: &LabPlan,
     server: &Server,

@@ -40,9 +40,9 @@ pub enum LabError {
     /// A plan value is out of range; the message names the option.
     #[error("{0}")]
     Plan(String),
-    /// The embedded server could not start.
-    #[error("cannot start the embedded server")]
-    Server(#[source] std::io::Error),
+    /// The embedded server could not start, or failed while serving.
+    #[error("the embedded server failed")]
+    Server(#[source] speedup_server::ServerError),
     /// A scenario could not run (bad URL, resolver, open files...).
     #[error("scenario `{}` could not run", escaped(scenario))]
     Run {
@@ -149,7 +149,7 @@ pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<LabResults, La
         results.sweep = Some(sweep::run(plan, &main, observer)?);
     }
     if let Some(server) = embedded {
-        server.stop();
+        server.stop().map_err(LabError::Server)?;
     }
     Ok(results)
 }

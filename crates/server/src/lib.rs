@@ -19,8 +19,10 @@
 //! finite or above [`Config::max_sleep`] are refused with a 422 instead of a
 //! 500 or a hang.
 //!
-//! Use [`bind`] and [`serve`] to run it (tests pass a `127.0.0.1:0` listener
-//! and a shutdown future), or [`app`] to drive the router directly.
+//! [`Server::builder`] starts it, the one way every caller does (tests,
+//! the lab, `speedup serve`): one listening socket, a current-thread
+//! runtime per serving thread, until a shutdown future resolves. [`app`]
+//! drives the router directly.
 //!
 //! Modules: `pyfloat` (Python float text), `pyint` (pydantic's int
 //! parsing), `url` (decoding and quoting as uvicorn/Starlette do), `errors`
@@ -29,11 +31,13 @@
 //! (what each endpoint does), `routes` (routing and counting), `context`
 //! (what the transport hands each request: the shutdown signal and the
 //! local address; below both app and transport), `conn` (one
-//! connection with its timeouts), `listener` (the listening socket and its
-//! backlog), `server` (accept loop and shutdown), `threads`
-//! (one runtime per thread, all accepting on one listening socket), `timer` (the async sleep's
-//! timer).
+//! connection with its timeouts), `service` (what hyper calls for each of a
+//! connection's requests), `listener` (the listening socket and its
+//! backlog), `accept` (one thread's accept loop and its drain), `threads`
+//! (one runtime per serving thread), `server` (the builder, serving and
+//! shutdown across the threads), `timer` (the async sleep's timer).
 
+mod accept;
 mod activity;
 mod conn;
 mod context;
@@ -62,10 +66,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
-pub use listener::bind;
 pub use routes::app;
-pub use server::{serve, serve_router, serve_until};
-pub use threads::{bind_each, serve_threads, Stopped, CLOSE_MARGIN};
+pub use server::{default_workers, App, Server, ServerBuilder, Stats, Stopped, CLOSE_MARGIN};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -156,7 +158,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Checks the settings [`serve`] relies on; the error names the setting.
+    /// Checks the settings the server relies on; the error names the
+    /// setting ([`ServerBuilder::bind`] checks them too).
     pub fn validate(&self) -> Result<(), ServerError> {
         let invalid = |setting, reason: &str| {
             Err(ServerError::InvalidConfig {

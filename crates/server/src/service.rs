@@ -104,8 +104,11 @@ where
             );
             (line, Instant::now())
         });
-        let call =
-            host_ok.then(|| self.stopping.clone().scope(self.app.clone().oneshot(request)));
+        let call = host_ok.then(|| {
+            self.stopping
+                .clone()
+                .scope(self.app.clone().oneshot(request))
+        });
         Answer {
             call,
             busy: Some(busy),

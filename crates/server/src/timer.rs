@@ -66,6 +66,7 @@ pub(crate) async fn sleep(duration: Duration) -> io::Result<()> {
 
 /// Starts the timer thread now (instead of at the first sleep), so a server
 /// that cannot have one fails at startup rather than on a request.
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn start() -> io::Result<()> {
     Timer::global().map(|_| ())
 }

@@ -14,20 +14,23 @@ use common::{
     connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, TestServer,
     IO_TIMEOUT,
 };
-use speedup_server::Config;
+use speedup_server::{Config, Server, Stopped};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Starts the app with a hook that sends each request's path on arrival.
 async fn start_observed(config: Config) -> (TestServer, mpsc::UnboundedReceiver<String>) {
     let (arrived, arrivals) = mpsc::unbounded_channel();
-    let router = speedup_server::app(&config).layer(middleware::from_fn(
-        move |request: Request, next: Next| {
-            let _ = arrived.send(request.uri().path().to_owned());
-            next.run(request)
-        },
-    ));
-    (TestServer::start_router(router, config).await, arrivals)
+    let server = TestServer::start_app(config, |config| observed(config, arrived)).await;
+    (server, arrivals)
+}
+
+/// The app, sending each request's path on `arrived` as it reaches it.
+fn observed(config: &Config, arrived: mpsc::UnboundedSender<String>) -> axum::Router {
+    speedup_server::app(config).layer(middleware::from_fn(move |request: Request, next: Next| {
+        let _ = arrived.send(request.uri().path().to_owned());
+        next.run(request)
+    }))
 }
 
 /// Waits (bounded) until `count` requests have reached the app.
@@ -89,9 +92,20 @@ async fn shutdown_finishes_in_flight_requests_and_closes_idle_connections() {
         Ok(Vec::new()),
         "idle connection not closed cleanly"
     );
-    // The listener is gone: new connections are refused.
-    let refused = TcpStream::connect(server.addr).await;
-    assert!(refused.is_err(), "connection accepted during shutdown");
+    // The listener closes once every serving thread has stopped accepting:
+    // then new connections are refused (one that slips in before is
+    // answered 503, never left waiting).
+    let until = Instant::now() + IO_TIMEOUT;
+    while let Ok(mut late) = TcpStream::connect(server.addr).await {
+        send(
+            &mut late,
+            &request_bytes("GET", "/async/sleep/0", server.addr),
+        )
+        .await;
+        let answer = read_response(&mut late, false).await.expect("an answer");
+        assert_eq!(answer.status, 503, "connection accepted during shutdown");
+        assert!(Instant::now() < until, "still accepting connections");
+    }
     // Both in-flight requests get their full answers.
     for (stream, n) in [(&mut blocking, "0.5"), (&mut timer, "0.5")] {
         let response = read_response(stream, false)
@@ -306,22 +320,14 @@ async fn a_second_stop_cuts_open_connections_at_once() {
         ..Config::default()
     };
     let (arrived, mut arrivals) = mpsc::unbounded_channel();
-    let router = speedup_server::app(&config).layer(middleware::from_fn(
-        move |request: Request, next: Next| {
-            let _ = arrived.send(request.uri().path().to_owned());
-            next.run(request)
-        },
-    ));
-    let listener = speedup_server::bind(([127, 0, 0, 1], 0).into())
-        .await
+    let server = Server::builder(config)
+        .app(|config| observed(config, arrived))
+        .bind(([127, 0, 0, 1], 0).into())
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let addr = server.local_addr();
     let (first, first_rx) = tokio::sync::oneshot::channel::<()>();
     let (second, second_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(speedup_server::serve_until(
-        listener,
-        router,
-        config,
+    let server = tokio::spawn(server.serve(
         async move {
             let _ = first_rx.await;
         },
@@ -335,11 +341,12 @@ async fn a_second_stop_cuts_open_connections_at_once() {
     let _ = first.send(());
     let _ = second.send(());
     let started = Instant::now();
-    tokio::time::timeout(IO_TIMEOUT, server)
+    let stopped = tokio::time::timeout(IO_TIMEOUT, server)
         .await
         .expect("second stop did not cut the 30 s grace short")
         .expect("server task")
         .expect("clean stop");
+    assert_eq!(stopped, Stopped::default());
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(
         wait_for_close(&mut stuck, Duration::from_secs(3)).await,

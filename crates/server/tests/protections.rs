@@ -104,17 +104,18 @@ async fn a_client_that_half_closes_still_gets_its_response() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_and_the_server_carries_on() {
-    let config = Config::default();
-    let router = speedup_server::app(&config).route(
-        "/panic",
-        route_get(|| async {
-            if std::hint::black_box(true) {
-                panic!("handler bug");
-            }
-            "unreachable"
-        }),
-    );
-    let server = TestServer::start_router(router, config).await;
+    let server = TestServer::start_app(Config::default(), |config| {
+        speedup_server::app(config).route(
+            "/panic",
+            route_get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("handler bug");
+                }
+                "unreachable"
+            }),
+        )
+    })
+    .await;
     let mut neighbour = connect(server.addr).await;
     let request = format!(
         "GET /async/sleep/0.3 HTTP/1.1\r\nHost: {}\r\n\r\n",
