@@ -286,30 +286,36 @@ fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
 
 /// Waits for a connection and a slot for it.
 ///
-/// Below the cap, a slot is taken first, so while every connection is busy
-/// the ones beyond the cap wait in the kernel's backlog. At the cap with a
-/// connection idle, one connection is accepted anyway and the connection
-/// idle the longest is closed to make room: idle sockets must not starve
-/// clients with requests. The accepted connection is listed as idle at
-/// once, so it can be evicted in turn if it never sends anything.
+/// Below the cap, a connection is accepted only while a slot is free, so
+/// while every connection is busy the ones beyond the cap wait in the
+/// kernel's backlog. No slot is held while waiting: with one accept loop
+/// per serving thread, slots held by waiting accepts would lower the cap
+/// (and make room early) by one per thread. The slot is taken once the
+/// connection is there; a connection that finds none left (another thread
+/// took it meanwhile), or that came at the cap with a connection idle, is
+/// accepted anyway and the connection idle the longest is closed to make
+/// room: idle sockets must not starve clients with requests. The accepted
+/// connection is listed as idle at once, so it can be evicted in turn if it
+/// never sends anything.
 ///
 /// A connection that waited in the backlog while the server was at its cap
 /// may belong to a client that gave up and closed meanwhile: it is dropped
 /// unserved (an error of that connection alone) rather than running its
 /// request for nobody. Looking costs a syscall, so only connections that
-/// may have waited are looked at: from an accept that had to wait for a
-/// slot until one below the cap finds the backlog empty (the flag is
+/// may have waited are looked at: from an accept that had to wait for
+/// room until one below the cap finds the backlog empty (the flag is
 /// shared, as the backlog is).
 async fn accept<A>(
     listener: &TcpListener,
     shared: &Shared<A>,
     parked: &Parked,
 ) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
-    let (permit, at_cap) = slot(shared).await?;
+    let at_cap = room(shared).await?;
     let (stream, peer) = next_connection(listener, &shared.backlogged, at_cap).await?;
-    let (stream, permit) = match permit {
-        Some(permit) => (stream, permit),
-        None => {
+    let (stream, permit) = match Arc::clone(&shared.limit).try_acquire_owned() {
+        Ok(permit) => (stream, permit),
+        Err(TryAcquireError::Closed) => return Err(io::Error::other("connection limit closed")),
+        Err(TryAcquireError::NoPermits) => {
             // Parked where shutdown can find it (and answer it) should this
             // future be dropped while it waits for room.
             *lock(parked) = Some(stream);
@@ -340,26 +346,24 @@ async fn accept<A>(
     Ok((stream, peer, permit, activity))
 }
 
-/// A slot for the next connection, and whether the server is at its cap:
-/// below it, a slot at once; at it, the next slot freed, or none as soon as
-/// a connection is idle (room is made for the connection once accepted).
-/// Reaching the cap marks the backlog as possibly holding clients that
-/// waited ([`Shared::backlogged`]).
-async fn slot<A>(shared: &Shared<A>) -> io::Result<(Option<OwnedSemaphorePermit>, bool)> {
+/// Waits until there is room for one more connection: at once below the
+/// cap; at it, until a slot frees or a connection is idle (to be evicted
+/// once the new one is accepted). Returns whether it had to wait, which
+/// marks the backlog as possibly holding clients that waited
+/// ([`Shared::backlogged`]).
+async fn room<A>(shared: &Shared<A>) -> io::Result<bool> {
     let limit = &shared.limit;
-    match Arc::clone(limit).try_acquire_owned() {
-        Ok(permit) => Ok((Some(permit), false)),
-        Err(TryAcquireError::Closed) => Err(io::Error::other("connection limit closed")),
-        Err(TryAcquireError::NoPermits) => {
-            shared.backlogged.store(true, Ordering::Relaxed);
-            let permit = tokio::select! {
-                biased;
-                permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
-                () = shared.idle.until_any() => None,
-            };
-            Ok((permit, true))
-        }
+    if limit.available_permits() > 0 {
+        return Ok(false);
     }
+    shared.backlogged.store(true, Ordering::Relaxed);
+    tokio::select! {
+        biased;
+        // Released at once: taken again once the connection is accepted.
+        permit = limit.acquire() => drop(permit.map_err(closed)?),
+        () = shared.idle.until_any() => {}
+    }
+    Ok(true)
 }
 
 /// Accepts the next connection. Below the cap, an accept that finds nothing

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use common::{
-    connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, TestServer,
-    IO_TIMEOUT,
+    connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, wait_until,
+    TestServer, IO_TIMEOUT,
 };
 use speedup_server::{Config, Server, Stopped};
 use tokio::net::TcpStream;
@@ -238,6 +238,32 @@ async fn at_the_cap_the_longest_idle_connection_makes_room() {
     .await;
     let again = read_response(&mut newer, false).await.expect("still open");
     assert_eq!(again.status, 200);
+    server.stop().await.expect("clean stop");
+}
+
+/// Up to the cap nothing is evicted, however many threads accept: an
+/// accept waiting for a connection holds no slot. (With one slot held per
+/// waiting thread, a cap of 2 on 4 threads evicted the first idle
+/// connection to make room for the second.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_counts_connections_not_waiting_accepts() {
+    let config = Config {
+        max_connections: 2,
+        ..Config::default()
+    };
+    let server = TestServer::serve(Server::builder(config).workers(4)).await;
+    for _ in 0..5 {
+        let mut first = idle_keep_alive(&server).await;
+        let mut second = idle_keep_alive(&server).await;
+        for stream in [&mut first, &mut second] {
+            send(stream, &keep_alive_request("/async/sleep/0", server.addr)).await;
+            let again = read_response(stream, false).await.expect("still open");
+            assert_eq!(again.status, 200);
+        }
+        drop((first, second));
+        let stats = server.stats().clone();
+        wait_until("both closed", || stats.open_connections() == 0).await;
+    }
     server.stop().await.expect("clean stop");
 }
 
