@@ -25,9 +25,10 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore, TryAcquireErro
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::activity::{Activity, IdleList};
 use crate::conn::{refuse, serve_connection, ConnSettings};
+use crate::idle::{IdleRegistry, IdleShard};
 use crate::listener::{peer_left, refuse_backlog};
+use crate::watchdog::Activity;
 use crate::{App, Config};
 
 /// Pause after an accept error such as "too many open files", so the loop
@@ -42,14 +43,15 @@ const WARN_EVERY: Duration = Duration::from_secs(5);
 const EVICT_RETRY: Duration = Duration::from_millis(20);
 
 /// What every accept loop of one server shares: the application, the
-/// connection settings, and the connection cap with its idle list (one cap
-/// for the server, however many loops accept).
+/// connection settings, and the connection cap with the idle registry (one
+/// cap for the server, however many loops accept; a shard of the registry
+/// per loop).
 #[derive(Debug)]
 pub(crate) struct Shared<A> {
     app: A,
     pub(crate) settings: Arc<ConnSettings>,
     limit: Arc<Semaphore>,
-    pub(crate) idle: Arc<IdleList>,
+    pub(crate) idle: Arc<IdleRegistry>,
     grace: Duration,
     /// Whether connections waiting in the backlog may have waited there
     /// long (see [`accept`]): set when an accept has to wait for a slot,
@@ -71,13 +73,14 @@ pub(crate) struct Shared<A> {
 }
 
 impl<A> Shared<A> {
-    /// The shared state of a server with a validated `config`.
-    pub(crate) fn new(app: A, config: &Config) -> Self {
+    /// The shared state of a server with a validated `config` and
+    /// `workers` serving threads.
+    pub(crate) fn new(app: A, config: &Config, workers: usize) -> Self {
         Self {
             app,
             settings: Arc::new(ConnSettings::new(config)),
             limit: Arc::new(Semaphore::new(config.max_connections)),
-            idle: Arc::new(IdleList::default()),
+            idle: Arc::new(IdleRegistry::new(workers)),
             grace: config.grace,
             backlogged: AtomicBool::new(false),
             accept_failures: Arc::default(),
@@ -135,6 +138,7 @@ pub(crate) struct Drained {
 pub(crate) async fn accept_loop<A: App>(
     listener: TcpListener,
     shared: &Shared<A>,
+    shard: &Arc<IdleShard>,
     shutdown: impl Future<Output = ()>,
     cut: impl Future<Output = ()>,
 ) -> Drained {
@@ -144,7 +148,14 @@ pub(crate) async fn accept_loop<A: App>(
     // the cap: parked where shutdown finds it.
     let parked = Parked::default();
     {
-        let serving = accept_until(&listener, shared, &parked, &mut connections, stopping);
+        let serving = accept_until(
+            &listener,
+            shared,
+            shard,
+            &parked,
+            &mut connections,
+            stopping,
+        );
         tokio::select! {
             biased;
             () = shutdown => {}
@@ -176,13 +187,14 @@ pub(crate) async fn accept_loop<A: App>(
 async fn accept_until<A: App>(
     listener: &TcpListener,
     shared: &Shared<A>,
+    shard: &Arc<IdleShard>,
     parked: &Parked,
     connections: &mut JoinSet<()>,
     stopping: watch::Receiver<bool>,
 ) {
     // One accept in progress at a time, kept across loop turns: it may hold
     // an accepted connection while it makes room at the cap.
-    let mut accepting = std::pin::pin!(accept(listener, shared, parked));
+    let mut accepting = std::pin::pin!(accept(listener, shared, shard, parked));
     loop {
         tokio::select! {
             biased;
@@ -213,7 +225,7 @@ async fn accept_until<A: App>(
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 }
-                accepting.set(accept(listener, shared, parked));
+                accepting.set(accept(listener, shared, shard, parked));
             }
         }
     }
@@ -308,6 +320,7 @@ fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
 async fn accept<A>(
     listener: &TcpListener,
     shared: &Shared<A>,
+    shard: &Arc<IdleShard>,
     parked: &Parked,
 ) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
     let at_cap = room(shared).await?;
@@ -337,12 +350,12 @@ async fn accept<A>(
     let timeouts = shared.settings.timeouts;
     #[cfg(unix)]
     let activity = Activity::new(
-        Arc::clone(&shared.idle),
+        Arc::clone(shard),
         timeouts,
         Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
     );
     #[cfg(not(unix))]
-    let activity = Activity::new(Arc::clone(&shared.idle), timeouts);
+    let activity = Activity::new(Arc::clone(shard), timeouts);
     Ok((stream, peer, permit, activity))
 }
 
@@ -385,7 +398,10 @@ async fn next_connection(
 }
 
 /// At the cap: evicts idle connections, oldest first, until a slot frees.
-async fn make_room(limit: &Arc<Semaphore>, idle: &IdleList) -> io::Result<OwnedSemaphorePermit> {
+async fn make_room(
+    limit: &Arc<Semaphore>,
+    idle: &IdleRegistry,
+) -> io::Result<OwnedSemaphorePermit> {
     loop {
         if let Ok(permit) = Arc::clone(limit).try_acquire_owned() {
             return Ok(permit);

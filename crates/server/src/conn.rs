@@ -38,10 +38,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::activity::{Activity, Timeouts};
 use crate::context::Stopping;
 use crate::errors::ApiError;
 use crate::service::{own_response, ConnService};
+use crate::watchdog::{Activity, Timeouts};
 use crate::watched::Watched;
 use crate::Config;
 

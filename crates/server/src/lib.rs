@@ -38,12 +38,12 @@
 //! shutdown across the threads), `timer` (the async sleep's timer).
 
 mod accept;
-mod activity;
 mod conn;
 mod context;
 mod cpu;
 mod errors;
 mod handlers;
+mod idle;
 mod listener;
 mod metrics;
 pub mod pyfloat;
@@ -57,6 +57,7 @@ mod timer;
 #[cfg(target_os = "linux")]
 mod timerfd;
 mod url;
+mod watchdog;
 mod watched;
 
 use std::io;

@@ -40,7 +40,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::accept::Shared;
-use crate::activity::IdleList;
+use crate::idle::IdleRegistry;
 use crate::listener::{bind, refuse_waiting};
 use crate::threads::{spawn, Phase, Served};
 use crate::{app, Config, ServerError};
@@ -163,7 +163,7 @@ impl<F> ServerBuilder<F> {
             listener,
             local,
             workers: self.workers,
-            shared: Arc::new(Shared::new(app, &self.config)),
+            shared: Arc::new(Shared::new(app, &self.config, self.workers)),
             config: self.config,
         })
     }
@@ -173,7 +173,7 @@ impl<F> ServerBuilder<F> {
 /// server has stopped too.
 #[derive(Debug, Clone)]
 pub struct Stats {
-    idle: Arc<IdleList>,
+    idle: Arc<IdleRegistry>,
     accept_failures: Arc<AtomicU64>,
     serving_threads: Arc<AtomicUsize>,
 }

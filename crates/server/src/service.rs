@@ -31,9 +31,9 @@ use tokio::task::futures::TaskLocalFuture;
 use tokio::time::Instant;
 use tower::util::{Oneshot, ServiceExt};
 
-use crate::activity::{Activity, BusyGuard};
 use crate::context::{LocalAddr, Stopping};
 use crate::errors::ApiError;
+use crate::watchdog::{Activity, BusyGuard};
 
 /// hyper's service for one connection: each request goes to a clone of
 /// `app`, wrapped as the module says.

@@ -21,8 +21,10 @@
 //!
 //! What stays global is what must: the application (its FIFO blocking pool,
 //! so at most `threads` blocking sleeps run at once whichever runtime asked),
-//! the connection cap and idle list (one cap for the server), and shutdown,
-//! which every thread watches through one [`Phase`].
+//! the connection cap (one for the server) and shutdown, which every thread
+//! watches through one [`Phase`]. The idle registry is one shard per thread
+//! (see `idle`): a request touches only its own thread's, and only eviction
+//! at the cap looks at the others.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -69,13 +71,14 @@ pub(crate) fn spawn<A: App>(
     let blocking = pool_threads.saturating_add(SPARE_BLOCKING_THREADS);
     std::thread::Builder::new()
         .name(format!("speedup-serve-{index}"))
-        .spawn(move || serve_on_this_thread(listener, shared, phase, blocking, done))?;
+        .spawn(move || serve_on_this_thread(index, listener, shared, phase, blocking, done))?;
     Ok(finished)
 }
 
 /// One serving thread: its runtime and its accept loop, whose end it
 /// reports on `done`; then a short wait for blocking sleeps still running.
 fn serve_on_this_thread<A: App>(
+    index: usize,
     listener: std::net::TcpListener,
     shared: Arc<Shared<A>>,
     phase: watch::Receiver<Phase>,
@@ -108,10 +111,13 @@ fn serve_on_this_thread<A: App>(
         let _timer = crate::timer::install_local().map_err(ServerError::Timer)?;
         let serving = Arc::clone(&shared.serving_threads);
         serving.fetch_add(1, Ordering::SeqCst);
-        let served =
-            tokio::spawn(async move { accept_loop(listener, &shared, graceful, cut).await })
-                .await
-                .map_err(|error| ServerError::Thread(std::io::Error::other(error)));
+        let served = tokio::spawn(async move {
+            // This thread's connections are listed in its own shard.
+            let shard = Arc::clone(shared.idle.shard(index));
+            accept_loop(listener, &shared, &shard, graceful, cut).await
+        })
+        .await
+        .map_err(|error| ServerError::Thread(std::io::Error::other(error)));
         serving.fetch_sub(1, Ordering::SeqCst);
         served
     });

@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::activity::Activity;
+use crate::watchdog::Activity;
 
 /// A connection's socket as hyper sees it. It tells the [`Activity`] when
 /// bytes arrive (the start of a head while idle), and it implements

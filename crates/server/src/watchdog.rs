@@ -1,4 +1,5 @@
-//! What a connection is doing, for its timeouts and for eviction at the cap.
+//! The watchdog: what a connection is doing ([`Activity`]), for its
+//! timeouts and for eviction at the cap.
 //!
 //! hyper's own header-read timer also runs while a keep-alive connection is
 //! idle, so it bounds "idle + reading the next head" together and silently
@@ -14,26 +15,23 @@
 //!   their own work).
 //!
 //! Every connection that is not serving a request is also listed, oldest
-//! idle first, in the server's [`IdleList`]: at the connection cap the
-//! server closes the connection idle the longest to make room, so idle
-//! sockets cannot starve clients that have a request to send.
+//! idle first, in its serving thread's shard of the idle registry (see
+//! `idle`), which asks it to close ([`Activity::evict`]) when the server
+//! needs room at the cap.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// How many of the oldest idle connections eviction looks at.
-const EVICT_SCAN: usize = 64;
+use crate::idle::{IdleKey, IdleShard};
 
 /// A connection idle for less than this is never evicted: under an idle
 /// flood at the cap, connections churn fast, and a real client needs a
 /// moment between its connect and its first byte. It bounds the churn
 /// to `max_connections` per this period.
-const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(50);
+pub(crate) const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(50);
 
 /// The three idle-phase timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +73,8 @@ pub(crate) struct Activity {
     /// Wakes the watchdog when a deadline may have come earlier.
     changed: Notify,
     timeouts: Timeouts,
-    idle: Arc<IdleList>,
+    /// Where it is listed while idle: its serving thread's shard.
+    idle: Arc<IdleShard>,
     /// The socket, to look for unread bytes before evicting.
     #[cfg(unix)]
     fd: Option<std::os::fd::RawFd>,
@@ -94,7 +93,7 @@ struct State {
     /// When the first byte of the next head arrived, if it has.
     head_since: Option<Instant>,
     /// Its place in the idle list while it is idle.
-    idle_key: Option<u64>,
+    idle_key: Option<IdleKey>,
     /// What the watchdog sleeps until: `Some(None)` when it waits for a
     /// change only, `None` while it is not waiting (it will look again).
     armed: Option<Option<Instant>>,
@@ -130,18 +129,19 @@ impl State {
 impl Activity {
     /// A new, idle connection on socket `fd` (if known), listed in `idle`.
     pub(crate) fn new(
-        idle: Arc<IdleList>,
+        idle: Arc<IdleShard>,
         timeouts: Timeouts,
         #[cfg(unix)] fd: Option<std::os::fd::RawFd>,
     ) -> Arc<Self> {
+        let now = Instant::now();
         Arc::new_cyclic(|me| {
-            let idle_key = Some(idle.open(me.clone()));
+            let idle_key = Some(idle.open(me.clone(), now));
             Self {
                 state: Mutex::new(State {
                     busy: false,
                     used: false,
                     evicted: false,
-                    idle_since: Instant::now(),
+                    idle_since: now,
                     head_since: None,
                     idle_key,
                     armed: None,
@@ -158,6 +158,12 @@ impl Activity {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is plain data, valid even if a holder panicked.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the server asked the connection to close while idle.
+    #[cfg(test)]
+    pub(crate) fn evicted(&self) -> bool {
+        self.lock().evicted
     }
 
     /// Whether the connection ever started a request.
@@ -207,7 +213,7 @@ impl Activity {
     /// has bytes of a request on the way (read or still in the socket: a
     /// client that just connected and sent its request, before its task
     /// first ran, must not lose it).
-    fn evict(&self, any: bool) -> bool {
+    pub(crate) fn evict(&self, any: bool) -> bool {
         let mut state = self.lock();
         if state.busy
             || state.idle_since.elapsed() < MIN_IDLE_TO_EVICT
@@ -296,7 +302,7 @@ impl Drop for BusyGuard {
         state.head_since = None;
         if state.idle_key.is_none() {
             // Nested lock order is always state, then idle list.
-            state.idle_key = Some(activity.idle.insert(Arc::downgrade(activity)));
+            state.idle_key = Some(activity.idle.insert(Arc::downgrade(activity), now));
         }
         // A watchdog waiting for the end of the request, or for a later
         // deadline than the keep-alive one now running, must look again.
@@ -308,140 +314,14 @@ impl Drop for BusyGuard {
     }
 }
 
-/// The server's idle connections, oldest idle first.
-#[derive(Debug, Default)]
-pub(crate) struct IdleList {
-    inner: Mutex<IdleInner>,
-    /// Wakes an accept waiting at the cap for something to evict.
-    listed: Notify,
-    /// How many accepts wait on `listed`: a connection going idle (every
-    /// request's end) signals only if one does, since `notify_waiters`
-    /// takes a lock shared by every serving thread.
-    waiting: AtomicUsize,
-}
-
-/// An accept counted in [`IdleList::waiting`] while it lives.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        Self(count)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[derive(Debug, Default)]
-struct IdleInner {
-    next_key: u64,
-    idle: BTreeMap<u64, Weak<Activity>>,
-    /// Connections open, idle or not: counted under the lock a connection
-    /// takes anyway as it opens and closes.
-    open: usize,
-}
-
-impl IdleList {
-    fn lock(&self) -> MutexGuard<'_, IdleInner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Counts a new connection open and lists it idle.
-    fn open(&self, activity: Weak<Activity>) -> u64 {
-        self.lock().open += 1;
-        self.insert(activity)
-    }
-
-    /// Counts a connection closed, and takes it off the list if listed.
-    fn close(&self, key: Option<u64>) {
-        let mut inner = self.lock();
-        inner.open = inner.open.saturating_sub(1);
-        if let Some(key) = key {
-            inner.idle.remove(&key);
-        }
-    }
-
-    fn insert(&self, activity: Weak<Activity>) -> u64 {
-        let mut inner = self.lock();
-        let key = inner.next_key;
-        inner.next_key += 1;
-        inner.idle.insert(key, activity);
-        drop(inner);
-        // An accept that starts waiting after this load looks at the list
-        // (`until_any`) or only wants later arrivals (`newly_idle`).
-        if self.waiting.load(Ordering::SeqCst) > 0 {
-            self.listed.notify_waiters();
-        }
-        key
-    }
-
-    fn remove(&self, key: u64) {
-        self.lock().idle.remove(&key);
-    }
-
-    /// How many connections are idle.
-    pub(crate) fn len(&self) -> usize {
-        self.lock().idle.len()
-    }
-
-    /// How many connections are open, and how many of them are not idle
-    /// (serving a request, or evicted and closing).
-    pub(crate) fn open_and_busy(&self) -> (usize, usize) {
-        let inner = self.lock();
-        (inner.open, inner.open.saturating_sub(inner.idle.len()))
-    }
-
-    /// Resolves once at least one connection is idle.
-    pub(crate) async fn until_any(&self) {
-        let _waiting = Waiting::new(&self.waiting);
-        let listed = self.listed.notified();
-        let mut listed = std::pin::pin!(listed);
-        listed.as_mut().enable();
-        if self.len() == 0 {
-            listed.await;
-        }
-    }
-
-    /// Resolves when a connection next goes idle.
-    pub(crate) async fn newly_idle(&self) {
-        let _waiting = Waiting::new(&self.waiting);
-        self.listed.notified().await;
-    }
-
-    /// Asks the connection idle the longest to close; false if none is idle.
-    ///
-    /// Among the oldest few, a connection with no request on the way goes
-    /// first; failing that, the oldest one not serving a request (so a
-    /// flood of slow heads cannot hold the cap either).
-    pub(crate) fn evict_oldest(&self) -> bool {
-        // Never hold the list's lock while taking a connection's.
-        let oldest: Vec<(u64, Weak<Activity>)> = self
-            .lock()
-            .idle
-            .iter()
-            .take(EVICT_SCAN)
-            .map(|(key, activity)| (*key, activity.clone()))
-            .collect();
-        for any in [false, true] {
-            for (key, activity) in &oldest {
-                match activity.upgrade() {
-                    Some(activity) if activity.evict(any) => return true,
-                    Some(_) => {}
-                    None => self.remove(*key),
-                }
-            }
-        }
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shard of a registry of its own.
+    fn shard() -> Arc<IdleShard> {
+        Arc::clone(crate::idle::IdleRegistry::new(1).shard(0))
+    }
 
     const TIMEOUTS: Timeouts = Timeouts {
         first_byte: Duration::from_secs(1),
@@ -450,32 +330,8 @@ mod tests {
     };
 
     #[tokio::test(start_paused = true)]
-    async fn eviction_takes_the_oldest_idle_and_skips_busy_ones() {
-        let idle = Arc::new(IdleList::default());
-        let first = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
-        let second = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
-        let third = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
-        let busy = first.begin();
-        assert_eq!(idle.len(), 2);
-        assert!(!idle.evict_oldest(), "too young to evict");
-        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
-        assert!(idle.evict_oldest());
-        assert!(second.lock().evicted, "the oldest idle one goes first");
-        assert!(!first.lock().evicted);
-        drop(busy);
-        // `first` is idle again, now the most recent: `third` goes next.
-        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
-        assert!(idle.evict_oldest());
-        assert!(third.lock().evicted);
-        drop(third);
-        assert!(idle.evict_oldest());
-        assert!(first.lock().evicted);
-        assert!(!idle.evict_oldest());
-    }
-
-    #[tokio::test(start_paused = true)]
     async fn each_phase_has_its_own_timeout() {
-        let activity = Activity::new(Arc::new(IdleList::default()), TIMEOUTS, None);
+        let activity = Activity::new(shard(), TIMEOUTS, None);
         let start = Instant::now();
         assert_eq!(activity.expired().await, Expired::FirstByte);
         assert_eq!(start.elapsed(), Duration::from_secs(1));
@@ -504,7 +360,7 @@ mod tests {
             keep_alive: Some(Duration::from_secs(2)),
             header: Duration::from_secs(1),
         };
-        let activity = Activity::new(Arc::new(IdleList::default()), timeouts, None);
+        let activity = Activity::new(shard(), timeouts, None);
         let watchdog = tokio::spawn({
             let activity = Arc::clone(&activity);
             async move { activity.expired().await }
