@@ -348,13 +348,6 @@ async fn accept<A>(
         ));
     }
     let timeouts = shared.settings.timeouts;
-    #[cfg(unix)]
-    let activity = Activity::new(
-        Arc::clone(shard),
-        timeouts,
-        Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
-    );
-    #[cfg(not(unix))]
     let activity = Activity::new(Arc::clone(shard), timeouts);
     Ok((stream, peer, permit, activity))
 }

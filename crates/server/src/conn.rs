@@ -41,7 +41,7 @@ use tokio::sync::watch;
 use crate::context::Stopping;
 use crate::errors::ApiError;
 use crate::service::{own_response, ConnService};
-use crate::watchdog::{Activity, Timeouts};
+use crate::watchdog::{Activity, Expired, Timeouts};
 use crate::watched::Watched;
 use crate::Config;
 
@@ -110,7 +110,14 @@ pub(crate) async fn serve_connection<A>(
         );
         let io = TokioIo::new(Watched::new(&stream, &activity));
         let connection = settings.builder.serve_connection(io, service);
-        drive(std::pin::pin!(connection), &activity, stopping, peer).await
+        drive(
+            std::pin::pin!(connection),
+            &stream,
+            &activity,
+            stopping,
+            peer,
+        )
+        .await
     };
     if let Err(error) = result {
         tracing::debug!("{peer}: connection closed: {error}");
@@ -128,7 +135,8 @@ pub(crate) async fn serve_connection<A>(
 /// closed at once.
 async fn drive<A>(
     mut connection: Pin<&mut http1::Connection<TokioIo<Watched<'_>>, ConnService<'_, A>>>,
-    activity: &Activity,
+    stream: &TcpStream,
+    activity: &Arc<Activity>,
     mut stopping: Stopping,
     peer: SocketAddr,
 ) -> Result<(), hyper::Error>
@@ -151,10 +159,27 @@ where
                 draining = true;
             }
             why = activity.expired(), if !draining => {
+                if why == Expired::Evicted && activity.keep_if(|| unread_bytes(stream)) {
+                    continue;
+                }
                 tracing::debug!("{peer}: closing: {why:?}");
                 return Ok(());
             }
         }
+    }
+}
+
+/// Whether `stream` holds bytes not read yet: a request on its way that an
+/// eviction must not cut (see `watchdog`).
+fn unread_bytes(stream: &TcpStream) -> bool {
+    #[cfg(unix)]
+    {
+        rustix::io::ioctl_fionread(stream).is_ok_and(|unread| unread > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = stream;
+        false
     }
 }
 

@@ -226,7 +226,7 @@ mod tests {
     /// A new connection on `shard`, a moment after the previous one.
     async fn open(shard: &Arc<IdleShard>) -> Arc<Activity> {
         tokio::time::advance(Duration::from_millis(1)).await;
-        Activity::new(Arc::clone(shard), TIMEOUTS, None)
+        Activity::new(Arc::clone(shard), TIMEOUTS)
     }
 
     #[tokio::test(start_paused = true)]

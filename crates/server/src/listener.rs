@@ -105,35 +105,22 @@ pub(crate) async fn refuse_waiting(
 pub(crate) fn peer_left(stream: &TcpStream) -> bool {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let mut watched = libc::pollfd {
-            fd: stream.as_raw_fd(),
-            events: libc::POLLRDHUP,
-            revents: 0,
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut watched = [PollFd::new(stream, PollFlags::RDHUP)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
         };
-        // SAFETY: poll reads and writes the one struct we pass, for an open
-        // socket we own, and does not wait (timeout 0).
-        let ready = unsafe { libc::poll(&mut watched, 1, 0) };
-        let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
-        ready == 1 && watched.revents & gone != 0
+        let gone = PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR;
+        poll(&mut watched, Some(&now)) == Ok(1) && watched[0].revents().intersects(gone)
     }
     #[cfg(all(unix, not(target_os = "linux")))]
     {
         // Without POLLRDHUP, only a client that left without sending
         // anything can be told apart: a peek that finds the end at once.
-        use std::os::fd::AsRawFd;
-        let mut byte = 0u8;
-        // SAFETY: recv writes at most one byte into `byte`; MSG_PEEK leaves
-        // it in the socket, MSG_DONTWAIT never waits.
-        let read = unsafe {
-            libc::recv(
-                stream.as_raw_fd(),
-                std::ptr::addr_of_mut!(byte).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        read == 0
+        use rustix::net::{recv, RecvFlags};
+        let mut byte = [0u8; 1];
+        recv(stream, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT) == Ok(0)
     }
     #[cfg(not(unix))]
     {

@@ -75,9 +75,18 @@ pub(crate) struct Activity {
     timeouts: Timeouts,
     /// Where it is listed while idle: its serving thread's shard.
     idle: Arc<IdleShard>,
-    /// The socket, to look for unread bytes before evicting.
-    #[cfg(unix)]
-    fd: Option<std::os::fd::RawFd>,
+}
+
+/// Whether, and how firmly, the server asked a connection to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Eviction {
+    /// Not asked.
+    No,
+    /// Asked, unless bytes of a request wait unread in its socket, which
+    /// only the connection's own task looks at ([`Activity::keep_if`]).
+    Polite,
+    /// Asked, whatever is on the way.
+    Regardless,
 }
 
 #[derive(Debug)]
@@ -87,7 +96,7 @@ struct State {
     /// At least one request has been served or started.
     used: bool,
     /// The server asked this connection to close while idle.
-    evicted: bool,
+    evicted: Eviction,
     /// When the connection opened or its last request finished.
     idle_since: Instant,
     /// When the first byte of the next head arrived, if it has.
@@ -127,12 +136,8 @@ impl State {
 }
 
 impl Activity {
-    /// A new, idle connection on socket `fd` (if known), listed in `idle`.
-    pub(crate) fn new(
-        idle: Arc<IdleShard>,
-        timeouts: Timeouts,
-        #[cfg(unix)] fd: Option<std::os::fd::RawFd>,
-    ) -> Arc<Self> {
+    /// A new, idle connection, listed in `idle`.
+    pub(crate) fn new(idle: Arc<IdleShard>, timeouts: Timeouts) -> Arc<Self> {
         let now = Instant::now();
         Arc::new_cyclic(|me| {
             let idle_key = Some(idle.open(me.clone(), now));
@@ -140,7 +145,7 @@ impl Activity {
                 state: Mutex::new(State {
                     busy: false,
                     used: false,
-                    evicted: false,
+                    evicted: Eviction::No,
                     idle_since: now,
                     head_since: None,
                     idle_key,
@@ -149,8 +154,6 @@ impl Activity {
                 changed: Notify::new(),
                 timeouts,
                 idle,
-                #[cfg(unix)]
-                fd,
             }
         })
     }
@@ -163,7 +166,7 @@ impl Activity {
     /// Whether the server asked the connection to close while idle.
     #[cfg(test)]
     pub(crate) fn evicted(&self) -> bool {
-        self.lock().evicted
+        self.lock().evicted != Eviction::No
     }
 
     /// Whether the connection ever started a request.
@@ -210,18 +213,23 @@ impl Activity {
 
     /// Asks an idle connection to close; false if it is serving a request,
     /// has been idle for less than [`MIN_IDLE_TO_EVICT`], or, unless `any`,
-    /// has bytes of a request on the way (read or still in the socket: a
-    /// client that just connected and sent its request, before its task
-    /// first ran, must not lose it).
+    /// has bytes of a request on the way: read already, or (its task will
+    /// look, see [`Activity::keep_if`]) still in the socket. A client that
+    /// just connected and sent its request, before its task first ran, must
+    /// not lose it.
     pub(crate) fn evict(&self, any: bool) -> bool {
         let mut state = self.lock();
         if state.busy
             || state.idle_since.elapsed() < MIN_IDLE_TO_EVICT
-            || (!any && (state.head_since.is_some() || self.unread_bytes()))
+            || (!any && state.head_since.is_some())
         {
             return false;
         }
-        state.evicted = true;
+        state.evicted = if any {
+            Eviction::Regardless
+        } else {
+            Eviction::Polite
+        };
         if let Some(key) = state.idle_key.take() {
             self.idle.remove(key);
         }
@@ -230,18 +238,24 @@ impl Activity {
         true
     }
 
-    /// Whether the socket holds bytes not read yet.
-    fn unread_bytes(&self) -> bool {
-        #[cfg(unix)]
-        if let Some(fd) = self.fd {
-            let mut unread: libc::c_int = 0;
-            // SAFETY: FIONREAD writes one int. The fd belongs to this live
-            // connection (at worst just closed: the call then fails or
-            // asks an unrelated socket, which only misjudges one eviction).
-            let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) };
-            return rc == 0 && unread > 0;
+    /// When the watchdog said [`Expired::Evicted`]: keeps the connection if
+    /// the eviction was polite and `unread()` (bytes of a request wait in
+    /// the socket, which the connection's task looks at, on its own
+    /// thread). The connection is then listed idle again with a head on
+    /// the way, and the server makes room with another. Returns whether it
+    /// stays.
+    pub(crate) fn keep_if(self: &Arc<Self>, unread: impl FnOnce() -> bool) -> bool {
+        let mut state = self.lock();
+        if state.busy || state.evicted != Eviction::Polite || !unread() {
+            return false;
         }
-        false
+        state.evicted = Eviction::No;
+        state.head_since.get_or_insert_with(Instant::now);
+        if state.idle_key.is_none() {
+            let since = state.idle_since;
+            state.idle_key = Some(self.idle.insert(Arc::downgrade(self), since));
+        }
+        true
     }
 
     /// Resolves when one of `timeouts` runs out or the connection is
@@ -256,7 +270,7 @@ impl Activity {
             changed.as_mut().enable();
             let next = {
                 let mut state = self.lock();
-                if state.evicted && !state.busy {
+                if state.evicted != Eviction::No && !state.busy {
                     return Expired::Evicted;
                 }
                 let next = state.deadline(&self.timeouts);
@@ -306,7 +320,8 @@ impl Drop for BusyGuard {
         }
         // A watchdog waiting for the end of the request, or for a later
         // deadline than the keep-alive one now running, must look again.
-        let sooner = state.evicted || state.sooner(now, activity.timeouts.keep_alive);
+        let evicted = state.evicted != Eviction::No;
+        let sooner = evicted || state.sooner(now, activity.timeouts.keep_alive);
         drop(state);
         if sooner {
             activity.changed.notify_one();
@@ -331,7 +346,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_phase_has_its_own_timeout() {
-        let activity = Activity::new(shard(), TIMEOUTS, None);
+        let activity = Activity::new(shard(), TIMEOUTS);
         let start = Instant::now();
         assert_eq!(activity.expired().await, Expired::FirstByte);
         assert_eq!(start.elapsed(), Duration::from_secs(1));
@@ -360,7 +375,7 @@ mod tests {
             keep_alive: Some(Duration::from_secs(2)),
             header: Duration::from_secs(1),
         };
-        let activity = Activity::new(shard(), timeouts, None);
+        let activity = Activity::new(shard(), timeouts);
         let watchdog = tokio::spawn({
             let activity = Arc::clone(&activity);
             async move { activity.expired().await }
@@ -388,5 +403,25 @@ mod tests {
         activity.bytes_arrived();
         assert_eq!(watchdog.await.unwrap(), Expired::Header);
         assert_eq!(head.elapsed(), Duration::from_secs(1));
+    }
+
+    /// A polite eviction is withdrawn by the connection's task when bytes
+    /// of a request wait in its socket; the connection is listed again,
+    /// with a head on the way, so a second pass may still take it.
+    #[tokio::test(start_paused = true)]
+    async fn eviction_spares_a_request_waiting_in_the_socket() {
+        let registry = crate::idle::IdleRegistry::new(1);
+        let activity = Activity::new(Arc::clone(registry.shard(0)), TIMEOUTS);
+        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
+        assert!(registry.evict_oldest());
+        assert_eq!(activity.expired().await, Expired::Evicted);
+        assert!(!activity.keep_if(|| false), "nothing unread: it goes");
+        assert!(activity.keep_if(|| true), "a request waits: it stays");
+        assert!(!activity.evicted());
+        assert_eq!(registry.len(), 1, "listed again");
+        // With a head on the way, only the second pass takes it, for good.
+        assert!(registry.evict_oldest());
+        assert_eq!(activity.expired().await, Expired::Evicted);
+        assert!(!activity.keep_if(|| true));
     }
 }
