@@ -7,6 +7,7 @@
 mod ab;
 mod bench;
 mod lab;
+mod limits;
 mod plot;
 mod serve;
 

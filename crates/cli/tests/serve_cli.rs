@@ -6,10 +6,12 @@
 mod serve_support;
 
 use std::net::TcpStream;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serve_support::{
-    read_all, refused, serve, serve_args, serve_with_limits, wait_for_line, TIMEOUT,
+    lines_of, read_all, refused, serve, serve_args, serve_with_limits, speedup, wait_for_line,
+    Served, TIMEOUT,
 };
 
 #[test]
@@ -25,6 +27,55 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     );
     let status = served.exit_status(TIMEOUT);
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// A default start is quiet: one `listening on` line (stdout, which
+/// scripts parse), nothing on stderr (a default `--max-connections` above
+/// the open-files limit is fitted without a word); SIGTERM then gives the
+/// signal's line and one summary, whatever the number of serving threads.
+#[test]
+fn a_default_start_says_one_line_and_its_stop_one_summary() {
+    let mut child = speedup(&["serve", "--port", "0"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start speedup serve");
+    let stdout = lines_of(child.stdout.take().expect("stdout"));
+    let stderr = lines_of(child.stderr.take().expect("stderr"));
+    let mut served = Served {
+        child,
+        addr: String::new(),
+        stderr,
+    };
+    let listening = wait_for_line(&stdout, &["listening on http://127.0.0.1:"]);
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+    let rest: Vec<String> = stdout.iter().collect();
+    assert!(
+        rest.is_empty(),
+        "more on stdout after {listening:?}: {rest:?}"
+    );
+    // Without the timestamp.
+    let log: Vec<String> = served
+        .rest_of_stderr()
+        .iter()
+        .map(|line| {
+            line.split_once(' ')
+                .map_or("", |(_, rest)| rest)
+                .trim_start()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "INFO speedup::serve::signals: received SIGTERM: shutting down (send it again to \
+             stop at once)",
+            "INFO speedup_server::summary: stopped: 0 open connection(s) finished; \
+             0 waiting connection(s) answered 503",
+        ]
+    );
 }
 
 #[test]

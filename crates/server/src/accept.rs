@@ -132,6 +132,15 @@ pub(crate) struct Drained {
     pub(crate) cut_short: bool,
 }
 
+impl std::ops::AddAssign for Drained {
+    fn add_assign(&mut self, other: Drained) {
+        self.refused += other.refused;
+        self.open += other.open;
+        self.cut += other.cut;
+        self.cut_short |= other.cut_short;
+    }
+}
+
 /// Accepts and serves connections on `listener` until `shutdown`, then
 /// shuts them down gracefully (or at once when `cut` resolves); returns when
 /// none of them is left.
@@ -162,18 +171,22 @@ pub(crate) async fn accept_loop<A: App>(
             () = serving => {}
         }
     }
+    // Connections that ended but were not reaped yet are not open.
+    while let Some(finished) = connections.try_join_next() {
+        report(finished);
+    }
     let open = connections.len();
     let mut refusals = JoinSet::new();
     let refused = refuse_waiting(listener, &parked, &shared.settings, &mut refusals);
     shared.listener_closed();
-    tracing::info!(
+    // Details per thread; the server sums them up in one line (`summary`).
+    tracing::debug!(
         "shutting down: stopped accepting (answered {refused} waiting connection(s) 503); \
          finishing {open} open connection(s) within {:?}",
         shared.grace,
     );
     stop.send_replace(true);
     let (cut, cut_short) = drain(&mut connections, &mut refusals, shared.grace, cut).await;
-    tracing::info!("server stopped");
     Drained {
         refused,
         open,
@@ -269,19 +282,8 @@ async fn drain(
         while refusals.join_next().await.is_some() {}
     };
     let cut_short = tokio::select! {
-        finished = tokio::time::timeout(grace, finished) => {
-            if finished.is_err() {
-                tracing::warn!(
-                    "grace period of {grace:?} over with {} connection(s) still open; closing them",
-                    connections.len(),
-                );
-            }
-            false
-        }
-        () = cut => {
-            tracing::warn!("stopping now: cutting {} open connection(s)", connections.len());
-            true
-        }
+        _ = tokio::time::timeout(grace, finished) => false,
+        () = cut => true,
     };
     let cut = connections.len();
     connections.shutdown().await;

@@ -52,6 +52,7 @@ mod routes;
 mod server;
 mod service;
 mod sleep;
+mod summary;
 mod threads;
 mod timer;
 #[cfg(target_os = "linux")]

@@ -39,9 +39,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::accept::Shared;
+use crate::accept::{Drained, Shared};
 use crate::idle::IdleRegistry;
 use crate::listener::{bind, refuse_waiting};
+use crate::summary::Summary;
 use crate::threads::{spawn, Phase, Served};
 use crate::{app, Config, ServerError};
 
@@ -256,7 +257,7 @@ impl<A: App> Server<A> {
         shutdown: impl Future<Output = ()>,
         cut: impl Future<Output = ()>,
     ) -> Result<Stopped, ServerError> {
-        announce(self.local, &self.config);
+        announce(self.local, self.workers, &self.config);
         // A duplicate kept to answer the backlog should every thread be
         // stuck at the end; closed as soon as every thread has closed its
         // own, so that new connections are refused from then on.
@@ -271,6 +272,8 @@ impl<A: App> Server<A> {
             shared: &self.shared,
             spare,
             failure,
+            drained: Drained::default(),
+            cut_by_signal: false,
         };
         let stuck_threads = relay.wait_for_threads(&mut threads, shutdown, cut).await;
         if let Some(failure) = relay.failure {
@@ -283,10 +286,16 @@ impl<A: App> Server<A> {
         if stuck_threads > 0 {
             (stopped.connections_cut, stopped.requests_cut) = self.shared.idle.open_and_busy();
             if let Some(spare) = relay.spare {
-                let refused = refuse_waiting(spare, &self.shared.settings).await;
-                tracing::info!("answered {refused} connection(s) waiting in the backlog 503");
+                relay.drained.refused += refuse_waiting(spare, &self.shared.settings).await;
             }
         }
+        let summary = Summary {
+            drained: relay.drained,
+            stopped,
+            by_signal: relay.cut_by_signal || relay.drained.cut_short,
+            grace: self.config.grace,
+        };
+        summary.log();
         Ok(stopped)
     }
 
@@ -318,14 +327,15 @@ impl<A: App> Server<A> {
     }
 }
 
-/// Logs the settings (and the timer's precision, if in doubt).
-fn announce(local: SocketAddr, config: &Config) {
+/// Logs the settings at debug level (the caller says where it listens),
+/// and the timer's precision if in doubt.
+fn announce(local: SocketAddr, workers: usize, config: &Config) {
     if let Some(warning) = crate::timer::precision_warning() {
         tracing::warn!("{warning}");
     }
-    tracing::info!(
-        "listening on http://{local} (threads {}, max sleep {}s, keep-alive {:?}, \
-         first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
+    tracing::debug!(
+        "serving http://{local} on {workers} thread(s) (threads {}, max sleep {}s, \
+         keep-alive {:?}, first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
          max connections {}, grace {:?})",
         config.threads,
         config.max_sleep,
@@ -347,6 +357,10 @@ struct Relay<'a, A> {
     shared: &'a Shared<A>,
     spare: Option<std::net::TcpListener>,
     failure: Option<ServerError>,
+    /// What the threads that stopped reported, summed.
+    drained: Drained,
+    /// Whether `cut` came before the grace period was over.
+    cut_by_signal: bool,
 }
 
 impl<A> Relay<'_, A> {
@@ -377,17 +391,20 @@ impl<A> Relay<'_, A> {
                         let served = joined.unwrap_or_else(|error| {
                             Err(ServerError::Thread(std::io::Error::other(error)))
                         });
-                        if let Err(error) = served {
-                            // One thread failing stops the others.
-                            self.failure.get_or_insert(error);
-                            cut_at = Some(Instant::now());
+                        match served {
+                            Ok(drained) => self.drained += drained,
+                            Err(error) => {
+                                // One thread failing stops the others.
+                                self.failure.get_or_insert(error);
+                                cut_at = Some(Instant::now());
+                            }
                         }
                     }
                 },
                 () = self.shared.listeners_closed.notified(), if self.spare.is_some() => {
                     // Whatever arrived since the last thread looked.
                     if let Some(spare) = self.spare.take() {
-                        refuse_waiting(spare, &self.shared.settings).await;
+                        self.drained.refused += refuse_waiting(spare, &self.shared.settings).await;
                     }
                 }
                 () = &mut shutdown, if !signalled => {
@@ -401,6 +418,7 @@ impl<A> Relay<'_, A> {
                 }
                 () = &mut cut, if signalled && !cut_signalled => {
                     cut_signalled = true;
+                    self.cut_by_signal |= !cutting;
                     cut_at = Some(cut_at.map_or_else(Instant::now, |at| at.min(Instant::now())));
                 }
                 () = sleep_until_some(wake) => {
