@@ -267,31 +267,11 @@ fn a_port_shared_with_so_reuseport_elsewhere_is_refused() {
 
 /// A loopback listener on a free port with `SO_REUSEPORT` set.
 fn reuseport_listener() -> std::net::TcpListener {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain socket calls on a descriptor this function owns, handed
-    // to `TcpListener` (which closes it) at the end.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        assert!(fd >= 0, "socket");
-        let one: libc::c_int = 1;
-        let set = libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            std::ptr::addr_of!(one).cast(),
-            std::mem::size_of_val(&one) as libc::socklen_t,
-        );
-        assert_eq!(set, 0, "SO_REUSEPORT");
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
-        let bound = libc::bind(
-            fd,
-            std::ptr::addr_of!(addr).cast(),
-            std::mem::size_of_val(&addr) as libc::socklen_t,
-        );
-        assert_eq!(bound, 0, "bind");
-        assert_eq!(libc::listen(fd, 16), 0, "listen");
-        std::net::TcpListener::from_raw_fd(fd)
-    }
+    use rustix::net::{bind, listen, socket, sockopt, AddressFamily, SocketType};
+    let fd = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+    sockopt::set_socket_reuseport(&fd, true).expect("SO_REUSEPORT");
+    let loopback = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+    bind(&fd, &loopback).expect("bind");
+    listen(&fd, 16).expect("listen");
+    std::net::TcpListener::from(fd)
 }

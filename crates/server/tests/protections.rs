@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get as route_get;
 use common::{
-    connect, get, padded_request, read_response, send, wait_for_close, TestServer, IO_TIMEOUT,
+    connect, get, padded_request, read_response, send, wait_for_close, wait_until, TestServer,
+    IO_TIMEOUT,
 };
 
 /// The header line that makes the server close after answering.
@@ -176,8 +177,9 @@ async fn an_idle_flood_at_the_cap_does_not_starve_a_real_client() {
     let server = TestServer::start(config).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut flood = idle_flood(server.addr, 400, &stop);
-    // Let the flood fill the cap and the backlog.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The flood holds every slot (the rest of it waits in the backlog).
+    let stats = server.stats().clone();
+    wait_until("the flood fills the cap", || stats.open_connections() == 50).await;
 
     let mut waits = Vec::new();
     for _ in 0..3 {
