@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use crate::conn::{refuse, serve_connection, ConnSettings};
 use crate::idle::{IdleRegistry, IdleShard};
 use crate::listener::{peer_left, refuse_backlog};
+use crate::throttle::Throttle;
 use crate::watchdog::Activity;
 use crate::{App, Config};
 
@@ -439,39 +440,6 @@ fn report(finished: Result<(), JoinError>) {
     }
 }
 
-/// Lets one event through per `every`, counting the ones in between.
-#[derive(Debug)]
-struct Throttle {
-    every: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl Throttle {
-    fn new(every: Duration) -> Self {
-        Self {
-            every,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(events suppressed since the last one let through)` if this one
-    /// may pass at `now`.
-    fn allow(&mut self, now: Instant) -> Option<u64> {
-        match self.last {
-            Some(last) if now.saturating_duration_since(last) < self.every => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
-}
-
 /// The largest connection future spawned (tests keep it small: it is
 /// copied into every task).
 #[cfg(test)]
@@ -515,17 +483,5 @@ mod tests {
         let size = FUTURE_SIZE.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!("connection future: {size} bytes");
         assert!(size > 0 && size < 3000, "connection future is {size} bytes");
-    }
-
-    #[test]
-    fn throttle_lets_one_through_per_period_and_counts_the_rest() {
-        let start = Instant::now();
-        let mut throttle = Throttle::new(Duration::from_secs(5));
-        assert_eq!(throttle.allow(start), Some(0));
-        for ms in 1..=600 {
-            assert_eq!(throttle.allow(start + Duration::from_millis(ms)), None);
-        }
-        assert_eq!(throttle.allow(start + Duration::from_secs(5)), Some(600));
-        assert_eq!(throttle.allow(start + Duration::from_secs(6)), None);
     }
 }

@@ -54,6 +54,7 @@ mod service;
 mod sleep;
 mod summary;
 mod threads;
+mod throttle;
 mod timer;
 #[cfg(target_os = "linux")]
 mod timerfd;
