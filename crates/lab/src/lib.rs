@@ -10,7 +10,8 @@
 //!
 //! Beyond the article (the `io` chapter), [`chapters`] runs the series'
 //! later parts (`cpu`, `mixed`, `stall`) and [`sweep`] the concurrency
-//! sweep, each into its own section of the same page.
+//! sweep, each into its own section of the same page (`reasons`: one
+//! sentence per curve).
 //!
 //! The lab prints nothing: progress and the terminal table are the front
 //! end's, through the [`Observer`] it passes in.
@@ -21,6 +22,7 @@ pub mod folder;
 pub mod measure;
 pub mod plan;
 pub mod preflight;
+mod reasons;
 pub mod sections;
 pub mod staging;
 pub mod sweep;
