@@ -16,6 +16,8 @@
 //! The lab prints nothing: progress and the terminal table are the front
 //! end's, through the [`Observer`] it passes in.
 
+#![forbid(unsafe_code)]
+
 pub mod chapters;
 pub mod embedded;
 pub mod folder;

@@ -37,6 +37,10 @@
 //! (one runtime per serving thread), `server` (the builder, serving and
 //! shutdown across the threads), `timer` (the async sleep's timer).
 
+// No unsafe code but the async timer's (its timerfd and timer slack), which
+// issue 15 moves to the speedup-timer crate on rustix: then `forbid`.
+#![deny(unsafe_code)]
+
 mod accept;
 mod conn;
 mod context;
@@ -55,8 +59,10 @@ mod sleep;
 mod summary;
 mod threads;
 mod throttle;
+#[allow(unsafe_code)]
 mod timer;
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
 mod timerfd;
 mod url;
 mod watchdog;
