@@ -26,6 +26,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -36,7 +37,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::Request;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
 use crate::accept::{Drained, Shared};
@@ -316,7 +317,7 @@ impl<A: App> Server<A> {
                 Ok(finished) => {
                     threads.spawn(async move {
                         finished.await.unwrap_or_else(|_| {
-                            Err(ServerError::Thread(std::io::Error::other("panicked")))
+                            Err(ServerError::Thread(io::Error::other("panicked")))
                         })
                     });
                 }
@@ -363,6 +364,27 @@ struct Relay<'a, A> {
     cut_by_signal: bool,
 }
 
+/// Where shutdown stands, as [`Relay`] sees it.
+#[derive(Debug, Default)]
+struct Stage {
+    /// `shutdown` resolved (graceful shutdown began).
+    signalled: bool,
+    /// `cut` resolved after it.
+    cut_signalled: bool,
+    /// When the loops are (to be) told to cut.
+    cut_at: Option<Instant>,
+    /// Whether they have been.
+    cutting: bool,
+}
+
+impl Stage {
+    /// When to wake next: the cut, then [`CLOSE_MARGIN`] after it.
+    fn wake(&self) -> Option<Instant> {
+        self.cut_at
+            .map(|at| if self.cutting { at + CLOSE_MARGIN } else { at })
+    }
+}
+
 impl<A> Relay<'_, A> {
     /// Relays `shutdown` (then the grace period, or `cut`) to the serving
     /// threads and waits for their loops to end; returns how many had not
@@ -375,31 +397,17 @@ impl<A> Relay<'_, A> {
         shutdown: impl Future<Output = ()>,
         cut: impl Future<Output = ()>,
     ) -> usize {
-        let mut shutdown = std::pin::pin!(shutdown);
-        let mut cut = std::pin::pin!(cut);
-        let (mut signalled, mut cut_signalled) = (false, false);
-        // When the loops are (to be) told to cut, and whether they have been.
-        let mut cut_at = self.failure.as_ref().map(|_| Instant::now());
-        let mut cutting = false;
+        let (mut shutdown, mut cut) = (std::pin::pin!(shutdown), std::pin::pin!(cut));
+        let mut stage = Stage {
+            cut_at: self.failure.as_ref().map(|_| Instant::now()),
+            ..Stage::default()
+        };
         loop {
-            let wake = cut_at.map(|at| if cutting { at + CLOSE_MARGIN } else { at });
             tokio::select! {
                 biased;
                 joined = threads.join_next() => match joined {
                     None => return 0,
-                    Some(joined) => {
-                        let served = joined.unwrap_or_else(|error| {
-                            Err(ServerError::Thread(std::io::Error::other(error)))
-                        });
-                        match served {
-                            Ok(drained) => self.drained += drained,
-                            Err(error) => {
-                                // One thread failing stops the others.
-                                self.failure.get_or_insert(error);
-                                cut_at = Some(Instant::now());
-                            }
-                        }
-                    }
+                    Some(joined) => self.joined(joined, &mut stage),
                 },
                 () = self.shared.listeners_closed.notified(), if self.spare.is_some() => {
                     // Whatever arrived since the last thread looked.
@@ -407,27 +415,41 @@ impl<A> Relay<'_, A> {
                         self.drained.refused += refuse_waiting(spare, &self.shared.settings).await;
                     }
                 }
-                () = &mut shutdown, if !signalled => {
-                    signalled = true;
+                () = &mut shutdown, if !stage.signalled => {
+                    stage.signalled = true;
                     self.phase.send_if_modified(|now| {
-                        let was = *now;
-                        *now = was.max(Phase::Graceful);
+                        let was = std::mem::replace(now, (*now).max(Phase::Graceful));
                         was < Phase::Graceful
                     });
-                    cut_at.get_or_insert(Instant::now() + self.grace);
+                    stage.cut_at.get_or_insert(Instant::now() + self.grace);
                 }
-                () = &mut cut, if signalled && !cut_signalled => {
-                    cut_signalled = true;
-                    self.cut_by_signal |= !cutting;
-                    cut_at = Some(cut_at.map_or_else(Instant::now, |at| at.min(Instant::now())));
+                () = &mut cut, if stage.signalled && !stage.cut_signalled => {
+                    stage.cut_signalled = true;
+                    self.cut_by_signal |= !stage.cutting;
+                    let now = Instant::now();
+                    stage.cut_at = Some(stage.cut_at.map_or(now, |at| at.min(now)));
                 }
-                () = sleep_until_some(wake) => {
-                    if cutting {
+                () = sleep_until_some(stage.wake()) => {
+                    if stage.cutting {
                         return threads.len();
                     }
                     self.phase.send_replace(Phase::Cut);
-                    cutting = true;
+                    stage.cutting = true;
                 }
+            }
+        }
+    }
+
+    /// A serving thread ended: its drain is counted; its failure stops the
+    /// others at once.
+    fn joined(&mut self, joined: Result<Served, JoinError>, stage: &mut Stage) {
+        let served =
+            joined.unwrap_or_else(|error| Err(ServerError::Thread(io::Error::other(error))));
+        match served {
+            Ok(drained) => self.drained += drained,
+            Err(error) => {
+                self.failure.get_or_insert(error);
+                stage.cut_at = Some(Instant::now());
             }
         }
     }
