@@ -28,14 +28,17 @@
 //! parsing), `url` (decoding and quoting as uvicorn/Starlette do), `errors`
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
-//! (what each endpoint does), `routes` (routing and counting), `context`
-//! (what the transport hands each request: the shutdown signal and the
-//! local address; below both app and transport), `conn` (one
-//! connection with its timeouts), `service` (what hyper calls for each of a
-//! connection's requests), `listener` (the listening socket and its
-//! backlog), `accept` (one thread's accept loop and its drain), `threads`
-//! (one runtime per serving thread), `server` (the builder, serving and
-//! shutdown across the threads), `timer` (the async sleep's timer).
+//! (what each endpoint does), `routes` (routing and counting), `timer` (the
+//! async sleep's timer); `context` (what the transport hands each request:
+//! the shutdown signal and the local address; below both app and
+//! transport); `watchdog` (a connection's timeouts), `idle` (the idle
+//! registry, a shard per serving thread), `watched` (the socket as hyper
+//! sees it), `service` (what hyper calls for each of a connection's
+//! requests), `conn` (one connection), `listener` (the listening socket and
+//! its backlog), `accept` (one thread's accept loop and its drain),
+//! `throttle` (its warnings), `threads` (one runtime per serving thread),
+//! `server` (the builder, serving and shutdown across the threads),
+//! `summary` (the line a stopped server logs).
 
 // No unsafe code but the async timer's (its timerfd and timer slack), which
 // issue 15 moves to the speedup-timer crate on rustix: then `forbid`.

@@ -12,7 +12,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::watchdog::Activity;
@@ -64,18 +64,41 @@ impl<'a> Watched<'a> {
 
 /// Runs `io` (a `try_*` call) once the socket is ready for it (`ready`),
 /// as often as a readiness turns out stale (tokio then clears it).
-fn when_ready<R>(
+///
+/// `io` moves at most `room` bytes. One that moves fewer has drained the
+/// socket (read) or filled its buffer (write), so the readiness is cleared
+/// at once, as tokio's own `AsyncRead`/`AsyncWrite` do: the next call waits
+/// for the reactor instead of making a system call that would block (one
+/// `read` per keep-alive request saved).
+fn when_ready(
+    stream: &TcpStream,
+    interest: Interest,
     cx: &mut Context<'_>,
-    ready: impl Fn(&mut Context<'_>) -> Poll<io::Result<()>>,
-    mut io: impl FnMut() -> io::Result<R>,
-) -> Poll<io::Result<R>> {
+    room: usize,
+    mut io: impl FnMut() -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
     loop {
-        if let Err(error) = std::task::ready!(ready(cx)) {
+        let ready = match interest {
+            Interest::READABLE => stream.poll_read_ready(cx),
+            _ => stream.poll_write_ready(cx),
+        };
+        if let Err(error) = std::task::ready!(ready) {
             return Poll::Ready(Err(error));
         }
-        match io() {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            done => return Poll::Ready(done),
+        let mut partial = None;
+        // `try_io` clears the readiness when its closure would block: a
+        // short transfer says so, its count kept aside.
+        let done = stream.try_io(interest, || match io()? {
+            moved if moved > 0 && moved < room => {
+                partial = Some(moved);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            moved => Ok(moved),
+        });
+        match (done, partial) {
+            (_, Some(moved)) => return Poll::Ready(Ok(moved)),
+            (Err(error), None) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            (done, None) => return Poll::Ready(done),
         }
     }
 }
@@ -96,11 +119,10 @@ impl AsyncRead for Watched<'_> {
         }
         let before = buf.filled().len();
         let stream = self.io;
-        let polled = when_ready(
-            cx,
-            |cx| stream.poll_read_ready(cx),
-            || stream.try_read_buf(buf),
-        )
+        let room = buf.remaining();
+        let polled = when_ready(stream, Interest::READABLE, cx, room, || {
+            stream.try_read_buf(buf)
+        })
         .map_ok(drop);
         if buf.filled().len() > before {
             self.activity.bytes_arrived();
@@ -122,11 +144,9 @@ impl AsyncWrite for Watched<'_> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let stream = self.io;
-        let polled = when_ready(
-            cx,
-            |cx| stream.poll_write_ready(cx),
-            || stream.try_write(buf),
-        );
+        let polled = when_ready(stream, Interest::WRITABLE, cx, buf.len(), || {
+            stream.try_write(buf)
+        });
         if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
             self.wrote();
         }
@@ -139,11 +159,10 @@ impl AsyncWrite for Watched<'_> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let stream = self.io;
-        let polled = when_ready(
-            cx,
-            |cx| stream.poll_write_ready(cx),
-            || stream.try_write_vectored(bufs),
-        );
+        let room = bufs.iter().map(|buf| buf.len()).sum();
+        let polled = when_ready(stream, Interest::WRITABLE, cx, room, || {
+            stream.try_write_vectored(bufs)
+        });
         if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
             self.wrote();
         }
