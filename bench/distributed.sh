@@ -19,16 +19,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SPEEDUP="$ROOT/target/release/speedup"
 DIR=$(mktemp -d)
 
-# The server on a free port; its first line says where.
-"$SPEEDUP" serve --host 127.0.0.1 --port 0 >"$DIR/serve.out" 2>/dev/null &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$DIR/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-BASE=$(sed -n 's/^listening on //p' "$DIR/serve.out" | head -1)
-[ -n "$BASE" ] || { echo "error: speedup serve did not start" >&2; exit 1; }
+. "$ROOT/bench/peers.sh"
+peers_start_speedup "$DIR"
 URL="$BASE$URL_PATH"
 
 # Connections: enough for the rate at the path's latency, split over the generators.
@@ -38,8 +30,10 @@ echo "server $BASE, $URL_PATH, ${SECS}s; $N generators at $SHARE req/s each vs 1
 
 echo "== $N generators at once"
 PIDS=()
+# One start for all, a second ahead: their schedules overlap exactly.
+START=$(python3 -c 'import time; print(f"{time.time() + 1:.3f}")')
 for i in $(seq 1 "$N"); do
-    "$SPEEDUP" bench --rate "$SHARE" -c $((CONNS / N)) --threads 1 -d "${SECS}s" \
+    "$SPEEDUP" bench --rate "$SHARE" -c $((CONNS / N)) --threads 1 -d "${SECS}s" --start-at "$START" \
         --hdr-log "$DIR/gen-$i.hlog" --json "$DIR/gen-$i.json" "$URL" >"$DIR/gen-$i.txt" &
     PIDS+=($!)
 done

@@ -1,6 +1,6 @@
-# Shared by the bench/*-vs-peers.sh scripts (source it, don't run it): the
+# Shared by the bench/*.sh scripts (source it, don't run it): the
 # peers installed if missing, nginx answering `return 200 "hello"` on a free
-# loopback port, and ab/wrk runs that print their req/s.
+# loopback port, `speedup serve` on one, and ab/wrk runs that print their req/s.
 #
 # Expects C (concurrency) and SECS (duration) to be set by the caller.
 
@@ -67,3 +67,19 @@ ab_rps() {
 
 # req/s of wrk with $1 threads.
 wrk_rps() { wrk -t"$1" -c "$C" -d "${SECS}s" "$URL" | awk '/^Requests\/sec/ {print $2}'; }
+
+# Starts `$SPEEDUP serve` on a free loopback port, its output in folder $1,
+# stopped (and $1 removed) when the calling script exits; sets BASE.
+peers_start_speedup() {
+    PEERS_DIR=$1
+    "$SPEEDUP" serve --host 127.0.0.1 --port 0 >"$PEERS_DIR/serve.out" 2>/dev/null &
+    PEERS_SERVER=$!
+    trap 'kill "$PEERS_SERVER" 2>/dev/null || true; rm -rf "$PEERS_DIR"' EXIT
+    # Its first line says where it listens.
+    for _ in $(seq 100); do
+        grep -q '^listening on ' "$PEERS_DIR/serve.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    BASE=$(sed -n 's/^listening on //p' "$PEERS_DIR/serve.out" | head -1)
+    [ -n "$BASE" ] || { echo "error: speedup serve did not start" >&2; exit 1; }
+}

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use speedup_report::stats;
+use speedup_stats as stats;
 
 use crate::report::AbReport;
 use crate::summary::round_ms;

@@ -1,6 +1,7 @@
 //! ab's flags: their letters, meanings and help text, and their
 //! validation into an engine [`Plan`] before any work.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,30 @@ pub enum FlagError {
         /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The `-p`/`-u` path is a device, pipe or folder: its size is not
+    /// known before reading it (ab 2.3 sends such a file as 0 bytes).
+    #[error("the {flag} file {} is not a regular file: the body is sent with its size, so {flag} needs a regular file (save the data to one first)", path.display())]
+    BodyNotAFile {
+        /// `-p` or `-u`.
+        flag: &'static str,
+        /// The file as given.
+        path: PathBuf,
+    },
+    /// The `-p`/`-u` file is larger than [`MAX_BODY`].
+    #[error("the {flag} file {} is {size} bytes, more than the 1 GiB a request body may be: use a smaller {flag} file", path.display())]
+    BodyTooLarge {
+        /// `-p` or `-u`.
+        flag: &'static str,
+        /// The file as given.
+        path: PathBuf,
+        /// Its size, or at least how much of it was read.
+        size: u64,
+    },
 }
+
+/// The largest `-p`/`-u` body: the whole request is held in memory (ab does
+/// the same), once as read and once with its head, so 1 GiB costs 2.
+pub const MAX_BODY: u64 = 1 << 30;
 
 /// Returns early with [`FlagError::Invalid`] and a formatted message.
 macro_rules! invalid {
@@ -241,12 +265,49 @@ pub fn plan(args: &AbArgs) -> Result<Plan, FlagError> {
     Ok(plan)
 }
 
+/// Reads the `-p`/`-u` file: a regular file of at most [`MAX_BODY`] bytes.
 fn read_body(path: &Path, flag: &'static str) -> Result<Vec<u8>, FlagError> {
-    std::fs::read(path).map_err(|source| FlagError::Body {
+    read_body_within(path, flag, MAX_BODY)
+}
+
+/// Reads a regular file of at most `limit` bytes, checking the size before
+/// reading and reading no more than `limit + 1` bytes (a file may grow).
+fn read_body_within(path: &Path, flag: &'static str, limit: u64) -> Result<Vec<u8>, FlagError> {
+    let io_error = |source| FlagError::Body {
         flag,
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let too_large = |size| FlagError::BodyTooLarge {
+        flag,
+        path: path.to_path_buf(),
+        size,
+    };
+    let not_a_file = || FlagError::BodyNotAFile {
+        flag,
+        path: path.to_path_buf(),
+    };
+    // Looked at before opening, since opening a pipe waits for a writer;
+    // and again on the open file, in case the path changed meanwhile.
+    if !std::fs::metadata(path).map_err(io_error)?.is_file() {
+        return Err(not_a_file());
+    }
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(not_a_file());
+    }
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut body = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut body)
+        .map_err(io_error)?;
+    if body.len() as u64 > limit {
+        return Err(too_large(body.len() as u64));
+    }
+    Ok(body)
 }
 
 fn parse_proxy(spec: &str) -> Result<Proxy, FlagError> {
@@ -311,4 +372,29 @@ Options are:
     -m method       Method name
     -h              Display usage information (this message)
 "
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_file_must_be_regular_and_within_the_limit() {
+        let dir = std::env::temp_dir().join(format!("speedup-ab-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("body");
+        std::fs::write(&file, b"0123456789").unwrap();
+        assert_eq!(read_body_within(&file, "-p", 10).unwrap(), b"0123456789");
+        let err = read_body_within(&file, "-u", 9).unwrap_err();
+        assert!(
+            matches!(err, FlagError::BodyTooLarge { size: 10, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("use a smaller -u file"), "{err}");
+        for not_a_file in [Path::new("/dev/null"), &dir] {
+            let err = read_body_within(not_a_file, "-p", 10).unwrap_err();
+            assert!(matches!(err, FlagError::BodyNotAFile { .. }), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -6,7 +6,7 @@
 //! byte ([`write_text`], [`write_csv`], [`write_tsv`], [`write_html`]).
 //!
 //! `speedup ab` (the CLI) and `speedup lab` both use it. Percentiles and the
-//! CDF come from `speedup_report::stats`; ab's own summary rules (integer
+//! CDF come from `speedup_stats`; ab's own summary rules (integer
 //! mean, sample sd, inverted-parity median) are in [`summary`]. Renderers
 //! write to any `impl Write`; nothing here prints to the terminal or exits.
 

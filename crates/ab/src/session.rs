@@ -183,7 +183,7 @@ pub fn abort_message(abort: Abort, plan: &Plan, args: &AbArgs) -> String {
             format!("\nspeedup ab: cannot connect to {what}: is it running and listening there?")
         }
         Abort::Receive => format!(
-            "speedup ab: receive error: {at}{via} closed or reset a connection before a full response (use -r to count such errors and go on)"
+            "speedup ab: receive error: {at}{via} closed or reset a connection before a full response, or sent bytes that are not a valid response (use -r to count such errors and go on)"
         ),
         Abort::Timeout => format!(
             "speedup ab: a response from {at}{via} took longer than the {} s timeout (raise -s, or use -r to count timeouts and go on)",

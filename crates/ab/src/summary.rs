@@ -10,7 +10,7 @@
 //! - µs become whole ms by `(us + 500) / 1000`.
 //!
 //! Percentiles and the CDF are not here: they are computed in one place for
-//! everyone, `speedup_report::stats`.
+//! everyone, `speedup_stats`.
 
 use speedup_load::Sample;
 

@@ -64,10 +64,6 @@ pub struct AbTally {
     err_length: u64,
     err_except: u64,
     write_errors: u64,
-    /// Requests the server closed without answering; ab judges them as
-    /// responses with an empty body (a Length failure against any
-    /// non-empty document).
-    unanswered: u64,
     first: Option<FirstResponse>,
     /// Responses per body length, to count Length failures against the
     /// first response's length once all threads are merged.
@@ -84,12 +80,14 @@ pub struct AbCounts {
     pub responses: u64,
     /// Connections that could not be established (ab's `err_conn`).
     pub err_connect: u64,
-    /// Responses cut short or unreadable (ab's `err_recv`).
+    /// Responses cut short or unreadable (ab's `err_recv`), and requests
+    /// the server closed without any answer.
     pub err_receive: u64,
     /// Responses whose body length differs from the document length, or
     /// shorter than their Content-Length (ab's `err_length`).
     pub err_length: u64,
-    /// Timeouts, malformed responses and failed writes (ab's `err_except`).
+    /// Timeouts, malformed responses (bytes beyond a kept response
+    /// included) and failed writes (ab's `err_except`).
     pub err_except: u64,
     /// Requests whose write failed (ab's "Write errors").
     pub write_errors: u64,
@@ -135,7 +133,6 @@ impl AbTally {
         self.err_length += other.err_length;
         self.err_except += other.err_except;
         self.write_errors += other.write_errors;
-        self.unanswered += other.unanswered;
         self.first = match (self.first, other.first) {
             (Some(a), Some(b)) => Some(if b.done_us < a.done_us { b } else { a }),
             (a, b) => a.or(b),
@@ -164,8 +161,7 @@ impl AbTally {
         let mismatched = if variable_length {
             0
         } else {
-            let unanswered = if doc_length == 0 { 0 } else { self.unanswered };
-            self.responses - self.lengths.get(&doc_length).copied().unwrap_or(0) + unanswered
+            self.responses - self.lengths.get(&doc_length).copied().unwrap_or(0)
         };
         summary::sort_by_total(&mut self.samples);
         let counts = AbCounts {
@@ -211,9 +207,15 @@ impl AbTally {
                 self.write_errors += 1;
                 self.err_except += 1;
             }
-            // ab counts a request closed without an answer as done, with
-            // an empty body, and goes on.
-            ErrorKind::NoResponse => self.unanswered += 1,
+            // A request the server closed without a byte of answer never
+            // succeeded: a Receive failure. (ab 2.3 judges it as an empty
+            // response, a Length failure only against a non-empty document:
+            // a server that answers nothing at all gets 0 failures from it.)
+            // Counted, not an abort: ab goes on after it too.
+            ErrorKind::NoResponse => self.err_receive += 1,
+            // Also the request due on a keep-alive connection after the
+            // server sent bytes no request asked for: an exception, the same
+            // count whether those bytes came with a response or after it.
             ErrorKind::Malformed => {
                 self.err_except += 1;
                 bump(live.map(|l| &l.receive));
@@ -221,6 +223,12 @@ impl AbTally {
             ErrorKind::Timeout => {
                 self.err_except += 1;
                 bump(live.map(|l| &l.timeout));
+            }
+            // ab speaks HTTP/1 only; were these to come, they are receive
+            // errors as a reset connection is.
+            ErrorKind::Reset(_) | ErrorKind::GoAway | ErrorKind::Protocol => {
+                self.err_receive += 1;
+                bump(live.map(|l| &l.receive));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use speedup_report::stats;
+use speedup_stats as stats;
 
 use crate::report::AbReport;
 use crate::summary::{self, ColumnStats, AB_PERCENTS};

@@ -51,6 +51,7 @@ fn record(row: Row, status: u16, body_bytes: u64, keep_alive: bool) -> Record {
             keep_alive,
             write_failed: false,
         },
+        target: 0,
     }
 }
 
@@ -218,6 +219,7 @@ fn errors_land_in_abs_columns() {
         t.record(&Record {
             sample: Sample::default(),
             outcome: Outcome::Error(kind),
+            target: 0,
         });
     }
     let (c, samples) = t.finish(false);

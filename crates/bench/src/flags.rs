@@ -1,13 +1,19 @@
 //! `speedup bench`'s flags, and their validation into a [`BenchPlan`]
-//! before any work. Every error names the flag and how to fix it.
+//! before any work. Every error names the flag and how to fix it
+//! ([`FlagError`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use speedup_load::{default_headers, HttpVersion, Plan, PlanError, Target, MAX_TIME};
+use speedup_load::{HttpVersion, Plan, PlanError, Stage, Target};
 
-use crate::plan::{BenchPlan, Outputs};
+use crate::duration::parse_duration;
+pub use crate::errors::FlagError;
+use crate::plan::{BenchPlan, FindMax, Outputs};
+use crate::request::{header_flags, read_body, targets_mix, with_path, Framing};
+use crate::slo::parse_slo;
+use crate::start::StartArgs;
 
 /// How long a run lasts when neither `--duration` nor `--requests` is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -23,7 +29,7 @@ pub struct BenchArgs {
         default_value_t = 50
     )]
     pub connections: u32,
-    /// How long to send, e.g. 10s, 2m, 500ms (default 10s unless --requests)
+    /// How long to send, e.g. 10s, 2m, 1m30s, 500ms (default 10s unless --requests)
     #[arg(short = 'd', long = "duration", value_name = "TIME", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Stop after this many requests
@@ -31,8 +37,14 @@ pub struct BenchArgs {
     pub requests: Option<u64>,
     /// Requests per second on a fixed schedule (open loop, corrected for
     /// coordinated omission); without it, as fast as answers come back
-    #[arg(long = "rate", value_name = "R")]
+    #[arg(long = "rate", value_name = "R", allow_negative_numbers = true)]
     pub rate: Option<f64>,
+    /// Open loop with a changing rate: DUR:RATE stages, each ramping
+    /// linearly from the previous rate (the first from --rate, else 0),
+    /// e.g. 30s:500,1m:500,10s:0; the stages set the duration
+    #[arg(long = "stages", value_name = "DUR:RATE,...", value_parser = parse_stages,
+          conflicts_with_all = ["duration", "warmup"])]
+    pub stages: Option<Stages>,
     /// Client worker threads (default: 1 on up to 2 cores or below 16
     /// connections, else half the cores, leaving the rest to the server)
     #[arg(long = "threads", value_name = "N")]
@@ -51,24 +63,66 @@ pub struct BenchArgs {
         default_value = "GET"
     )]
     pub method: String,
-    /// Extra header 'Name: value' (repeatable; replaces a default of the same name)
+    /// Extra header 'Name: value', or @FILE for a file of them, one per
+    /// line (repeatable; replaces a default of the same name)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
     /// Request body
     #[arg(long = "body", value_name = "STR", conflicts_with = "body_file")]
     pub body: Option<String>,
-    /// Request body read from a file
+    /// Request body read from a file (a regular file, at most 1 GiB)
     #[arg(long = "body-file", value_name = "FILE")]
     pub body_file: Option<PathBuf>,
+    /// Several requests in turn, from a vegeta-format targets file ('-' for
+    /// stdin), with a breakdown per target; instead of the URL
+    #[arg(long = "targets", value_name = "FILE", conflicts_with_all = ["url", "method", "body", "body_file"])]
+    pub targets: Option<PathBuf>,
     /// Send HTTP/1.0 requests (default HTTP/1.1)
-    #[arg(long = "http1.0")]
+    #[arg(long = "http1.0", conflicts_with = "http2")]
     pub http10: bool,
+    /// Speak HTTP/2: h2 by ALPN on https://, prior knowledge (h2c) on http://
+    #[arg(long = "http2")]
+    pub http2: bool,
+    /// With --http2: requests in flight at once on each connection (never
+    /// more than the server allows); -c × --streams are in flight
+    #[arg(
+        long = "streams",
+        value_name = "N",
+        default_value_t = 1,
+        requires = "http2"
+    )]
+    pub streams: u32,
     /// Close each connection after one request
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
+    /// Connect to this Unix socket instead of the URL's host and port (the
+    /// URL still gives the Host header and the path)
+    #[arg(long = "unix-socket", value_name = "PATH")]
+    pub unix_socket: Option<PathBuf>,
     /// Accept a certificate that does not verify (self-signed, wrong host)
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+    /// Resume TLS sessions on new connections (default: every connection
+    /// does a full handshake, as a new client would)
+    #[arg(long = "tls-resume")]
+    pub tls_resume: bool,
+    /// Conditions the run must meet, e.g. 'p99<50ms,errors<0.1%,rate>=99%';
+    /// exit 2 when one fails
+    #[arg(long = "slo", value_name = "CONDITIONS")]
+    pub slo: Option<String>,
+    /// Find the highest rate that meets --slo: open-loop steps, doubling
+    /// from --rate, then bisecting
+    #[arg(long = "find-max", requires = "slo", conflicts_with_all = ["stages", "requests", "duration", "csv", "timeline"])]
+    pub find_max: bool,
+    /// --find-max: how long each step sends
+    #[arg(long = "step-duration", value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    pub step_duration: Duration,
+    /// --find-max: stop bisecting when the bounds are this close, in %
+    #[arg(long = "precision", value_name = "PCT", default_value_t = 5.0)]
+    pub precision: f64,
+    /// --find-max: at most this many steps
+    #[arg(long = "max-steps", value_name = "N", default_value_t = 12)]
+    pub max_steps: u32,
     /// Write the result as JSON (schema speedup-bench/1) to FILE, '-' for stdout
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -84,160 +138,226 @@ pub struct BenchArgs {
     /// Show the live progress line even when stderr is not a terminal
     #[arg(long = "progress")]
     pub progress: bool,
+    /// --start-at, --start-late-ok
+    #[command(flatten)]
+    pub start: StartArgs,
+    /// --metrics-addr, --metrics-linger
+    #[command(flatten)]
+    pub live: crate::live::LiveArgs,
     /// http://host[:port]/path or https://...
-    #[arg(value_name = "URL")]
-    pub url: String,
+    #[arg(value_name = "URL", required_unless_present = "targets")]
+    pub url: Option<String>,
 }
 
-/// A flag with a value that cannot run.
-#[derive(Debug, thiserror::Error)]
-pub enum FlagError {
-    /// `--rate` not a positive finite number.
-    #[error(
-        "--rate {0}: the rate must be a positive number of requests per second (e.g. --rate 1000)"
-    )]
-    Rate(f64),
-    /// `--rate` below the thread count.
-    #[error("--rate {rate}: below the number of client threads ({threads}), each thread needs at least 1 request per second (raise --rate or lower --threads)")]
-    RateBelowThreads {
-        /// The rate given.
-        rate: f64,
-        /// The worker threads.
-        threads: usize,
-    },
-    /// `-d 0`.
-    #[error("--duration 0: the duration must be greater than 0 (e.g. -d 10s)")]
-    ZeroDuration,
-    /// `-n 0`.
-    #[error("--requests 0: the number of requests must be at least 1")]
-    ZeroRequests,
-    /// `-c 0`.
-    #[error("--connections 0: at least one connection is needed")]
-    ZeroConnections,
-    /// `--threads 0`.
-    #[error("--threads 0: at least one client thread is needed")]
-    ZeroThreads,
-    /// `--timeout 0`.
-    #[error("--timeout 0: the request timeout must be greater than 0 (e.g. --timeout 5s)")]
-    ZeroTimeout,
-    /// More connections than requests.
-    #[error(
-        "--connections {connections} is greater than --requests {requests}: lower -c or raise -n"
-    )]
-    ConnectionsAboveRequests {
-        /// `-c`.
-        connections: u32,
-        /// `-n`.
-        requests: u64,
-    },
-    /// A header line without a colon.
-    #[error("--header {0:?}: a header is 'Name: value', e.g. -H 'Accept-Encoding: gzip'")]
-    Header(String),
-    /// A header the request framing cannot carry.
-    #[error("--header {0:?}: names must be tokens and values must not contain CR or LF")]
-    InvalidHeader(String),
-    /// A method that is not a token.
-    #[error("--method {0:?}: use a token such as GET, HEAD or POST")]
-    Method(String),
-    /// The body file cannot be read.
-    #[error("--body-file {path}: cannot read it ({source}): check the path and its permissions")]
-    BodyFile {
-        /// The file given.
-        path: String,
-        /// Why it failed.
-        source: std::io::Error,
-    },
-    /// The URL cannot be used.
-    #[error("URL: {0}")]
-    Url(PlanError),
-}
+/// `--stages`: the stages as given, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages(pub Vec<Stage>);
 
-/// Parses `10s`, `2m`, `500ms`, `1h`, `1.5s`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number.parse().map_err(|_| {
-        format!("{text:?} is not a duration: use a number and a unit, e.g. 10s, 2m, 500ms")
-    })?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "m" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?}: use ms, s, m or h (e.g. 10s, 2m, 500ms)"
-            ))
-        }
-    };
-    let secs = value * scale;
-    if !secs.is_finite() || secs > MAX_TIME.as_secs_f64() {
-        return Err(format!("{text:?} is too long"));
+/// Parses `DUR:RATE[,DUR:RATE...]`.
+pub fn parse_stages(text: &str) -> Result<Stages, String> {
+    let stages = text
+        .split(',')
+        .map(|stage| {
+            let (dur, rate) = stage.trim().split_once(':').ok_or_else(|| {
+                format!("{stage:?} is not DUR:RATE: write e.g. --stages 30s:500,1m:500")
+            })?;
+            let duration = parse_duration(dur)?;
+            if duration.is_zero() {
+                return Err(format!("{stage:?}: a stage lasts more than 0 s"));
+            }
+            let rate: f64 = rate
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| {
+                    format!("{stage:?}: the rate is a number of requests per second, 0 or more")
+                })?;
+            Ok(Stage { duration, rate })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if stages.iter().all(|s| s.rate == 0.0) {
+        return Err("every stage has rate 0: nothing would be sent".into());
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(Stages(stages))
 }
 
 impl BenchArgs {
-    /// Validates the flags into a plan: nothing is sent or opened but the
-    /// `--body-file`.
+    /// Validates the flags into a plan: nothing is sent, and nothing opened
+    /// but the files that make up the requests (bodies, `-H @FILE`,
+    /// `--targets`).
     pub fn plan(&self) -> Result<BenchPlan, FlagError> {
         // The engine's validation cannot see these: the warm-up lengthens
-        // the duration and adds requests.
+        // the duration.
         if self.duration == Some(Duration::ZERO) {
             return Err(FlagError::ZeroDuration);
         }
-        match self.requests {
-            Some(0) => return Err(FlagError::ZeroRequests),
-            Some(n) if u64::from(self.connections) > n => {
-                return Err(FlagError::ConnectionsAboveRequests {
-                    connections: self.connections,
-                    requests: n,
-                })
+        let mut notes = Vec::new();
+        let connections = self.connections(&mut notes)?;
+        let framing = Framing {
+            extra: header_flags(&self.headers)?,
+            close: self.no_keepalive,
+            http10: self.http10,
+        };
+        let mut plan = self.requests_plan(&framing)?;
+        plan.version = if self.http10 {
+            HttpVersion::Http10
+        } else {
+            HttpVersion::Http11
+        };
+        plan.keep_alive = !self.no_keepalive;
+        plan.http2 = self.http2;
+        plan.streams = self.streams;
+        plan.concurrency = connections;
+        plan.timeout = self.timeout;
+        plan.unix_socket = self.unix_socket.clone();
+        plan.insecure = self.insecure;
+        plan.tls_resume = self.tls_resume;
+        plan.give_up_unreachable = true;
+        self.schedule(&mut plan);
+        plan.start = self
+            .start
+            .resolve(plan.warmup, SystemTime::now(), &mut notes)?;
+        plan.validate().map_err(|e| self.flag_error(e))?;
+        let slo = match &self.slo {
+            Some(text) => parse_slo(text)?,
+            None => Vec::new(),
+        };
+        if !(plan.open_loop() || self.find_max) {
+            if let Some(c) = slo.iter().find(|c| c.needs_rate()) {
+                return Err(FlagError::NeedsOpenLoop(format!(
+                    "--slo {:?}: the achieved rate is measured against a target: add --rate \
+                     (or --stages, or --find-max)",
+                    c.expr
+                )));
             }
-            _ => {}
         }
-        let target = Target::parse(&self.url).map_err(FlagError::Url)?;
+        let outputs = self.outputs()?;
+        Ok(BenchPlan {
+            url: match (&self.url, &self.targets) {
+                (Some(url), _) => url.clone(),
+                (None, _) => plan.target.with_path("/").absolute_url(),
+            },
+            targets: plan
+                .mix
+                .iter()
+                .map(|r| (r.method.clone(), r.path.clone()))
+                .collect(),
+            warmup: plan.warmup,
+            engine: plan,
+            outputs,
+            notes,
+            slo,
+            find_max: self.find_max()?,
+        })
+    }
+
+    /// `-c`, or `-n` when it is lower (as wrk and oha do), said in `notes`.
+    fn connections(&self, notes: &mut Vec<String>) -> Result<u32, FlagError> {
+        match self.requests {
+            Some(0) => Err(FlagError::ZeroRequests),
+            Some(n) if u64::from(self.connections) > n => {
+                notes.push(format!(
+                    "-c {} is more than -n {n}: using {n} connection{}",
+                    self.connections,
+                    if n == 1 { "" } else { "s" }
+                ));
+                Ok(n as u32)
+            }
+            _ => Ok(self.connections),
+        }
+    }
+
+    /// The plan's target and what it sends: the URL's one request (method,
+    /// headers, body), or the `--targets` file's in turn.
+    fn requests_plan(&self, framing: &Framing) -> Result<Plan, FlagError> {
+        if let Some(path) = &self.targets {
+            let (target, mix) = targets_mix(path, framing)?;
+            let mut plan = Plan::new(target);
+            plan.mix = mix;
+            return Ok(plan);
+        }
+        let url = self.url.as_deref().ok_or(FlagError::UrlOrTargets(
+            "no URL: give one, or --targets FILE",
+        ))?;
+        let target = Target::parse(&with_path(url)).map_err(FlagError::Url)?;
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => Some(b.clone().into_bytes()),
             (None, Some(path)) => Some(read_body(path)?),
             (None, None) => None,
         };
         let mut plan = Plan::new(target);
-        plan.headers = self.headers(&plan.target, body.as_ref().map(Vec::len))?;
+        plan.headers = framing.headers(&plan.target, &[], body.as_ref().map(Vec::len));
         plan.method = self.method.clone();
-        plan.version = if self.http10 {
-            HttpVersion::Http10
-        } else {
-            HttpVersion::Http11
-        };
         plan.body = body.map(Arc::from);
-        plan.keep_alive = !self.no_keepalive;
-        plan.concurrency = self.connections;
-        plan.timeout = self.timeout;
-        plan.threads = self.threads;
-        // Resolved once, here: the run sizes its per-thread state by it.
-        plan.threads = Some(plan.resolved_threads());
+        Ok(plan)
+    }
+
+    /// Threads, rate, stages, duration, count and warm-up.
+    fn schedule(&self, plan: &mut Plan) {
         plan.rate = self.rate;
-        plan.insecure = self.insecure;
+        plan.stages = self.stages.clone().map(|s| s.0).unwrap_or_default();
+        plan.threads = self.threads;
+        // Resolved once, here: the run sizes its per-thread state by it. A
+        // low rate needs no more threads than requests a second.
+        let top = plan
+            .stages
+            .iter()
+            .map(|s| s.rate)
+            .chain(self.rate)
+            .fold(0.0, f64::max);
+        let threads = plan.resolved_threads();
+        plan.threads = Some(match self.threads {
+            None if plan.open_loop() && top.is_finite() => {
+                threads.min((top.floor() as usize).max(1))
+            }
+            _ => threads,
+        });
         plan.requests = self.requests;
         let warmup = self.warmup.unwrap_or(Duration::ZERO);
-        plan.duration = match (self.duration, self.requests) {
-            (Some(d), _) => Some(d + warmup),
-            (None, None) => Some(DEFAULT_DURATION + warmup),
-            (None, Some(_)) => None,
+        plan.duration = match (self.duration, self.requests, plan.rate_profile()) {
+            (Some(d), _, _) => Some(d + warmup),
+            (None, _, Some(p)) if p.length().is_some() => p.length(),
+            (None, None, _) => Some(DEFAULT_DURATION + warmup),
+            (None, Some(_), _) => None,
         };
-        if let Some(n) = plan.requests.as_mut() {
-            // Warm-up requests are sent on top of the ones measured.
-            if let Some(rate) = self.rate {
-                // Saturating: an infinite --rate must reach the validation below.
-                *n = n.saturating_add((warmup.as_secs_f64() * rate) as u64);
-            }
+        // Warm-up requests are sent on top of the -n measured ones.
+        plan.warmup = warmup;
+    }
+
+    /// `--find-max`'s settings, checked.
+    fn find_max(&self) -> Result<Option<FindMax>, FlagError> {
+        if !self.find_max {
+            return Ok(None);
         }
-        plan.validate().map_err(|e| match e {
+        if !(self.precision.is_finite() && self.precision > 0.0 && self.precision < 100.0) {
+            return Err(FlagError::FindMax(format!(
+                "--precision {}: a share of the rate in %, above 0 and below 100 (e.g. 5)",
+                self.precision
+            )));
+        }
+        if self.max_steps < 2 {
+            return Err(FlagError::FindMax(format!(
+                "--max-steps {}: at least 2 steps (one that passes, one that fails)",
+                self.max_steps
+            )));
+        }
+        if self.step_duration < Duration::from_millis(500) {
+            return Err(FlagError::FindMax(
+                "--step-duration: at least 500ms per step".into(),
+            ));
+        }
+        Ok(Some(FindMax {
+            start: self.rate,
+            step: self.step_duration,
+            precision: self.precision / 100.0,
+            max_steps: self.max_steps,
+        }))
+    }
+
+    /// The engine's refusals, named by flag.
+    fn flag_error(&self, e: PlanError) -> FlagError {
+        match e {
             PlanError::ZeroConcurrency => FlagError::ZeroConnections,
             PlanError::ZeroThreads => FlagError::ZeroThreads,
             PlanError::ZeroTimeout => FlagError::ZeroTimeout,
@@ -248,59 +368,30 @@ impl BenchArgs {
             PlanError::InvalidMethod { method } => FlagError::Method(method),
             PlanError::InvalidHeader { name } => FlagError::InvalidHeader(name),
             other => FlagError::Url(other),
-        })?;
-        Ok(BenchPlan {
-            url: self.url.clone(),
-            engine: plan,
-            warmup,
-            outputs: Outputs {
-                json: self.json.clone(),
-                csv: self.csv.clone(),
-                timeline: self.timeline.clone(),
-                hdr_log: self.hdr_log.clone(),
-            },
-        })
+        }
     }
 
-    /// Host, User-Agent and Accept unless `-H` gives them, Connection as
-    /// the keep-alive choice needs, Content-Length with a body, then `-H`.
-    fn headers(
-        &self,
-        target: &Target,
-        body_len: Option<usize>,
-    ) -> Result<Vec<(String, String)>, FlagError> {
-        let mut extra = Vec::with_capacity(self.headers.len());
-        for line in &self.headers {
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| FlagError::Header(line.clone()))?;
-            extra.push((name.trim().to_string(), value.trim().to_string()));
+    /// The output files, checked for clashes.
+    fn outputs(&self) -> Result<Outputs, FlagError> {
+        let outputs = Outputs {
+            json: self.json.clone(),
+            csv: self.csv.clone(),
+            timeline: self.timeline.clone(),
+            hdr_log: self.hdr_log.clone(),
+        };
+        if let [first, second, ..] = outputs.to_stdout()[..] {
+            return Err(FlagError::BothStdout { first, second });
         }
-        let given = |name: &str| extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-        let mut out: Vec<(String, String)> = default_headers(target)
-            .into_iter()
-            .filter(|(name, _)| !given(name))
-            .collect();
-        if !given("Connection") {
-            match (self.no_keepalive, self.http10) {
-                (true, false) => out.push(("Connection".into(), "close".into())),
-                (false, true) => out.push(("Connection".into(), "keep-alive".into())),
-                _ => {}
-            }
+        if let Some(((first, a), (second, b))) = outputs.same_file() {
+            return Err(FlagError::SameFile {
+                first,
+                first_path: a.display().to_string(),
+                second,
+                second_path: b.display().to_string(),
+            });
         }
-        if let Some(len) = body_len.filter(|_| !given("Content-Length")) {
-            out.push(("Content-Length".into(), len.to_string()));
-        }
-        out.extend(extra);
-        Ok(out)
+        Ok(outputs)
     }
-}
-
-fn read_body(path: &Path) -> Result<Vec<u8>, FlagError> {
-    std::fs::read(path).map_err(|source| FlagError::BodyFile {
-        path: path.display().to_string(),
-        source,
-    })
 }
 
 #[cfg(test)]
@@ -326,16 +417,6 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("3x").unwrap_err().contains("unknown unit"));
-        assert!(parse_duration("s").is_err());
-    }
-
-    #[test]
     fn bad_input_names_the_flag() {
         let url = "http://127.0.0.1:1/";
         assert!(error(&["--rate", "0", url]).starts_with("--rate 0"));
@@ -345,12 +426,34 @@ mod tests {
         assert!(error(&["-d", "5y", url]).contains("--duration"));
         assert!(error(&["-d", "5y", url]).contains("unknown unit"));
         assert!(error(&["-n", "0", url]).starts_with("--requests 0"));
-        assert!(error(&["-c", "10", "-n", "5", url]).starts_with("--connections 10"));
+        assert!(error(&["--rate", "-5", url]).starts_with("--rate -5"));
         assert!(error(&["-H", "nocolon", url]).starts_with("--header"));
         assert!(error(&["-m", "G T", url]).starts_with("--method"));
         assert!(error(&["--timeout", "0s", url]).starts_with("--timeout 0"));
         assert!(error(&["--body-file", "/nonexistent/x", url]).starts_with("--body-file"));
         assert!(error(&["ftp://h/"]).starts_with("URL"));
+    }
+
+    #[test]
+    fn what_a_wrk_or_oha_user_types_first() {
+        let plan = |args: &[&str]| parse(args).unwrap().plan().unwrap();
+        // A URL without a path is the root.
+        assert_eq!(with_path("http://h:8080"), "http://h:8080/");
+        assert_eq!(with_path("http://h:8080?q=1"), "http://h:8080/?q=1");
+        assert_eq!(with_path("https://h/x"), "https://h/x");
+        assert_eq!(plan(&["http://h:8080"]).engine.target.path, "/");
+        // -n below -c: n connections, said so.
+        let p = plan(&["-c", "10", "-n", "5", "http://h/"]);
+        assert_eq!(p.engine.concurrency, 5);
+        assert_eq!(p.notes, ["-c 10 is more than -n 5: using 5 connections"]);
+        // A fractional rate runs on one thread.
+        let p = plan(&["--rate", "0.5", "-c", "20", "http://h/"]);
+        assert_eq!((p.engine.rate, p.threads()), (Some(0.5), 1));
+        // Compound durations.
+        assert_eq!(
+            plan(&["-d", "1m30s", "http://h/"]).engine.duration,
+            Some(Duration::from_secs(90))
+        );
     }
 
     #[test]

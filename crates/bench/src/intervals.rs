@@ -1,19 +1,31 @@
 //! The run's time series: each worker ships a histogram per finished
 //! second; the collector merges the threads' seconds, and once every thread
-//! is past a second, writes it out (timeline row, interval-log entry) and
-//! drops it. Memory stays constant however long the run.
+//! is past a second, writes it out (timeline row, interval-log entry),
+//! flushes the files and drops it. Memory stays constant however long the
+//! run, and the files on disk hold every complete second even if the
+//! process is killed.
+//!
+//! The interval log's untagged intervals hold the run's primary latencies
+//! (corrected in an open-loop run, as wrk2's do); an open-loop run also
+//! writes each second's uncorrected latencies as a second series tagged
+//! [`UNCORRECTED_TAG`] (`Tag=` is part of the interval-log format: readers
+//! that know no tags, HdrHistogram's own log processor included, take the
+//! untagged series). A `#[Latency: corrected]` or `#[Latency: uncorrected]`
+//! comment line says which the untagged intervals are ([`LATENCY_MARK`]).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
-use speedup_report::stats::{hist_percentile, ms_f64};
+use speedup_stats::{hist_percentile, ms_f64};
 
+use crate::counts::SecondCounts;
 use crate::hist::{add, new_hist, Hist, SIGFIG};
+use crate::live::LiveMetrics;
 
 /// One second of one thread (or, merged, of the run).
 #[derive(Debug, Clone)]
@@ -23,10 +35,16 @@ pub struct Interval {
     /// Latencies of the responses that ended in this second, µs (corrected
     /// in an open-loop run).
     pub hist: Hist,
+    /// In an open-loop run, the same responses' uncorrected latencies
+    /// (empty in a closed-loop run, where `hist` is uncorrected already).
+    pub uncorrected: Hist,
     /// Requests that ended in this second, responses and errors.
     pub requests: u64,
     /// Of those, requests without a response.
     pub errors: u64,
+    /// Counts by status and error kind, and late sends (filled when the
+    /// second is shipped).
+    pub counts: SecondCounts,
 }
 
 impl Interval {
@@ -36,17 +54,28 @@ impl Interval {
             second,
             // Auto-resizing: a second of fast answers stays a few KB.
             hist: Histogram::new(SIGFIG).expect("valid histogram precision"),
+            uncorrected: Histogram::new(SIGFIG).expect("valid histogram precision"),
             requests: 0,
             errors: 0,
+            counts: SecondCounts::default(),
         }
     }
 
     fn absorb(&mut self, other: &Interval) {
         add(&mut self.hist, &other.hist);
+        add(&mut self.uncorrected, &other.uncorrected);
         self.requests += other.requests;
         self.errors += other.errors;
+        self.counts.absorb(&other.counts);
     }
 }
+
+/// The comment that says which latencies a log's untagged intervals hold:
+/// followed by `corrected` or `uncorrected`, then `]` or `;`.
+pub const LATENCY_MARK: &str = "#[Latency: ";
+
+/// The tag of an open-loop log's second series, the uncorrected latencies.
+pub const UNCORRECTED_TAG: &str = "uncorrected";
 
 /// Where worker threads hand their finished seconds; one lock per thread
 /// per second, never per request.
@@ -98,6 +127,8 @@ pub struct SeriesWriters {
     pub timeline: Option<Box<dyn Write + Send>>,
     /// `--hdr-log`: one interval histogram per second.
     pub hdr_log: Option<Box<dyn Write + Send>>,
+    /// `--metrics-addr`: the live metrics, fed each second.
+    pub metrics: Option<Arc<LiveMetrics>>,
 }
 
 /// What the collector knows so far, for the progress line.
@@ -119,8 +150,12 @@ pub struct Collector<'a> {
     so_far: SoFar,
     timeline: Option<Box<dyn Write + Send>>,
     hdr_log: Option<Box<dyn Write + Send>>,
+    metrics: Option<Arc<LiveMetrics>>,
     serializer: V2DeflateSerializer,
     base_time: SystemTime,
+    /// The untagged series is corrected, and the uncorrected one is
+    /// written beside it.
+    corrected: bool,
 }
 
 impl<'a> Collector<'a> {
@@ -139,15 +174,21 @@ impl<'a> Collector<'a> {
             so_far: SoFar::default(),
             timeline: writers.timeline,
             hdr_log: writers.hdr_log,
+            metrics: writers.metrics,
             serializer: V2DeflateSerializer::new(),
             base_time,
+            corrected: false,
         }
     }
 
     /// Writes the headers: the timeline's column names; the interval log's
     /// version, `what` comment, StartTime, BaseTime and column legend, as
-    /// HdrHistogram's Java `HistogramLogWriter` does.
-    pub fn begin(&mut self, what: &str) -> io::Result<()> {
+    /// HdrHistogram's Java `HistogramLogWriter` does, and the
+    /// [`LATENCY_MARK`] line. `corrected`: the run is open loop, so its
+    /// primary latencies are corrected and the uncorrected ones are written
+    /// too, tagged [`UNCORRECTED_TAG`].
+    pub fn begin(&mut self, what: &str, corrected: bool) -> io::Result<()> {
+        self.corrected = corrected;
         if let Some(w) = &mut self.timeline {
             writeln!(w, "second,requests,errors,p50_ms,p99_ms,max_ms")?;
         }
@@ -164,6 +205,15 @@ impl<'a> Collector<'a> {
             )?;
             writeln!(w, "#[Histogram log format version 1.3]")?;
             writeln!(w, "#[{what}; values and Interval_Max in microseconds]")?;
+            if corrected {
+                writeln!(
+                    w,
+                    "{LATENCY_MARK}corrected; the Tag={UNCORRECTED_TAG} intervals hold the same \
+                     requests' latencies from their actual send]"
+                )?;
+            } else {
+                writeln!(w, "{LATENCY_MARK}uncorrected]")?;
+            }
             writeln!(w, "#[StartTime: {secs:.3} (seconds since epoch)]")?;
             writeln!(w, "#[BaseTime: {secs:.3} (seconds since epoch)]")?;
             writeln!(
@@ -171,7 +221,7 @@ impl<'a> Collector<'a> {
                 "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
             )?;
         }
-        Ok(())
+        self.flush()
     }
 
     /// Takes what the threads shipped and writes every second all threads
@@ -200,6 +250,7 @@ impl<'a> Collector<'a> {
         } else {
             open
         };
+        let mut wrote = false;
         while self.next < upto {
             let second = self.next;
             let interval = self
@@ -214,7 +265,16 @@ impl<'a> Collector<'a> {
                 _ => Duration::from_secs(1),
             };
             self.write(&interval, length)?;
+            if let Some(metrics) = &self.metrics {
+                metrics.add(&interval);
+            }
             self.next += 1;
+            wrote = true;
+        }
+        if wrote {
+            // Each complete second reaches the files at once: a run killed
+            // outright (SIGKILL, a crash) leaves every second before it.
+            self.flush()?;
         }
         Ok(&self.so_far)
     }
@@ -231,6 +291,10 @@ impl<'a> Collector<'a> {
 
     /// Flushes the files.
     pub fn finish(mut self) -> io::Result<()> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         if let Some(w) = &mut self.timeline {
             w.flush()?;
         }
@@ -268,8 +332,18 @@ impl<'a> Collector<'a> {
         if let Some(w) = &mut self.hdr_log {
             let mut log =
                 IntervalLogWriterBuilder::new().begin_log_with(w, &mut self.serializer)?;
-            log.write_histogram(h, Duration::from_secs(interval.second), length, None)
+            let start = Duration::from_secs(interval.second);
+            log.write_histogram(h, start, length, None)
                 .map_err(|e| io::Error::other(e.to_string()))?;
+            if self.corrected {
+                log.write_histogram(
+                    &interval.uncorrected,
+                    start,
+                    length,
+                    Tag::new(UNCORRECTED_TAG),
+                )
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            }
         }
         Ok(())
     }

@@ -1,30 +1,68 @@
 //! `speedup merge`: adds the interval histograms of several HdrHistogram
 //! logs exactly, so N load generators give one correct set of percentiles
 //! (averaging their percentiles cannot).
+//!
+//! Nothing in a log is trusted: files are read a line at a time with a cap
+//! on the line's length (`merge /dev/zero` is refused, not read into
+//! memory), each histogram is decoded by [`decode`] within the bounds its
+//! own header allows, timestamps and counts must be ones a run can write,
+//! and every refusal names the file and line ([`log`] reads, for `compare`,
+//! `report` and `plot` too). Memory stays constant whatever the number of
+//! intervals. Logs that say they hold corrected latencies are never added
+//! to logs that say uncorrected.
 
-use std::path::{Path, PathBuf};
+mod common;
+mod decode;
+mod log;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use hdrhistogram::serialization::Deserializer;
 use serde_json::{json, Value};
 
-use crate::hist::{add, new_hist, Hist};
+use crate::hist::{new_hist, Hist};
+use crate::intervals::UNCORRECTED_TAG;
+pub use common::Common;
+pub use decode::{DecodeError, MAX_PAYLOAD};
+pub use log::{read_logs, Latency, LogInterval, LogsRead};
+
+/// The longest line read: a histogram of the widest range at full
+/// precision, compressed and base64-encoded, fits many times over.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// The most values a merge adds up: 2^53 (9.0e15, a million requests a
+/// second for 285 years), so every count is exact as a float too. Counts
+/// beyond it are a corrupt or forged log, not a run.
+pub const MAX_VALUES: u64 = 1 << 53;
+
+/// The latest timestamp accepted, in seconds (since the epoch or the log's
+/// base): 10^10 s, in the year 2286.
+pub const MAX_SECONDS: f64 = 1e10;
 
 /// The merged logs.
 #[derive(Debug, Clone)]
 pub struct Merged {
     /// The files, in the order given.
     pub files: Vec<PathBuf>,
-    /// Interval histograms read, over all files.
+    /// Untagged interval histograms read, over all files.
     pub intervals: u64,
-    /// Every value of every interval.
+    /// Every value of every untagged interval.
     pub hist: Hist,
+    /// Every value of the `Tag=uncorrected` intervals (an open-loop run's
+    /// uncorrected latencies), if there were any.
+    pub uncorrected: Option<Hist>,
+    /// Which latencies `hist` holds, as the files' headers say.
+    pub latency: Latency,
+    /// Intervals with another tag, left out.
+    pub other_tags: u64,
     /// From the earliest interval start to the latest interval end, over all
     /// files, in absolute time (StartTime/BaseTime plus the timestamps).
     pub span: Duration,
+    /// Files whose last line had no newline (a write cut short): that line
+    /// was left out.
+    pub unterminated: Vec<PathBuf>,
+    /// Where the logs overlap (`None` when they hold no value).
+    pub common: Option<Common>,
 }
 
 impl Merged {
@@ -53,101 +91,133 @@ pub enum MergeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A line longer than [`MAX_LINE`].
+    #[error("{file}:{line}: a line longer than {} MiB: not an HdrHistogram interval log", MAX_LINE >> 20)]
+    LongLine {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+    },
     /// A line is not an interval-log line.
-    #[error("{file}: not an HdrHistogram interval log (unreadable line at byte {offset}); write one with `speedup bench --hdr-log FILE`")]
+    #[error("{file}:{line}: not an HdrHistogram interval log line; write one with `speedup bench --hdr-log FILE`")]
     Parse {
         /// The file.
         file: String,
-        /// Where the bad line starts.
-        offset: usize,
+        /// 1-based line number.
+        line: u64,
+    },
+    /// A timestamp no run can have written.
+    #[error(
+        "{file}:{line}: {what} of {seconds} s is past the year 2286 (10^10 s): the log is corrupt"
+    )]
+    Timestamp {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+        /// Which timestamp.
+        what: &'static str,
+        /// Its value.
+        seconds: f64,
+    },
+    /// One log holds corrected latencies, another uncorrected.
+    #[error("{first} holds {first_kind} latencies but {other} holds {other_kind} ones: they measure different things and cannot be added or compared (corrected ones come from an open-loop run, --rate; use logs of runs in the same mode)")]
+    MixedLatency {
+        /// The first file that said which.
+        first: String,
+        /// What it holds.
+        first_kind: &'static str,
+        /// A file that says otherwise.
+        other: String,
+        /// What it holds.
+        other_kind: &'static str,
     },
     /// An interval's histogram could not be decoded.
-    #[error("{file}: interval {index} holds no valid compressed histogram: {reason}")]
+    #[error("{file}:{line}: the interval's histogram {source}")]
     Histogram {
         /// The file.
         file: String,
-        /// 1-based interval number in the file.
-        index: u64,
+        /// 1-based line number.
+        line: u64,
         /// Why.
-        reason: String,
+        source: DecodeError,
+    },
+    /// The counts add up to more than [`MAX_VALUES`].
+    #[error("{file}:{line}: the counts so far add up to more than 2^53 values, more than any run records: the log is corrupt")]
+    Saturated {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
     },
 }
 
-/// Reads and adds every interval of every file.
+/// Reads and adds the untagged intervals of every file, and the
+/// `Tag=uncorrected` ones apart; intervals of other tags are left out, as
+/// HdrHistogram's own log processor leaves them without `-tag`.
 pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
-    if files.is_empty() {
-        return Err(MergeError::NoFiles);
-    }
-    let mut merged = Merged {
-        files: files.to_vec(),
-        intervals: 0,
-        hist: new_hist(),
-        span: Duration::ZERO,
-    };
-    let mut bounds = None;
-    for file in files {
-        read_one(file, &mut merged, &mut bounds)?;
-    }
-    if let Some((f, l)) = bounds {
-        merged.span = Duration::from_secs_f64((l - f).max(0.0));
-    }
-    Ok(merged)
+    merge_with(files, |_| ())
 }
 
-/// Adds one file's intervals, widening `bounds` (the earliest start and
-/// latest end of a non-empty interval so far) in seconds since the epoch
-/// (or since the file's base when it has none).
-fn read_one(
-    file: &Path,
-    merged: &mut Merged,
-    bounds: &mut Option<(f64, f64)>,
-) -> Result<(), MergeError> {
-    let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|source| MergeError::Read {
-        file: name.clone(),
-        source,
-    })?;
-    let mut deserializer = Deserializer::new();
-    let mut base = 0.0;
-    let mut index = 0;
-    for entry in IntervalLogIterator::new(&bytes) {
-        let entry = entry.map_err(|e| match e {
-            hdrhistogram::serialization::interval_log::LogIteratorError::ParseError { offset } => {
-                MergeError::Parse {
-                    file: name.clone(),
-                    offset,
-                }
+/// [`merge`], also handing each untagged interval to `each` (to keep the
+/// run second by second, say).
+pub fn merge_with(
+    files: &[PathBuf],
+    mut each: impl FnMut(&LogInterval),
+) -> Result<Merged, MergeError> {
+    let mut hist = new_hist();
+    // A foreign log may hold values past bench's hour.
+    hist.auto(true);
+    let mut uncorrected = hist.clone();
+    // The earliest start and latest end of a non-empty interval, in seconds.
+    let mut bounds: Option<(f64, f64)> = None;
+    let (mut intervals, mut other_tags) = (0, 0);
+    let mut spans = common::Spans::default();
+    let read = read_logs(files, |interval| {
+        let into = match interval.tag {
+            None => &mut hist,
+            Some(UNCORRECTED_TAG) => &mut uncorrected,
+            Some(_) => {
+                other_tags += 1;
+                return Ok(());
             }
-        })?;
-        match entry {
-            LogEntry::BaseTime(t) => base = t.as_secs_f64(),
-            LogEntry::StartTime(t) if base == 0.0 => base = t.as_secs_f64(),
-            LogEntry::StartTime(_) => {}
-            LogEntry::Interval(interval) => {
-                index += 1;
-                let bad = |reason: String| MergeError::Histogram {
-                    file: name.clone(),
-                    index,
-                    reason,
-                };
-                let raw = STANDARD
-                    .decode(interval.encoded_histogram())
-                    .map_err(|e| bad(format!("bad base64: {e}")))?;
-                let h: Hist = deserializer
-                    .deserialize(&mut raw.as_slice())
-                    .map_err(|e| bad(e.to_string()))?;
-                add(&mut merged.hist, &h);
-                merged.intervals += 1;
-                let start = base + interval.start_timestamp().as_secs_f64();
-                let end = start + interval.duration().as_secs_f64();
-                if !h.is_empty() {
-                    *bounds =
-                        Some(bounds.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
-                }
+        };
+        if into.len() + interval.total > MAX_VALUES {
+            return Err(interval.error(|file, line| MergeError::Saturated { file, line }));
+        }
+        for &(value, count) in interval.counts {
+            // Within MAX_VALUES, and auto-resizing: cannot fail.
+            let _ = into.record_n(value, count);
+        }
+        if interval.tag.is_none() {
+            each(interval);
+            intervals += 1;
+            let (start, end) = (interval.start_s, interval.start_s + interval.length_s);
+            spans.longest = spans.longest.max(interval.length_s);
+            if interval.total > 0 {
+                bounds = Some(bounds.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
+                spans.note(interval.file, start, end);
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })?;
+    let latency = read.latency()?;
+    let common = common::find(files, &spans, hist.len())?;
+    Ok(Merged {
+        files: files.to_vec(),
+        intervals,
+        hist,
+        uncorrected: (!uncorrected.is_empty()).then_some(uncorrected),
+        latency,
+        other_tags,
+        // Both within MAX_SECONDS of the epoch (or a base): a valid duration.
+        span: bounds.map_or(Duration::ZERO, |(first, last)| {
+            Duration::from_secs_f64((last - first).max(0.0))
+        }),
+        unterminated: read.unterminated,
+        common,
+    })
 }
 
 /// The JSON of a merge, schema `speedup-merge/1`.
@@ -158,7 +228,12 @@ pub fn to_json(m: &Merged) -> Value {
         "intervals": m.intervals,
         "requests": { "total": m.hist.len() },
         "span_s": m.span.as_secs_f64(),
-        "rate": { "achieved": m.rate() },
+        "common_span_s": m.common.as_ref().map(|c| c.span.as_secs_f64()),
+        "start_spread_s": m.common.as_ref().map(|c| c.start_spread().as_secs_f64()),
+        "rate": {
+            "achieved": m.rate(),
+            "common": m.common.as_ref().map(Common::rate),
+        },
         "latency_ms": crate::json::latency_json(&m.hist),
     })
 }

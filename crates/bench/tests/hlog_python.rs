@@ -1,6 +1,7 @@
 //! The interval log read by an independent implementation: Python's
 //! `hdrhistogram` package (`pip install hdrhistogram`) decodes the log a run
-//! wrote and finds the same count and percentiles as the run itself.
+//! wrote and finds the same count and percentiles as the run itself, the
+//! uncorrected series (`Tag=uncorrected`) read apart.
 
 mod support;
 
@@ -23,6 +24,7 @@ fn python_hdrhistogram_reads_the_interval_log() {
             SeriesWriters {
                 timeline: None,
                 hdr_log: file(&log),
+                ..SeriesWriters::default()
             },
         )
     };
@@ -48,6 +50,9 @@ fn python_hdrhistogram_reads_the_interval_log() {
     assert!(got["intervals"] >= 2, "{text}");
     assert_eq!(got["count"], h.len(), "{text}");
     assert_eq!(got["count"], 1000, "{text}");
+    // The uncorrected series rides along, tagged, one per second.
+    assert_eq!(got["tagged"], got["intervals"], "{text}");
+    assert_eq!(got["tagged_count"], r.tally.uncorrected.len(), "{text}");
     // Where both libraries' rank rules agree (exact ranks), the same values.
     assert_eq!(got["p50"], h.value_at_percentile(50.0), "{text}");
     assert_eq!(got["p99"], h.value_at_percentile(99.0), "{text}");

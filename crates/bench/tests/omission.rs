@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use speedup_bench::{BenchResult, SeriesWriters};
-use speedup_report::stats::{hist_percentile, ms_f64};
+use speedup_stats::{hist_percentile, ms_f64};
 use support::{bench, one_at_a_time, stalling_server};
 
 const STALL: Option<(Duration, Duration)> =

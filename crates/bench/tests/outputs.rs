@@ -13,7 +13,8 @@ use speedup_bench::{json, SeriesWriters};
 use support::{bench, file, one_at_a_time, scratch, stalling_server};
 
 /// Every interval of an interval log, decoded by the crate's own reader.
-fn read_log(path: &std::path::Path) -> Vec<(Duration, Histogram<u64>)> {
+/// The log's intervals: tag, start and histogram.
+fn read_log(path: &std::path::Path) -> Vec<(Option<String>, Duration, Histogram<u64>)> {
     let bytes = std::fs::read(path).expect("read log");
     let mut de = Deserializer::new();
     IntervalLogIterator::new(&bytes)
@@ -24,7 +25,7 @@ fn read_log(path: &std::path::Path) -> Vec<(Duration, Histogram<u64>)> {
                     .decode(i.encoded_histogram())
                     .expect("base64");
                 let h: Histogram<u64> = de.deserialize(&mut raw.as_slice()).expect("histogram");
-                Some((i.start_timestamp(), h))
+                Some((i.tag().map(|t| t.to_string()), i.start_timestamp(), h))
             }
             _ => None,
         })
@@ -45,6 +46,7 @@ fn json_csv_timeline_and_interval_log_of_an_open_loop_run() {
         SeriesWriters {
             timeline: file(&timeline),
             hdr_log: file(&hlog),
+            ..SeriesWriters::default()
         },
     );
 
@@ -108,14 +110,22 @@ fn json_csv_timeline_and_interval_log_of_an_open_loop_run() {
     assert!(worst > 200.0, "{text}");
 
     // Interval log: decoded, its intervals add up to the run's corrected histogram.
-    let intervals = read_log(&hlog);
+    // The uncorrected series follows each second, tagged.
+    let all = read_log(&hlog);
+    let (intervals, tagged): (Vec<_>, Vec<_>) = all.iter().partition(|(tag, ..)| tag.is_none());
     assert_eq!(intervals.len(), rows.len());
+    assert_eq!(tagged.len(), rows.len());
     let mut sum = Histogram::<u64>::new_with_max(3_600_000_000, 3).unwrap();
-    for (i, (start, h)) in intervals.iter().enumerate() {
+    let mut uncorrected = sum.clone();
+    for (i, ((_, start, h), (tag, tagged_start, u))) in intervals.iter().zip(&tagged).enumerate() {
         assert_eq!(*start, Duration::from_secs(i as u64));
+        assert_eq!((tag.as_deref(), tagged_start), (Some("uncorrected"), start));
         sum.add(h).unwrap();
+        uncorrected.add(u).unwrap();
     }
     assert_eq!(sum.len(), r.tally.corrected.len());
+    assert_eq!(uncorrected.len(), r.tally.uncorrected.len());
+    assert_eq!(uncorrected.max(), r.tally.uncorrected.max());
     for p in [50.0, 90.0, 99.0, 99.9, 100.0] {
         assert_eq!(
             sum.value_at_percentile(p),
@@ -129,6 +139,14 @@ fn json_csv_timeline_and_interval_log_of_an_open_loop_run() {
         "{log}"
     );
     assert!(log.lines().any(|l| l.starts_with("0.000,1.000,")), "{log}");
+    assert!(log.contains("\n#[Latency: corrected;"), "{log}");
+    let merged = speedup_bench::merge::merge(&[hlog]).expect("merge reads it");
+    assert_eq!(merged.latency, speedup_bench::merge::Latency::Corrected);
+    assert_eq!(merged.hist.len(), r.tally.corrected.len());
+    assert_eq!(
+        merged.uncorrected.map(|u| u.len()),
+        Some(r.tally.uncorrected.len())
+    );
 }
 
 #[test]
@@ -143,6 +161,7 @@ fn merge_equals_one_histogram_of_both_runs() {
         SeriesWriters {
             timeline: None,
             hdr_log: file(&a),
+            ..SeriesWriters::default()
         },
     );
     let rb = bench(
@@ -150,6 +169,7 @@ fn merge_equals_one_histogram_of_both_runs() {
         SeriesWriters {
             timeline: None,
             hdr_log: file(&b),
+            ..SeriesWriters::default()
         },
     );
     let merged = speedup_bench::merge::merge(&[a, b]).expect("merge");

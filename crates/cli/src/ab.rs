@@ -6,8 +6,6 @@
 //! finished, write the files, exit 1; a second Ctrl-C exits at once), and
 //! maps the outcome to an exit code.
 
-pub(crate) mod interrupt;
-
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,6 +13,8 @@ use std::sync::Arc;
 use speedup_ab::session::{self, build_report, write_data_files, write_preamble, write_report};
 use speedup_ab::{flags, watch, LiveErrors};
 use speedup_load::Control;
+
+use crate::interrupt;
 
 pub use speedup_ab::AbArgs;
 
@@ -34,7 +34,7 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         eprintln!("speedup ab: note: -b and -B are accepted for compatibility and ignored");
     }
     let control = Arc::new(Control::new());
-    let interrupted = interrupt::on_ctrl_c(Arc::clone(&control))?;
+    let interrupted = on_ctrl_c(Arc::clone(&control))?;
     let request = speedup_load::request::build_request(&plan);
     let every = watch::heartbeat_every(plan.requests.unwrap_or(0), args.quiet);
     write_preamble(&args, &plan, &request, every, &mut std::io::stdout().lock())?;
@@ -79,5 +79,18 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Exit status of a process killed by SIGINT, for the second Ctrl-C.
+const EXIT_SIGINT: i32 = 130;
+
+/// Ctrl-C as ab handles it: the first SIGINT stops the run (nothing new is
+/// sent, nothing in flight counts) so the report of what finished is
+/// printed and the files written; a second SIGINT exits at once.
+fn on_ctrl_c(control: Arc<Control>) -> std::io::Result<interrupt::Interrupted> {
+    interrupt::watch(&[libc::SIGINT], move |n, _| match n {
+        1 => control.abort(),
+        _ => std::process::exit(EXIT_SIGINT),
     })
 }

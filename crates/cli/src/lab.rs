@@ -14,7 +14,7 @@ use speedup_lab::staging::{Abandon, Staging};
 use speedup_lab::{Chapter, LabPlan, LabResults, Measurement, Observer, Scenario};
 use speedup_report::escape::escaped;
 
-use crate::ab::interrupt::{exit_status, Blocked};
+use crate::interrupt::{exit_status, Blocked};
 
 /// Flags of `speedup lab`.
 #[derive(Debug, clap::Args)]
@@ -89,7 +89,7 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     plan.validate()?;
     let signals = Blocked::new(&[libc::SIGINT, libc::SIGTERM])?;
     let staging = Staging::new(&plan.out_dir, force)?;
-    signals.handle("speedup-lab-signals", remove_and_exit(staging.abandoner()))?;
+    signals.watch(remove_and_exit(staging.abandoner()))?;
     let mut observer = Progress::new();
     let results = speedup_lab::run(&plan, &mut observer)?;
     let mut out = std::io::stdout().lock();
@@ -121,10 +121,9 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
 /// folder (after a move into place in progress, if any: see
 /// [`Abandon::abandon`]) on a thread of its own, then exits as the signal
 /// would; a second one exits at once.
-fn remove_and_exit(abandon: Abandon) -> impl FnMut(libc::c_int) + Send + 'static {
-    let mut seen = false;
-    move |signal| {
-        if std::mem::replace(&mut seen, true) {
+fn remove_and_exit(abandon: Abandon) -> impl FnMut(u32, libc::c_int) + Send + 'static {
+    move |n, signal| {
+        if n > 1 {
             std::process::exit(exit_status(signal));
         }
         let abandon = abandon.clone();

@@ -6,10 +6,16 @@
 
 mod ab;
 mod bench;
+mod bench_live;
+mod compare;
+mod interrupt;
 mod lab;
 mod limits;
+mod merge;
 mod plot;
+mod report;
 mod serve;
+mod staged;
 
 use clap::{Parser, Subcommand};
 
@@ -35,9 +41,15 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Load test with the truth about tail latency: open loop (--rate) with
     /// coordinated-omission correction, HDR histograms, JSON, interval logs.
-    Bench(speedup_bench::BenchArgs),
+    Bench(bench::BenchCli),
     /// Add the --hdr-log files of several bench runs into one result.
-    Merge(bench::MergeArgs),
+    Merge(merge::MergeArgs),
+    /// Did it get faster? Two runs' --hdr-log files, the change and its
+    /// 95% confidence interval per percentile, a verdict each.
+    Compare(compare::CompareArgs),
+    /// One self-contained HTML page of bench runs from their --hdr-log
+    /// files: percentile spectrum, latency and requests over time, percentiles.
+    Report(report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,7 +63,9 @@ fn main() -> std::process::ExitCode {
         Command::Plot(args) => ("speedup", plot::run(args)),
         Command::Lab(args) => ("speedup", lab::run(args)),
         Command::Bench(args) => ("speedup bench", bench::run(args)),
-        Command::Merge(args) => ("speedup merge", bench::merge(args)),
+        Command::Merge(args) => ("speedup merge", merge::merge(args)),
+        Command::Compare(args) => ("speedup compare", compare::run(args)),
+        Command::Report(args) => ("speedup report", report::run(args)),
     };
     match result {
         Ok(code) => code,

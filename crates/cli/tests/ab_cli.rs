@@ -98,6 +98,8 @@ fn sends_the_request_ab_sends() {
     );
 }
 
+/// Every way a server can misbehave (ok, variable length, short body,
+/// reset, garbage, closed unanswered, silent, non-2xx) lands in its column.
 #[test]
 fn failures_land_in_the_right_column() {
     let base = misbehaving();
@@ -137,6 +139,29 @@ fn failures_land_in_the_right_column() {
     assert!(err.contains("receive error"), "{err}");
     let (ok, out, _) = run("/reset", &["-r"]);
     assert!(ok);
+    assert!(
+        out.contains("(Connect: 0, Receive: 10, Length: 0, Exceptions: 0)"),
+        "{out}"
+    );
+
+    let (ok, out, _) = run("/ok", &[]);
+    assert!(ok);
+    assert_eq!(field(&out, "Failed requests:"), Some("0"));
+
+    // Not HTTP at all: an exception (an abort without -r, as ab's).
+    let (ok, out, _) = run("/garbage", &["-r"]);
+    assert!(ok);
+    assert!(
+        out.contains("(Connect: 0, Receive: 0, Length: 0, Exceptions: 10)"),
+        "{out}"
+    );
+
+    // An answer that never came is never a success: a Receive failure
+    // (ab 2.3 counts a server that closes every connection unanswered as
+    // 10 complete, 0 failed).
+    let (ok, out, _) = run("/close", &["-r"]);
+    assert!(ok);
+    assert_eq!(field(&out, "Complete requests:"), Some("10"));
     assert!(
         out.contains("(Connect: 0, Receive: 10, Length: 0, Exceptions: 0)"),
         "{out}"

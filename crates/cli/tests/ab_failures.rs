@@ -1,49 +1,19 @@
-//! `speedup ab` when things go wrong: Ctrl-C, absurd flags, servers that
-//! close kept connections, refuse uploads, or are not there. Each test
-//! bounds its own wait on the child process: a hang is a failure.
+//! `speedup ab` when things go wrong: Ctrl-C, absurd flags and input files,
+//! servers that close kept connections, refuse uploads, or are not there.
+//! Each test bounds its own wait on the child process: a hang is a failure.
 
 mod ab_support;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ab_support::{field, finish_within, read_request, refused_port, temp_dir, text};
-
-/// Starts `speedup ab ARGS` with piped output.
-fn spawn_ab(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_speedup"))
-        .arg("ab")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start speedup ab")
-}
-
-fn ab_within(args: &[&str], limit: Duration) -> Output {
-    finish_within(spawn_ab(args), limit)
-}
-
-/// A server running `handle` on each connection; counts requests it reads
-/// through the returned counter (the handler bumps it).
-fn server(handle: fn(TcpStream, &AtomicUsize)) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&count);
-    thread::spawn(move || {
-        for conn in listener.incoming().map_while(Result::ok) {
-            let counter = Arc::clone(&counter);
-            thread::spawn(move || handle(conn, &counter));
-        }
-    });
-    (base, count)
-}
+use ab_support::{
+    ab_within, ab_within_memory, field, finish_within, read_request, refused_port, server, sigint,
+    spawn_ab, temp_dir, text,
+};
 
 /// Answers the first request with keep-alive, then reads the next one and
 /// closes without answering.
@@ -80,12 +50,6 @@ fn refuse_upload(mut c: TcpStream, count: &AtomicUsize) {
             b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
     }
-}
-
-fn sigint(child: &Child) {
-    // SAFETY: sends a signal to our own child process.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(rc, 0, "kill -INT");
 }
 
 #[test]
@@ -240,11 +204,13 @@ fn keep_alive_requests_closed_unanswered_are_failures_not_hidden() {
         .unwrap()
         .parse()
         .unwrap();
-    // Real ab: 48-49 failed (Length), 51-52 keep-alive, on this server.
+    // Real ab: 48-49 failed (in its Length column: it judges them as empty
+    // responses), 51-52 keep-alive, on this server. Ours are Receive
+    // failures: no answer came.
     assert!((45..=55).contains(&failed), "{stdout}");
     assert_eq!(failed + kept, 100, "{stdout}");
     assert!(
-        stdout.contains("(Connect: 0, Receive: 0, Length: "),
+        stdout.contains(&format!("(Connect: 0, Receive: {failed}, Length: 0, ")),
         "{stdout}"
     );
     // Each request went out once: nothing was retried behind the report.
@@ -297,4 +263,54 @@ fn a_timeout_abort_counts_only_answered_requests() {
         !stdout.contains("Total of") && !stderr.contains("Total of"),
         "{stdout}\n{stderr}"
     );
+}
+
+#[test]
+fn body_files_that_are_not_regular_or_over_1_gib_are_refused_unread() {
+    let url = format!("http://127.0.0.1:{}/", refused_port());
+    // A sparse file one byte over the limit: no disk space, and reading it
+    // would need more memory than the child may have.
+    let big = temp_dir().join("over-1-gib.bin");
+    let file = std::fs::File::create(&big).expect("create the sparse file");
+    file.set_len((1 << 30) + 1).expect("size the sparse file");
+    let big = big.to_str().unwrap().to_owned();
+    // A pipe with no writer: opening it would wait forever.
+    let fifo = temp_dir().join("body.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let fifo = fifo.to_str().unwrap().to_owned();
+    let c_fifo = std::ffi::CString::new(fifo.as_str()).unwrap();
+    // SAFETY: mkfifo reads a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    for (flag, path, says) in [
+        (
+            "-p",
+            "/dev/zero",
+            "the -p file /dev/zero is not a regular file",
+        ),
+        ("-u", "/dev/zero", "so -u needs a regular file"),
+        ("-p", fifo.as_str(), "is not a regular file"),
+        (
+            "-p",
+            big.as_str(),
+            "is 1073741825 bytes, more than the 1 GiB",
+        ),
+    ] {
+        let out = ab_within_memory(
+            &["-n", "1", flag, path, &url],
+            512 << 20,
+            Duration::from_secs(30),
+        );
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flag} {path}: {stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.starts_with("speedup ab: ") && stderr.contains(says),
+            "{flag} {path}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_file(&big);
+    let _ = std::fs::remove_file(&fifo);
 }

@@ -5,13 +5,13 @@
 //! `#[ignore = "needs chromium"]`; `.ci/run` installs Chromium and runs them
 //! with `--include-ignored`).
 
+mod browser_support;
 mod lab_support;
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
+use browser_support::{assert_drawn, chromium, run_chromium};
 use lab_support::scratch;
 
 /// Runs `speedup lab` with small numbers into `out`, bounded by the
@@ -187,6 +187,44 @@ fn lab_fails_loudly_on_non_2xx() {
 }
 
 #[test]
+fn custom_scenarios_are_told_as_run_with_no_ideal() {
+    let dir = scratch("custom");
+    let out = lab(
+        &dir,
+        &["--scenario", "fibo=/baseline/fibo/10", "--no-warmup"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("fibo (<code>/baseline/fibo/10</code>)"),
+        "the page says what ran"
+    );
+    assert!(html.contains("no ideal time"));
+    for gone in [
+        "p95 ÷ ideal",
+        "ideal (the sleep)",
+        "50 ms sleep",
+        "The dashed line is the ideal",
+    ] {
+        assert!(!html.contains(gone), "{gone} on a page of custom paths");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let row = &summary["scenarios"][0];
+    assert_eq!(row["name"], "fibo");
+    assert_eq!(
+        row.as_object().unwrap().len(),
+        14,
+        "summary.json's row keeps its keys: {row}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn lab_rejects_bad_flags_by_name() {
     let dir = scratch("flags");
     let out = lab(&dir, &["--scenario", "nopath"]);
@@ -233,85 +271,8 @@ fn browser_check(dir: &Path) {
     ];
     let status = run_chromium(&browser, dir, &page, &flags, &dir.join("shot.out"));
     assert!(status.success(), "chromium --screenshot failed: {status}");
-    let image = image::open(&shot).expect("screenshot is a PNG").to_rgb8();
-    assert_eq!(image.dimensions(), (1200, 900));
-    let ink = image
-        .pixels()
-        .filter(|p| p.0.iter().any(|&c| c < 200))
-        .count();
-    assert!(
-        ink > 10_000,
-        "screenshot looks blank: {ink} non-white pixels"
-    );
+    let size = image::image_dimensions(&shot).expect("screenshot is a PNG");
+    assert_eq!(size, (1200, 900));
     // The chart's lines are visible: pixels close to the series colours.
-    for (r, g, b) in [(0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00)] {
-        let near = image
-            .pixels()
-            .filter(|p| {
-                let [pr, pg, pb] = p.0;
-                pr.abs_diff(r) < 40 && pg.abs_diff(g) < 40 && pb.abs_diff(b) < 40
-            })
-            .count();
-        assert!(
-            near > 100,
-            "series colour #{r:02x}{g:02x}{b:02x} seen {near} times"
-        );
-    }
-}
-
-/// Chromium gets this long per run before it is killed.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The browser binary, if installed.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Runs headless Chromium on `page` with `extra` flags, stdout to `stdout`,
-/// killing it after [`BROWSER_TIMEOUT`].
-fn run_chromium(
-    browser: &Path,
-    dir: &Path,
-    page: &Path,
-    extra: &[String],
-    stdout: &Path,
-) -> ExitStatus {
-    let profile = dir.join(format!("profile-{}", extra.len()));
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(format!("file://{}", page.display()))
-        // A file, not a pipe: the DOM can outgrow a pipe buffer while we poll.
-        .stdout(Stdio::from(File::create(stdout).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium starts");
-    let deadline = Instant::now() + BROWSER_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {BROWSER_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert_drawn(&shot, 10_000, 100);
 }

@@ -4,36 +4,20 @@
 //! Clippy's `incompatible_msrv` lint (CI runs clippy with `-D warnings`)
 //! then checks our own code against it.
 
-use std::process::Command;
+mod metadata_support;
 
+use metadata_support::cargo_metadata;
+
+/// `1.85` and `1.85.0` alike, as `[1, 85, 0]`.
 fn version(v: &str) -> Vec<u32> {
-    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+    let mut parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    parts.resize(3, 0);
+    parts
 }
 
 #[test]
 fn rust_version_is_the_locked_dependencies_minimum_for_every_crate() {
-    // The host's dependencies only: the ones a build here has fetched.
-    let rustc = Command::new("rustc")
-        .arg("-vV")
-        .output()
-        .expect("run rustc -vV");
-    let info = String::from_utf8_lossy(&rustc.stdout).into_owned();
-    let host = info
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .expect("rustc -vV names the host");
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .args(["--filter-platform", host])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let meta = cargo_metadata();
     let members: Vec<&str> = meta["workspace_members"]
         .as_array()
         .unwrap()

@@ -1,6 +1,9 @@
-//! `speedup plot` end to end: the binary reads ab CSVs and writes SVG or
-//! PNG, and bad input fails with the file and line named, its control
-//! characters escaped, within bounded memory; impossible sweeps are refused.
+//! `speedup plot` end to end: the binary reads ab CSVs, interval logs and
+//! bench results and writes SVG or PNG (nothing else), and bad input fails
+//! with the file and line named, its control characters escaped, within
+//! bounded memory; impossible sweeps are refused.
+
+mod hlog_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -123,7 +126,11 @@ fn missing_file_and_bad_flags_are_explained() {
 
     let out = plot(&dir, &["-o", "chart.svg", "=a.csv"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("NAME=FILE.csv"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("NAME=FILE or just FILE"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = plot(&dir, &["-o", "no/such/dir/chart.svg", "a.csv"]);
     assert!(!out.status.success());
@@ -285,5 +292,103 @@ fn impossible_sweeps_are_refused_with_the_point_named() {
         assert!(err.contains(expected), "{err}");
         assert!(!dir.join("bad.svg").exists());
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_output_that_is_not_svg_or_png_is_refused_naming_the_flag() {
+    let dir = scratch("extension");
+    write_csv(&dir.join("a.csv"), f64::from);
+    for name in ["chart.pdf", "chart", "chart.svg.bak"] {
+        let out = plot(&dir, &["-o", name, "a.csv"]);
+        assert!(!out.status.success(), "{name} written");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("-o {name}")) && err.contains("FILE.svg or FILE.png"),
+            "{err}"
+        );
+        assert!(!dir.join(name).exists(), "{name} exists");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn logs_and_bench_results_are_drawn_as_the_whole_spectrum() {
+    let dir = scratch("spectrum");
+    // A second with a 1.9 ms stall among ~1 ms latencies, corrected, with
+    // its uncorrected series.
+    let lines = hlog_support::seconds(6, 500, |s, k| {
+        if s == 2 && k < 10 {
+            1_900
+        } else {
+            900 + k % 200
+        }
+    });
+    let uncorrected = hlog_support::seconds(6, 500, |_, k| 900 + k % 200);
+    hlog_support::marked_log(
+        &dir,
+        "run.hlog",
+        "corrected",
+        &hlog_support::tagged(&lines, &uncorrected),
+    );
+    let figures = r#"{"count": 10, "min": 0.5, "mean": 1.0, "stdev": 0.1, "max": 9.0, "p50": 1.0,
+        "p75": 1.1, "p90": 1.2, "p95": 1.3, "p99": 2.0, "p99.9": 8.0, "p99.99": 9.0}"#;
+    std::fs::write(
+        dir.join("run.json"),
+        format!(r#"{{"schema": "speedup-bench/1", "latency_ms": {{"corrected": null, "uncorrected": {figures}}}}}"#),
+    )
+    .unwrap();
+    write_csv(&dir.join("ab.csv"), |p| 1.0 + f64::from(p) / 100.0);
+    let out = plot(
+        &dir,
+        &[
+            "-o",
+            "s.svg",
+            "--ideal",
+            "1",
+            "run.hlog",
+            "json=run.json",
+            "ab.csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("percentile spectrum, 4 lines"),
+        "{}",
+        stderr(&out)
+    );
+    let svg = std::fs::read_to_string(dir.join("s.svg")).unwrap();
+    for text in [
+        "run (corrected)",
+        "run (uncorrected)",
+        "json (uncorrected)",
+        "ab",
+        "99.9%",
+        "max",
+        "ideal (1 ms)",
+    ] {
+        assert!(
+            svg.contains(&format!(">\n{text}\n</text>")),
+            "missing {text}"
+        );
+    }
+    // A CSV alone stays a CDF, unless --spectrum.
+    let out = plot(&dir, &["-o", "cdf.svg", "ab.csv"]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(dir.join("cdf.svg"))
+        .unwrap()
+        .contains("Requests served (%)"));
+    let out = plot(&dir, &["-o", "abs.png", "--spectrum", "ab.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(dir.join("abs.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+    let out = plot(&dir, &["-o", "x.svg", "--log-x", "run.hlog"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--log-x is for the CDF"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

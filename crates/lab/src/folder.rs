@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use speedup_ab as ab;
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::html::{self, LabPage, ScenarioRow, Section};
+use speedup_report::html::{self, LabPage, Section};
 use speedup_report::plot::{self, ChartSpec};
-use speedup_report::stats;
+use speedup_stats as stats;
 
 use speedup_report::sweep::Sweep;
 
+use crate::prose::{self, RunSettings};
+use crate::rows::ScenarioJson;
 use crate::staging::{Staging, MARKER, SCHEMA};
 use crate::{sections, LabError, LabPlan, LabResults, Measurement};
 
@@ -42,7 +44,7 @@ pub struct Summary<'a> {
     /// The embedded server's blocking pool size.
     pub threads: usize,
     /// One entry per scenario, in run order.
-    pub scenarios: Vec<&'a ScenarioRow>,
+    pub scenarios: Vec<ScenarioJson<'a>>,
     /// The chapters beyond the article (`--chapter`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chapters: Vec<sections::ChapterSummary<'a>>,
@@ -98,7 +100,7 @@ fn article_chart(
         plan.requests, plan.concurrency
     );
     let mut spec = ChartSpec::new(title, series);
-    spec.ideal_ms = Some(plan.ideal_ms());
+    spec.ideal_ms = plan.scenarios_ideal_ms();
     let svg = plot::render_svg(&spec)?;
     files.write("cdf.svg", |w| w.write_all(svg.as_bytes()))?;
     Ok(svg)
@@ -125,12 +127,18 @@ fn section_charts(all: &LabResults, files: &mut Files) -> Result<Vec<Section>, L
 
 /// The page: the article's part (`io`, its chart `svg`), then `sections`.
 fn page(plan: &LabPlan, io: &[Measurement], svg: String, sections: Vec<Section>) -> LabPage {
+    let ideal_ms = plan.scenarios_ideal_ms();
     let intro = if io.is_empty() {
         "The article's series, chapter by chapter: each section below runs the same embedded \
          `speedup serve` under one part's load and says why each curve came out as it did."
             .to_string()
+    } else if ideal_ms.is_none() {
+        let paths: Vec<(&str, &str)> = (plan.scenarios.iter())
+            .map(|s| (s.name.as_str(), s.path.as_str()))
+            .collect();
+        prose::custom_intro(plan.requests, u64::from(plan.concurrency), &paths)
     } else {
-        html::article_intro(&html::RunSettings {
+        prose::article_intro(&RunSettings {
             requests: plan.requests,
             concurrency: u64::from(plan.concurrency),
             sleep_ms: plan.ideal_ms(),
@@ -146,7 +154,7 @@ fn page(plan: &LabPlan, io: &[Measurement], svg: String, sections: Vec<Section>)
         },
         intro,
         chart_svg: svg,
-        ideal_ms: plan.ideal_ms(),
+        ideal_ms,
         rows: io.iter().map(|m| m.row.clone()).collect(),
         notes: notes(plan, !io.is_empty(), !sections.is_empty()),
         sections,
@@ -164,7 +172,7 @@ fn write_summary(plan: &LabPlan, all: &LabResults, files: &mut Files) -> Result<
         concurrency: plan.concurrency,
         ideal_ms: plan.ideal_ms(),
         threads: plan.threads,
-        scenarios: all.io.iter().map(|m| &m.row).collect(),
+        scenarios: all.io.iter().map(|m| (&m.row).into()).collect(),
         chapters: all.chapters.iter().map(sections::summary).collect(),
         sweep: all.sweep.as_ref(),
     };
@@ -189,7 +197,7 @@ fn notes(plan: &LabPlan, io_ran: bool, chapters: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if io_ran {
         let whose = if chapters {
-            "Of the article's part, each"
+            "In the first section, each"
         } else {
             "Each"
         };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use speedup_ab::{AbOptions, AbReport, AbTally};
 use speedup_load::{Control, Plan, Record, Recorder};
 use speedup_report::html::ScenarioRow;
-use speedup_report::stats;
+use speedup_stats as stats;
 
 use crate::plan::{LabPlan, Scenario, Server};
 use crate::LabError;

@@ -232,6 +232,15 @@ impl LabPlan {
     pub fn ideal_ms(&self) -> f64 {
         self.sleep * 1000.0
     }
+
+    /// The io chapter's ideal, in ms: the sleep, when every scenario asks
+    /// a sleep endpoint for it; `None` for other paths, whose time nothing
+    /// says.
+    pub fn scenarios_ideal_ms(&self) -> Option<f64> {
+        let sleep = format!("/sleep/{}", speedup_server::pyfloat::format(self.sleep));
+        let asks = |s: &Scenario| s.path.ends_with(&sleep) && s.path.matches('/').count() == 3;
+        self.scenarios.iter().all(asks).then(|| self.ideal_ms())
+    }
 }
 
 #[cfg(test)]

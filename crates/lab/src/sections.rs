@@ -3,11 +3,12 @@
 //! chart, their tables and reasons.
 
 use serde::Serialize;
-use speedup_report::html::{Grid, ScenarioRow, Section};
+use speedup_report::html::{Grid, Section};
 use speedup_report::plot::{self, ChartSpec};
 use speedup_report::sweep::{self as sweep_chart, Sweep};
 
 use crate::chapters::{Chapter, ChapterRun};
+use crate::rows::ScenarioJson;
 use crate::LabError;
 
 /// A chapter in `summary.json`.
@@ -38,7 +39,7 @@ pub struct ChapterSummary<'a> {
 pub struct ChapterRow<'a> {
     /// The usual figures.
     #[serde(flatten)]
-    pub row: &'a ScenarioRow,
+    pub row: ScenarioJson<'a>,
     /// How long an `/async/sleep/0.1` sent mid-burst took, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe_ms: Option<f64>,
@@ -59,7 +60,7 @@ pub fn summary(run: &ChapterRun) -> ChapterSummary<'_> {
             .iter()
             .zip(&run.probes)
             .map(|(m, probe)| ChapterRow {
-                row: &m.row,
+                row: (&m.row).into(),
                 probe_ms: *probe,
             })
             .collect(),
@@ -138,7 +139,7 @@ fn intro(run: &ChapterRun) -> (String, String) {
         Chapter::Mixed => (
             format!(
                 "Part 3 mixes both: each request computes `x = fibo(20) / 1_000_000` and then sleeps \
-                 `x` seconds ({:.3} ms), with `ab -n{n} -c{c}` as in part 3. In Rust the computation \
+                 `x` seconds ({:.3} ms), under `ab -n{n} -c{c}`. In Rust the computation \
                  takes microseconds, so the sleep dominates and the IO lesson of part 1 returns.",
                 run.ideal_ms
             ),
@@ -171,22 +172,22 @@ fn load(run: &ChapterRun) -> String {
 
 /// The sweep's section.
 pub fn sweep(sweep: &Sweep) -> Result<Section, LabError> {
-    let chart_svg = sweep_chart::render_sweep_svg(sweep, "p50 and p95 against concurrency")?;
+    let chart_svg = sweep_chart::render_sweep_svg(sweep, "p50 and max against concurrency")?;
     let levels: Vec<String> = crate::sweep::LEVELS.iter().map(u32::to_string).collect();
     let mut rows = Vec::new();
     for endpoint in sweep.endpoints() {
         let mut p50 = vec![format!("{endpoint} p50")];
-        let mut p95 = vec![format!("{endpoint} p95")];
+        let mut max = vec![format!("{endpoint} max")];
         for level in crate::sweep::LEVELS {
             let point = sweep
                 .points
                 .iter()
                 .find(|p| p.endpoint == endpoint && p.concurrency == level);
             p50.push(point.map_or(String::new(), |p| format!("{:.1}", p.p50_ms)));
-            p95.push(point.map_or(String::new(), |p| format!("{:.1}", p.p95_ms)));
+            max.push(point.map_or(String::new(), |p| format!("{:.1}", p.top_ms())));
         }
         rows.push(p50);
-        rows.push(p95);
+        rows.push(max);
     }
     let mut columns = vec!["ms at concurrency".to_string()];
     columns.extend(levels.iter().cloned());
@@ -198,8 +199,9 @@ pub fn sweep(sweep: &Sweep) -> Result<Section, LabError> {
         title: "Concurrency sweep".into(),
         intro: format!(
             "The article's two endpoints at concurrency {}, each step sending twice as many \
-             requests as clients (at least ten). Each point is one step's p95 (solid) or p50 \
-             (dashed).{pool}",
+             requests as clients (at least ten). Each point is one step's slowest request \
+             (solid) or median (dashed): a step's few requests are too few for a p95, which \
+             would rest on one or two of them.{pool}",
             levels.join(", ")
         ),
         chart_svg,
@@ -213,7 +215,7 @@ pub fn sweep(sweep: &Sweep) -> Result<Section, LabError> {
         grid: Some(Grid {
             columns,
             rows,
-            caption: "p50 and p95 in ms, per endpoint and concurrency.".into(),
+            caption: "p50 and max in ms, per endpoint and concurrency.".into(),
         }),
         why: crate::sweep::why(sweep),
     })

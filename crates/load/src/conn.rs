@@ -10,29 +10,44 @@
 //! [`ErrorKind::NoResponse`] with its time, since it was sent and may have
 //! had effects (a POST must not go twice). Reads go through the worker's
 //! one scratch buffer, so a connection owns only its small head buffer.
+//!
+//! A server that never stops sending cannot hold a request past its
+//! timeout: every read checks the request's deadline against the clock
+//! reading it already takes, and a read or write loop that never has to
+//! wait yields to the runtime every [`PASSES_PER_YIELD`] passes, so the
+//! timer, the worker's abort check and the thread's other connections run.
+//! (tokio's readiness futures do not spend the task's cooperative budget,
+//! so without this a socket that is always readable kept the whole thread
+//! inside one poll.)
+//!
+//! Bytes after a complete response on a connection that would carry the
+//! next request (junk, a body longer than its Content-Length, a second
+//! response) mean the connection is out of step: that response stays what
+//! it was, the connection is closed, and the next request this connection
+//! claims is recorded as [`ErrorKind::Malformed`] without being sent. Had
+//! the same bytes come a moment later, that next request, sent on the
+//! connection, would have read them as its response and failed the same
+//! way: so junk counts the same however the server's bytes were split
+//! into reads (a valid second response that comes later is, for any
+//! client, the next request's answer). Bytes after a response whose
+//! connection closes anyway (the server's `close`, no keep-alive, the end
+//! of the run) are never counted, as they could not be had they come later.
 
 use std::io::ErrorKind as IoKind;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream, UnixStream};
 
 use crate::engine::Recorder;
-use crate::record::{ErrorKind, Outcome, Record, Sample};
+use crate::record::{ErrorKind, Outcome};
 use crate::response::ResponseReader;
 use crate::stream::Stream;
+use crate::turn::{next_turn, record_turn, Times, Turn};
 use crate::worker::{RunState, Worker};
-
-/// When the phases of one attempt ended.
-#[derive(Default)]
-struct Times {
-    connected: Option<Instant>,
-    written: Option<Instant>,
-    first_byte: Option<Instant>,
-    last_read: Option<Instant>,
-}
 
 /// One source address has ~28k ephemeral ports (Linux default range), so
 /// above this many connections to a loopback target the connections spread
@@ -40,6 +55,11 @@ struct Times {
 pub(crate) const SPREAD_ABOVE: u32 = 20_000;
 /// How many 127.0.0.x source addresses to spread over.
 const SOURCES: u32 = 8;
+/// Reads or writes in a row that did not wait (at most 64 KiB each), after
+/// which the connection yields to the runtime: about 1 MiB, or a
+/// millisecond of parsing, between two looks at the timer and the abort
+/// switch. A response that fits in one read never gets here.
+const PASSES_PER_YIELD: u32 = 16;
 
 /// What one exchange read of the response: how it ended, and whether the
 /// request could not be written whole.
@@ -50,7 +70,7 @@ struct Exchange {
 
 /// Runs connection number `index` until the run has no more requests for it.
 pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worker<R>>, index: u32) {
-    let source = run.spread_sources.then(|| source_address(index));
+    let source = source_for(&run, index);
     let mut reader = ResponseReader::new();
     let mut kept: Option<Stream> = None;
     // One timer per connection, pushed forward for each request: extending a
@@ -59,29 +79,30 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
     let timer = tokio::time::sleep(run.timeout);
     tokio::pin!(timer);
     let mut start = Instant::now();
+    // The server sent bytes beyond the last response: the next request
+    // fails unsent (see the module's notes).
+    let mut broken = false;
+    // When this connection's previous exchange ended: until then it was
+    // busy with the server (open loop: the wait a late send charges it).
+    let mut busy_until = None;
     loop {
         // Open loop: wait for the next due time of this thread's schedule;
         // closed loop: go at once.
-        let scheduled = match &worker.schedule {
-            Some(schedule) => match schedule.next(&run).await {
-                Some(slot) => {
-                    start = Instant::now();
-                    Some(slot)
-                }
-                None => break,
-            },
-            None if run.claim(start) => None,
-            None => break,
+        let Some(turn) = next_turn(&run, &worker, busy_until, start).await else {
+            break;
         };
         timer
             .as_mut()
-            .reset(tokio::time::Instant::from_std(start + run.timeout));
+            .reset(tokio::time::Instant::from_std(turn.deadline));
         let mut times = Times::default();
-        let want_server = run.server.get().is_none();
-        let result = tokio::select! {
-            biased;
-            r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, want_server) => r,
-            () = &mut timer => Err(ErrorKind::Timeout),
+        let result = if std::mem::take(&mut broken) {
+            Err(ErrorKind::Malformed)
+        } else {
+            tokio::select! {
+                biased;
+                r = exchange(&run, &worker, source, kept.take(), &mut reader, &mut times, &turn) => r,
+                () = &mut timer => Err(ErrorKind::Timeout),
+            }
         };
         let done = match (&result, times.last_read) {
             (Ok(_), Some(t)) => t,
@@ -94,7 +115,10 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                     let _ = run.server.set(server);
                 }
                 if run.keep_alive && reader.keep_alive && !exchange.write_failed {
-                    kept = Some(exchange.stream);
+                    match reader.overrun {
+                        true => broken = true,
+                        false => kept = Some(exchange.stream),
+                    }
                 }
                 Outcome::Response {
                     status: reader.status,
@@ -105,20 +129,20 @@ pub(crate) async fn connection<R: Recorder>(run: Arc<RunState>, worker: Rc<Worke
                 }
             }
         };
-        let record = Record {
-            sample: sample(&run, start, &times, done),
-            outcome,
-        };
-        worker.record(&record, scheduled, done);
-        run.control.add_completed();
+        record_turn(&run, &worker, &turn, &times, done, outcome);
+        busy_until = Some(done);
         // ab's rule: a request on a kept connection starts when the previous
-        // response ended.
-        start = if kept.is_some() { done } else { Instant::now() };
+        // response ended (as does one that fails for what came after it).
+        start = if kept.is_some() || broken {
+            done
+        } else {
+            Instant::now()
+        };
     }
 }
 
 /// One request on `stream` (or on a new connection): connect, write, read
-/// the whole response. Returns the stream for reuse.
+/// the whole response, by `deadline`. Returns the stream for reuse.
 async fn exchange<R: Recorder>(
     run: &RunState,
     worker: &Worker<R>,
@@ -126,42 +150,28 @@ async fn exchange<R: Recorder>(
     stream: Option<Stream>,
     reader: &mut ResponseReader,
     times: &mut Times,
-    want_server: bool,
+    turn: &Turn,
 ) -> Result<Exchange, ErrorKind> {
     let mut stream = match stream {
         Some(s) => s,
         None => {
-            let s = connect(run.addr, source)
-                .await
-                .map_err(|_| ErrorKind::Connect)?;
-            // Small requests must leave at once, not wait for Nagle.
-            let _ = s.set_nodelay(true);
-            let s = match &run.tls {
-                // The handshake counts as part of connecting, as in ab.
-                Some(tls) => {
-                    let t = tls.handshake(s).await?;
-                    if run.tls_info.get().is_none() {
-                        if let Some(info) = t.info() {
-                            let _ = run.tls_info.set(info);
-                        }
-                    }
-                    Stream::Tls(Box::new(t))
-                }
-                None => Stream::Plain(s),
-            };
+            let s = open(run, source).await?;
             times.connected = Some(Instant::now());
             s
         }
     };
-    reader.begin(run.head_request, want_server);
+    let request = &run.requests[turn.target];
+    reader.begin(request.head, run.server.get().is_none());
     let mut read = Reading {
         stream: &mut stream,
         worker,
         reader,
         times,
         trace: run.trace_responses,
+        deadline: turn.deadline,
+        passes: 0,
     };
-    let write_failed = match read.write_all(&run.request).await {
+    let write_failed = match read.write_all(&request.bytes).await {
         Ok(Written::All) => false,
         Ok(Written::Answered) => {
             return Ok(Exchange {
@@ -176,7 +186,7 @@ async fn exchange<R: Recorder>(
     loop {
         match read.some().await {
             Ok(Some(true)) => break,
-            Ok(Some(false)) => {}
+            Ok(Some(false)) => read.pass().await,
             Ok(None) if read.reader.nothing_received() => {
                 return Err(if write_failed {
                     ErrorKind::Write
@@ -216,6 +226,10 @@ struct Reading<'a, R> {
     reader: &'a mut ResponseReader,
     times: &'a mut Times,
     trace: bool,
+    /// The request's time limit: a read at or after it is a timeout.
+    deadline: Instant,
+    /// Reads and writes since the last yield that did not have to wait.
+    passes: u32,
 }
 
 impl<R: Recorder> Reading<'_, R> {
@@ -227,21 +241,25 @@ impl<R: Recorder> Reading<'_, R> {
         let mut sent = 0;
         while sent < request.len() {
             match self.stream.try_write(&request[sent..]) {
-                Ok(n) => sent += n,
+                Ok(n) => {
+                    sent += n;
+                    self.pass().await;
+                }
                 Err(e) if e.kind() == IoKind::WouldBlock => {
                     tokio::select! {
                         biased;
-                        r = self.stream.tcp().readable() => {
+                        r = self.stream.socket_readable() => {
                             r.map_err(|_| None)?;
                             match self.read_now() {
                                 Ok(Some(true)) => return Ok(Written::Answered),
-                                Ok(Some(false)) | Err(ReadError::Pending) => {}
+                                Ok(Some(false)) => self.pass().await,
+                                Err(ReadError::Pending) => {}
                                 // The server closed: what it sent is read next.
                                 Ok(None) | Err(ReadError::Failed) => return Err(None),
                                 Err(ReadError::Bad(kind)) => return Err(Some(kind)),
                             }
                         }
-                        r = self.stream.tcp().writable() => r.map_err(|_| None)?,
+                        r = self.stream.writable() => r.map_err(|_| None)?,
                     }
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => {}
@@ -253,6 +271,17 @@ impl<R: Recorder> Reading<'_, R> {
         Ok(Written::All)
     }
 
+    /// Counts one pass of a loop that did not wait, and yields to the
+    /// runtime every [`PASSES_PER_YIELD`] of them: a counter on the hot
+    /// path, a yield only while a server keeps the socket always ready.
+    async fn pass(&mut self) {
+        self.passes += 1;
+        if self.passes >= PASSES_PER_YIELD {
+            self.passes = 0;
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Waits for bytes and feeds them to the reader. `Ok(None)` = EOF,
     /// `Ok(Some(done))` = bytes taken.
     async fn some(&mut self) -> Result<Option<bool>, ErrorKind> {
@@ -260,7 +289,9 @@ impl<R: Recorder> Reading<'_, R> {
             self.stream.readable().await.map_err(|_| ErrorKind::Read)?;
             match self.read_now() {
                 Ok(r) => return Ok(r),
-                Err(ReadError::Pending) => {}
+                // Usually the socket is drained and the next wait waits;
+                // TLS records without data keep it ready: count a pass.
+                Err(ReadError::Pending) => self.pass().await,
                 Err(ReadError::Failed) => return Err(ErrorKind::Read),
                 Err(ReadError::Bad(kind)) => return Err(kind),
             }
@@ -278,6 +309,12 @@ impl<R: Recorder> Reading<'_, R> {
             Err(_) => return Err(ReadError::Failed),
         };
         let now = Instant::now();
+        // The clock is read for every read anyway, so this check is free;
+        // it ends a response that never stops coming at its deadline, where
+        // the timer would only be looked at after the next yield.
+        if now >= self.deadline {
+            return Err(ReadError::Bad(ErrorKind::Timeout));
+        }
         self.times.last_read = Some(now);
         if n == 0 {
             return Ok(None);
@@ -304,6 +341,49 @@ enum ReadError {
     Bad(ErrorKind),
 }
 
+/// Where a run connects.
+#[derive(Debug, Clone)]
+pub(crate) enum Address {
+    /// The target (or proxy), resolved once.
+    Tcp(SocketAddr),
+    /// A Unix socket ([`crate::Plan::unix_socket`]).
+    Unix(PathBuf),
+}
+
+impl Address {
+    /// Whether many connections need several loopback source addresses.
+    pub(crate) fn is_loopback_v4(&self) -> bool {
+        matches!(self, Address::Tcp(a) if a.ip().is_loopback() && a.is_ipv4())
+    }
+}
+
+/// A new connection, the TLS handshake included (as ab counts it in the
+/// connect time), from `source` when given.
+pub(crate) async fn open(run: &RunState, source: Option<SocketAddr>) -> Result<Stream, ErrorKind> {
+    let tcp = match &run.addr {
+        Address::Unix(path) => {
+            let s = UnixStream::connect(path).await;
+            run.reach.connect(s.is_ok());
+            return s.map(Stream::Unix).map_err(|_| ErrorKind::Connect);
+        }
+        Address::Tcp(addr) => connect(*addr, source).await,
+    };
+    run.reach.connect(tcp.is_ok());
+    let tcp = tcp.map_err(|_| ErrorKind::Connect)?;
+    // Small requests must leave at once, not wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = &run.tls else {
+        return Ok(Stream::Plain(tcp));
+    };
+    let t = tls.handshake(tcp).await?;
+    if run.tls_info.get().is_none() {
+        if let Some(info) = t.info() {
+            let _ = run.tls_info.set(info);
+        }
+    }
+    Ok(Stream::Tls(Box::new(t)))
+}
+
 /// Connects to `addr`, from `source` when given.
 async fn connect(addr: SocketAddr, source: Option<SocketAddr>) -> std::io::Result<TcpStream> {
     let Some(source) = source else {
@@ -314,30 +394,16 @@ async fn connect(addr: SocketAddr, source: Option<SocketAddr>) -> std::io::Resul
     socket.connect(addr).await
 }
 
+/// Where connection `index` connects from: a loopback source address of
+/// its own when the run spreads them.
+pub(crate) fn source_for(run: &RunState, index: u32) -> Option<SocketAddr> {
+    run.spread_sources.then(|| source_address(index))
+}
+
 /// The loopback source address (any port) of connection `index`.
 fn source_address(index: u32) -> SocketAddr {
     let host = 1 + (index % SOURCES) as u8;
     SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0))
-}
-
-/// The sample of one request, in whole µs as ab keeps them.
-fn sample(run: &RunState, start: Instant, times: &Times, done: Instant) -> Sample {
-    let us = |from: Instant, to: Instant| {
-        saturate(to.saturating_duration_since(from).as_micros() as u64)
-    };
-    Sample {
-        start_us: start.saturating_duration_since(run.base).as_micros() as u64,
-        connect_us: times.connected.map_or(0, |c| us(start, c)),
-        wait_us: match (times.written, times.first_byte) {
-            (Some(w), Some(f)) => us(w, f),
-            _ => 0,
-        },
-        total_us: us(start, done),
-    }
-}
-
-fn saturate(v: u64) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -8,16 +8,18 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::conn::SPREAD_ABOVE;
+use crate::conn::{Address, SPREAD_ABOVE};
+use crate::h2conn::H2Request;
 use crate::limits::{descriptors_needed, ensure_open_files};
 use crate::plan::{Plan, PlanError};
 use crate::record::{Record, Scheduled};
-use crate::request::build_request;
+use crate::request::{build_request, build_request_for};
 use crate::schedule::Schedule;
+use crate::start::{hold, Zero};
 use crate::tls::{TlsClient, TlsInfo};
-use crate::worker::{panic_message, run_worker, RunState};
+use crate::worker::{panic_message, run_worker, worker_runtime, Prepared, Reach, RunState, Share};
 
 /// Receives the records of one worker thread. One recorder per worker,
 /// made by the factory given to [`run`]; merged by the front end.
@@ -63,6 +65,11 @@ impl ControlState {
         self.abort.load(Ordering::Relaxed)
     }
 
+    /// Stops starting new requests (see [`Control::stop`]).
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// Stops the run and abandons in-flight requests (see [`Control::abort`]).
     pub(crate) fn abort(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -88,7 +95,7 @@ impl Control {
     /// Stops starting new requests; in-flight ones finish (bounded by the
     /// plan's timeout).
     pub fn stop(&self) {
-        self.state.stop.store(true, Ordering::Relaxed);
+        self.state.stop();
     }
 
     /// Stops starting new requests and abandons the in-flight ones within
@@ -115,6 +122,12 @@ pub struct RunOutput<R> {
     pub server_header: Option<String>,
     /// For `https://`: the protocol and cipher of the first handshake.
     pub tls: Option<TlsInfo>,
+    /// With [`Plan::give_up_unreachable`]: the run stopped because nothing
+    /// could be reached at the address.
+    pub unreachable: bool,
+    /// With [`Plan::http2`] over TLS: the run stopped because the server
+    /// chose this protocol by ALPN (`none` if it chose none), not `h2`.
+    pub alpn_refused: Option<String>,
 }
 
 /// Why a run could not start.
@@ -146,6 +159,17 @@ pub enum RunError {
     /// A worker thread or its runtime could not be created.
     #[error("cannot start the client runtime: {0}")]
     Runtime(std::io::Error),
+    /// [`crate::Plan::start`] had passed by more than its `late_ok` when
+    /// the run was ready: it could not send its share at the right time.
+    #[error(
+        "the start time passed {by:?} ago, more than the {late_ok:?} allowed: choose a later start"
+    )]
+    StartPassed {
+        /// How long ago the start passed.
+        by: Duration,
+        /// How late a start may be.
+        late_ok: Duration,
+    },
     /// A worker panicked (a bug): the run was stopped, its records lost.
     #[error("a client worker thread panicked: {message}")]
     Panic {
@@ -165,28 +189,57 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     plan.validate()?;
     let threads = plan.resolved_threads();
     ensure_open_files(descriptors_needed(plan.concurrency, threads))?;
-    let (host, port) = match &plan.proxy {
-        Some(proxy) => (proxy.host.as_str(), proxy.port),
-        None => (plan.target.host.as_str(), plan.target.port),
+    let addr = match (&plan.unix_socket, &plan.proxy) {
+        (Some(path), _) => Address::Unix(path.clone()),
+        (None, Some(proxy)) => Address::Tcp(resolve(&proxy.host, proxy.port)?),
+        (None, None) => Address::Tcp(resolve(&plan.target.host, plan.target.port)?),
     };
-    let addr = resolve(host, port)?;
     let tls = match plan.target.tls {
-        true => Some(TlsClient::new(&plan.target.host, plan.insecure).map_err(RunError::Tls)?),
+        true => Some(
+            TlsClient::new(
+                &plan.target.host,
+                plan.insecure,
+                plan.tls_resume,
+                plan.http2,
+            )
+            .map_err(RunError::Tls)?,
+        ),
         false => None,
     };
-    let base = Instant::now();
+    // The runtimes are built before the run's time zero, so the first due
+    // times do not wait for them.
+    let runtimes = (0..threads)
+        .map(|_| worker_runtime())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Runtime)?;
+    // A start on the wall clock: wait for it (see `start`).
+    let zero = match &plan.start {
+        Some(start) => hold(start, plan.warmup, &control.state)?,
+        None => Zero::now(),
+    };
+    let base = zero.base;
     let run = Arc::new(RunState {
+        spread_sources: addr.is_loopback_v4() && plan.concurrency > SPREAD_ABOVE,
         addr,
-        spread_sources: addr.ip().is_loopback()
-            && addr.is_ipv4()
-            && plan.concurrency > SPREAD_ABOVE,
-        request: build_request(plan).into_boxed_slice(),
-        head_request: plan.method.eq_ignore_ascii_case("HEAD"),
+        requests: prepare_requests(plan),
+        h2_requests: match plan.http2 {
+            true => H2Request::all(plan)
+                .ok_or(RunError::Plan(PlanError::Http2Request))?
+                .into_boxed_slice(),
+            false => Box::new([]),
+        },
+        streams: plan.streams,
+        alpn_refused: OnceLock::new(),
         trace_responses: plan.trace_responses,
         keep_alive: plan.keep_alive,
         timeout: plan.timeout,
         limit: plan.requests,
         claimed: AtomicU64::new(0),
+        warmup_end: base + plan.warmup,
+        reach: Reach {
+            give_up: plan.give_up_unreachable,
+            ..Reach::default()
+        },
         deadline: plan.duration.map(|d| base + d),
         base,
         control: Arc::clone(&control.state),
@@ -194,13 +247,20 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         tls,
         tls_info: OnceLock::new(),
     });
+    let profile = plan.rate_profile().map(Arc::new);
     let outputs = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
-        for i in 0..threads {
+        for (i, runtime) in runtimes.into_iter().enumerate() {
             let worker_run = Arc::clone(&run);
             let make_recorder = &make_recorder;
-            let connections = share(plan.concurrency, threads, i);
-            let schedule = plan.rate.map(|rate| Schedule::new(rate, threads, i));
+            let share = Share {
+                thread: i,
+                threads,
+                connections: share(plan.concurrency, threads, i),
+                schedule: profile
+                    .as_ref()
+                    .map(|p| Schedule::new(Arc::clone(p), threads, i).skipping(zero.missed)),
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("speedup-load-{i}"))
                 .spawn_scoped(scope, move || {
@@ -208,12 +268,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                     // recorder, making it) unwinds this thread: stop the
                     // other workers too.
                     let _stop = StopOnPanic(&worker_run.control);
-                    run_worker(
-                        Arc::clone(&worker_run),
-                        schedule,
-                        connections,
-                        make_recorder(),
-                    )
+                    run_worker(&runtime, Arc::clone(&worker_run), share, make_recorder())
                 });
             match handle {
                 Ok(h) => handles.push(h),
@@ -247,6 +302,8 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         elapsed,
         server_header,
         tls,
+        unreachable: run.reach.gave_up.load(Ordering::Relaxed),
+        alpn_refused: run.alpn_refused.get().cloned(),
     })
 }
 
@@ -259,6 +316,21 @@ impl Drop for StopOnPanic<'_> {
             self.0.abort();
         }
     }
+}
+
+/// The bytes of every request the plan sends, built once.
+fn prepare_requests(plan: &Plan) -> Box<[Prepared]> {
+    let prepared = |bytes: Vec<u8>, method: &str| Prepared {
+        bytes: bytes.into_boxed_slice(),
+        head: method.eq_ignore_ascii_case("HEAD"),
+    };
+    if plan.mix.is_empty() {
+        return Box::new([prepared(build_request(plan), &plan.method)]);
+    }
+    plan.mix
+        .iter()
+        .map(|spec| prepared(build_request_for(plan, spec), &spec.method))
+        .collect()
 }
 
 /// Connections of worker `i` when `total` are spread evenly over `threads`.

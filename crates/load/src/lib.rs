@@ -9,14 +9,18 @@ mod body;
 mod cert;
 mod conn;
 pub mod engine;
+mod h2conn;
 mod limits;
 pub mod plan;
+pub mod rate;
 pub mod record;
 pub mod request;
 mod response;
 mod schedule;
+pub mod start;
 mod stream;
 mod tls;
+mod turn;
 mod worker;
 
 /// The response parser, for the fuzz targets in `fuzz/` (feature `fuzzing`).
@@ -54,6 +58,8 @@ pub mod fuzzing {
 
 pub use engine::{run, Control, Recorder, RunError, RunOutput};
 pub use plan::{url_host, HttpVersion, Plan, PlanError, Proxy, Target, MAX_TIME};
+pub use rate::{RateProfile, Stage};
 pub use record::{ErrorKind, Outcome, Record, Sample, Scheduled};
-pub use request::{build_request, default_headers, USER_AGENT};
+pub use request::{build_request, build_request_for, default_headers, RequestSpec, USER_AGENT};
+pub use start::Start;
 pub use tls::TlsInfo;

@@ -4,10 +4,13 @@
 //! passed [`Plan::validate`], so every check on user input lives here, with
 //! a message that names the problem and its fix.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::limits::default_threads;
+use crate::rate::{RateProfile, Stage};
+use crate::request::RequestSpec;
 
 /// A plan or URL the engine cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -19,6 +22,18 @@ pub enum PlanError {
     HttpsThroughProxy {
         /// The URL as given.
         url: String,
+    },
+    /// HTTP/2 with what it cannot carry.
+    #[error("HTTP/2 {0}")]
+    Http2(&'static str),
+    /// A request HTTP/2 cannot send (a method or header its types refuse).
+    #[error("a request cannot be sent over HTTP/2 (a method or header value it refuses)")]
+    Http2Request,
+    /// A Unix socket with https or a proxy.
+    #[error("--unix-socket with {what}: not supported (use an http:// URL without a proxy)")]
+    UnixSocketWith {
+        /// `https` or `a proxy`.
+        what: &'static str,
     },
     /// The URL has no path after the host (ab requires one).
     #[error(
@@ -86,6 +101,9 @@ pub enum PlanError {
     /// The worker thread count was 0.
     #[error("the number of client threads must be at least 1")]
     ZeroThreads,
+    /// A stage of zero length, or longer than [`MAX_TIME`].
+    #[error("a rate stage must last more than 0 s and at most a day")]
+    InvalidStage,
     /// A rate that is not a positive, finite number of requests per second.
     #[error("the request rate must be a positive number of requests per second")]
     InvalidRate,
@@ -207,6 +225,15 @@ impl Target {
 
     /// The absolute-form URL (`http[s]://host:port/path`), sent as the request
     /// target through a proxy.
+    /// The same target with another path (a request of [`Plan::mix`]).
+    pub fn with_path(&self, path: &str) -> Target {
+        Target {
+            path: path.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The absolute URL, `scheme://host[:port]/path`.
     pub fn absolute_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}{}", self.host_header(), self.path)
@@ -304,9 +331,42 @@ pub struct Plan {
     /// closed loop, each connection sends as soon as its previous answer
     /// arrived.
     pub rate: Option<f64>,
+    /// Open loop with a changing rate: stages that ramp it linearly, the
+    /// first from `rate` (or 0). The run ends with the last stage.
+    pub stages: Vec<Stage>,
     /// For `https://`: accept any server certificate (self-signed, expired,
     /// another host's) instead of verifying it against Mozilla's roots.
     pub insecure: bool,
+    /// For `https://`: resume TLS sessions on new connections (session
+    /// tickets or IDs from earlier handshakes of the run). Off, every new
+    /// connection does a full handshake, as real ab does and as every new
+    /// client of a server would.
+    pub tls_resume: bool,
+    /// Requests started (due, in open loop) before this much time has
+    /// passed are a warm-up: they do not count towards `requests`.
+    pub warmup: Duration,
+    /// Stop the run when, a second in, no connection was ever established
+    /// and a connect failed (nothing listens there), instead of counting
+    /// connect errors for the whole run; [`crate::RunOutput::unreachable`]
+    /// says so. `speedup ab` keeps ab's own rules.
+    pub give_up_unreachable: bool,
+    /// Connect to this Unix socket instead of the URL's host and port (as
+    /// curl's `--unix-socket`); the URL still gives the Host and the path.
+    pub unix_socket: Option<PathBuf>,
+    /// Several requests sent in turn (round robin, on each client thread):
+    /// when not empty, these instead of the plan's own method, path,
+    /// headers and body; [`crate::Record::target`] says which was sent.
+    pub mix: Vec<RequestSpec>,
+    /// Speak HTTP/2: on `https://` offer only `h2` by ALPN (a server that
+    /// chooses another ends the run: [`crate::RunOutput::alpn`]); on
+    /// `http://` with prior knowledge (h2c, RFC 9113 §3.3).
+    pub http2: bool,
+    /// With `http2`: requests in flight at once on each connection (its
+    /// streams), never more than the server allows.
+    pub streams: u32,
+    /// Start at a moment on the wall clock (after waiting for it), the
+    /// warm-up just before it: see [`crate::start`].
+    pub start: Option<crate::start::Start>,
 }
 
 impl Plan {
@@ -328,7 +388,16 @@ impl Plan {
             proxy: None,
             trace_responses: false,
             rate: None,
+            stages: Vec::new(),
             insecure: false,
+            tls_resume: false,
+            warmup: Duration::ZERO,
+            give_up_unreachable: false,
+            unix_socket: None,
+            mix: Vec::new(),
+            http2: false,
+            streams: 1,
+            start: None,
         }
     }
 
@@ -344,6 +413,19 @@ impl Plan {
             .min(self.concurrency as usize)
     }
 
+    /// Whether the run is open loop: a rate, or stages.
+    pub fn open_loop(&self) -> bool {
+        self.rate.is_some() || !self.stages.is_empty()
+    }
+
+    /// When the open loop's requests are due: stages, or a constant rate.
+    pub fn rate_profile(&self) -> Option<RateProfile> {
+        match (&self.stages[..], self.rate) {
+            ([], rate) => rate.map(RateProfile::constant),
+            (stages, start) => Some(RateProfile::stages(start.unwrap_or(0.0), stages)),
+        }
+    }
+
     /// Checks that the plan can run and cannot produce a malformed request.
     pub fn validate(&self) -> Result<(), PlanError> {
         if self.target.tls && self.proxy.is_some() {
@@ -351,11 +433,30 @@ impl Plan {
                 url: self.target.absolute_url(),
             });
         }
+        if self.unix_socket.is_some() && (self.target.tls || self.proxy.is_some()) {
+            return Err(PlanError::UnixSocketWith {
+                what: if self.target.tls { "https" } else { "a proxy" },
+            });
+        }
+        if self.http2 {
+            if self.version == HttpVersion::Http10 {
+                return Err(PlanError::Http2("and HTTP/1.0 at once: choose one"));
+            }
+            if self.proxy.is_some() {
+                return Err(PlanError::Http2("through a proxy is not supported"));
+            }
+        }
+        if self.streams == 0 || (self.streams > 1 && !self.http2) {
+            return Err(PlanError::Http2(
+                "streams: at least 1 per connection, more only with HTTP/2",
+            ));
+        }
         if self.concurrency == 0 {
             return Err(PlanError::ZeroConcurrency);
         }
         match (self.requests, self.duration) {
-            (None, None) => return Err(PlanError::NoLimit),
+            // Stages end by themselves.
+            (None, None) if self.stages.is_empty() => return Err(PlanError::NoLimit),
             (Some(0), _) => return Err(PlanError::ZeroRequests),
             (Some(n), _) if u64::from(self.concurrency) > n => {
                 return Err(PlanError::ConcurrencyAboveRequests {
@@ -386,23 +487,38 @@ impl Plan {
         if self.threads == Some(0) {
             return Err(PlanError::ZeroThreads);
         }
-        if let Some(rate) = self.rate {
+        for stage in &self.stages {
+            if !(stage.rate.is_finite() && stage.rate >= 0.0) {
+                return Err(PlanError::InvalidRate);
+            }
+            if stage.duration.is_zero() || stage.duration > MAX_TIME {
+                return Err(PlanError::InvalidStage);
+            }
+        }
+        if let Some(rate) = self.rate.filter(|_| self.stages.is_empty()) {
             if !(rate.is_finite() && rate > 0.0) {
                 return Err(PlanError::InvalidRate);
             }
             let threads = self.resolved_threads();
-            if rate < threads as f64 {
+            // One thread may send less than once a second; more threads
+            // than requests a second would sit idle.
+            if threads > 1 && rate < threads as f64 {
                 return Err(PlanError::RateBelowThreads { rate, threads });
             }
         }
-        if !is_token(&self.method) {
-            return Err(PlanError::InvalidMethod {
-                method: self.method.clone(),
-            });
-        }
-        for (name, value) in &self.headers {
-            if !is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n') {
-                return Err(PlanError::InvalidHeader { name: name.clone() });
+        let own = (&self.method, &self.headers);
+        for (method, headers) in
+            std::iter::once(own).chain(self.mix.iter().map(|r| (&r.method, &r.headers)))
+        {
+            if !is_token(method) {
+                return Err(PlanError::InvalidMethod {
+                    method: method.clone(),
+                });
+            }
+            for (name, value) in headers {
+                if !is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                    return Err(PlanError::InvalidHeader { name: name.clone() });
+                }
             }
         }
         Ok(())

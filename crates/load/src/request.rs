@@ -17,25 +17,52 @@ pub fn default_headers(target: &Target) -> Vec<(String, String)> {
     ]
 }
 
+/// One of several requests a run sends in turn ([`Plan::mix`]): what
+/// differs from one to the next. The scheme, host, port, HTTP version and
+/// proxy are the plan's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// Request method.
+    pub method: String,
+    /// The path including any query; starts with '/'.
+    pub path: String,
+    /// Every header, in order (the front end includes Host and the rest).
+    pub headers: Vec<(String, String)>,
+    /// Body sent after the headers; the front end adds Content-Length.
+    pub body: Option<std::sync::Arc<[u8]>>,
+}
+
 /// The exact bytes the engine sends for each request of `plan`:
 /// `{METHOD} {path, or absolute URL through a proxy} HTTP/1.x\r\n`, each
 /// header as `Name: value\r\n`, a blank line, then the body.
 ///
 /// Front ends may print it (ab's `-v 2` shows the request).
 pub fn build_request(plan: &Plan) -> Vec<u8> {
-    let target = match plan.proxy {
-        Some(_) => plan.target.absolute_url(),
-        None => plan.target.path.clone(),
+    let spec = RequestSpec {
+        method: plan.method.clone(),
+        path: plan.target.path.clone(),
+        headers: plan.headers.clone(),
+        body: plan.body.clone(),
     };
-    let body = plan.body.as_deref().unwrap_or(&[]);
+    build_request_for(plan, &spec)
+}
+
+/// The bytes of `spec` sent with `plan`'s version, to its target or proxy
+/// (see [`build_request`]).
+pub fn build_request_for(plan: &Plan, spec: &RequestSpec) -> Vec<u8> {
+    let target = match plan.proxy {
+        Some(_) => plan.target.with_path(&spec.path).absolute_url(),
+        None => spec.path.clone(),
+    };
+    let body = spec.body.as_deref().unwrap_or(&[]);
     let mut out = Vec::with_capacity(128 + target.len() + body.len());
-    out.extend_from_slice(plan.method.as_bytes());
+    out.extend_from_slice(spec.method.as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.push(b' ');
     out.extend_from_slice(plan.version.as_str().as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (name, value) in &plan.headers {
+    for (name, value) in &spec.headers {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());

@@ -41,6 +41,9 @@ pub(crate) struct ResponseReader {
     pub keep_alive: bool,
     /// The Server header, captured only when asked for.
     pub server: Option<String>,
+    /// Bytes came after the end of the response in the read that ended
+    /// it: the server sent something no request asked for.
+    pub overrun: bool,
 }
 
 enum State {
@@ -73,6 +76,7 @@ impl ResponseReader {
             body_bytes: 0,
             keep_alive: false,
             server: None,
+            overrun: false,
         }
     }
 
@@ -88,6 +92,7 @@ impl ResponseReader {
         self.body_bytes = 0;
         self.keep_alive = false;
         self.server = None;
+        self.overrun = false;
     }
 
     /// Empties the head buffer and gives back what a long head made it take.
@@ -111,12 +116,16 @@ impl ResponseReader {
     }
 
     /// Takes bytes just read. Returns whether the response is complete;
-    /// bytes after its end are ignored.
+    /// bytes after its end are not read, only noted in
+    /// [`ResponseReader::overrun`].
     pub(crate) fn feed(&mut self, data: &[u8]) -> Result<bool, ErrorKind> {
         let result = match self.state {
             State::Head => self.feed_head(data),
             State::Body(_) => self.feed_body(data),
-            State::Done => Ok(true),
+            State::Done => {
+                self.overrun |= !data.is_empty();
+                Ok(true)
+            }
         };
         if result.is_err() {
             self.reset_head();
@@ -146,6 +155,7 @@ impl ResponseReader {
         self.body_bytes += used as u64;
         if done {
             self.state = State::Done;
+            self.overrun |= used < data.len();
         }
         Ok(done)
     }
@@ -186,6 +196,10 @@ impl ResponseReader {
         let result = if self.start(head)? {
             match self.feed_body(&buffered[len..]) {
                 Ok(false) => self.feed_body(&data[take..]),
+                Ok(true) => {
+                    self.overrun |= take < data.len();
+                    Ok(true)
+                }
                 other => other,
             }
         } else {
@@ -460,6 +474,28 @@ mod tests {
             let done = first || r.feed(&wire[split..]).unwrap();
             assert!(done, "split {split}");
             assert_eq!((r.status, r.body_bytes), (200, 3), "split {split}");
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_end_are_an_overrun_in_any_split() {
+        let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        for wire in [CL, &no_content[..], &chunked[..]] {
+            for extra in [&b""[..], b"junk"] {
+                let all = [wire, extra].concat();
+                for split in 1..=all.len() {
+                    let mut r = ResponseReader::new();
+                    r.begin(false, false);
+                    assert!(r.feed(&all[..split]).unwrap() || r.feed(&all[split..]).unwrap());
+                    // Split exactly at the end, the extra bytes come in a
+                    // later read: the next request's business.
+                    let expected = !extra.is_empty() && split != wire.len();
+                    assert_eq!(r.overrun, expected, "split {split}");
+                    r.begin(false, false);
+                    assert!(!r.overrun);
+                }
+            }
         }
     }
 

@@ -1,67 +1,163 @@
-//! The open-loop schedule: with a rate of R requests per second over T
-//! worker threads, request k of thread i is due at `(i + k * T) / R`
-//! seconds after the run's start, whatever happened to earlier requests.
+//! The open-loop schedule: over T worker threads, thread i sends requests
+//! i, i + T, i + 2T, ... of the run, each at the time its [`RateProfile`]
+//! says it is due (with a constant rate R, request n at `n / R` seconds
+//! after the run's start), whatever happened to earlier requests.
 //!
 //! A connection that is free takes its thread's next due time and waits
 //! for it; when every connection of a thread was busy at a due time, the
 //! next free one sends at once and the request is *late* by the difference.
-//! Latency measured from the due time is then corrected for coordinated
-//! omission: a stalled server is charged for every request that was due
-//! during the stall, not only for the ones in flight.
+//! That wait for a free connection is added to the request's latency, which
+//! corrects for coordinated omission: a stalled server is charged for every
+//! request that was due during the stall, not only for the ones in flight.
+//! What the client adds itself (its timer waking late, a busy thread) is
+//! measured apart ([`Scheduled::send_lateness_us`]) and never charged to the
+//! server.
+//!
+//! The wait for a due time is on the thread's own precise timer
+//! (`speedup_timer`, a timerfd in the worker's reactor): tokio's
+//! millisecond wheel would bunch a 5,000 req/s schedule into batches of five
+//! a millisecond, and wake each send up to a millisecond late.
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::rate::RateProfile;
 use crate::record::Scheduled;
 use crate::worker::RunState;
 
 /// One worker thread's share of the schedule.
 pub(crate) struct Schedule {
-    /// The thread's first due time, from the run's start.
-    first: Duration,
-    /// Between two due times of this thread: T / R.
-    every: f64,
-    /// The thread's next request number.
+    /// When the run's requests are due.
+    profile: Arc<RateProfile>,
+    /// The run's request number this thread sends next.
     next: Cell<u64>,
+    /// Between two of this thread's request numbers: the thread count.
+    step: u64,
 }
 
 impl Schedule {
-    /// Thread `thread`'s share of `rate` requests per second over `threads`.
-    pub(crate) fn new(rate: f64, threads: usize, thread: usize) -> Schedule {
+    /// Thread `thread`'s share of `profile` over `threads`.
+    pub(crate) fn new(profile: Arc<RateProfile>, threads: usize, thread: usize) -> Schedule {
         Schedule {
-            first: Duration::from_secs_f64(thread as f64 / rate),
-            every: threads.max(1) as f64 / rate,
-            next: Cell::new(0),
+            profile,
+            next: Cell::new(thread as u64),
+            step: threads.max(1) as u64,
         }
     }
 
-    /// Waits until the thread's next request is due; `None` once the run
+    /// The same share, without the due times before `missed` from the
+    /// run's start: a run that began late (see [`crate::start`]) never sends
+    /// them, rather than all at once.
+    pub(crate) fn skipping(self, missed: Duration) -> Schedule {
+        let missed = missed.as_secs_f64();
+        if missed > 0.0 {
+            let mut n = self.next.get();
+            while self.profile.due(n).is_some_and(|due| due < missed) {
+                n += self.step;
+            }
+            self.next.set(n);
+        }
+        self
+    }
+
+    /// Called by a connection that is free (now; its previous exchange
+    /// ended at `busy_until`, `None` before its first): waits until the
+    /// thread's next request is due, and returns where it stands against
+    /// the schedule with the instant to send it (now); `None` once the run
     /// is over (duration, request count, or stop).
-    pub(crate) async fn next(&self, run: &RunState) -> Option<Scheduled> {
-        let k = self.next.get();
-        self.next.set(k + 1);
-        let due = run.base + self.first + Duration::from_secs_f64(k as f64 * self.every);
+    pub(crate) async fn next(
+        &self,
+        run: &RunState,
+        busy_until: Option<Instant>,
+        stopping: &tokio::sync::Notify,
+    ) -> Option<(Scheduled, Instant)> {
+        let n = self.next.get();
+        self.next.set(n + self.step);
+        // The stages may end before the run's duration does.
+        let due = run.base + Duration::from_secs_f64(self.profile.due(n)?);
         if !run.claim(due) {
             return None;
         }
-        let now = Instant::now();
+        let free = Instant::now();
         // A server that cannot keep up leaves a backlog of late requests;
         // they are sent (each one's wait is part of what we measure), but
         // not for longer than one timeout past the end of the run.
-        if run.deadline.is_some_and(|end| now > end + run.timeout) {
+        if run.deadline.is_some_and(|end| free > end + run.timeout) {
             return None;
         }
-        if now < due {
-            tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+        if free < due {
+            tokio::select! {
+                // Fails only if no timer can be had at all: then send now.
+                _ = speedup_timer::sleep_until(due) => {}
+                // Woken by the worker when the run is stopped.
+                () = stopping.notified() => {}
+            }
             // A stop while we waited: do not start anything new.
             if run.control.is_stopped() {
                 return None;
             }
         }
-        let us = |d: Duration| d.as_micros() as u64;
-        Some(Scheduled {
-            due_us: us(due - run.base),
-            late_us: us(now.saturating_duration_since(due)),
-        })
+        let send = Instant::now();
+        // Only a connection busy with the server delays a send on the
+        // server's account: before its first exchange (the run starting up)
+        // a connection was as good as free at the due time.
+        let free = busy_until.unwrap_or(due);
+        Some((slot(run.base, due, free, send), send))
+    }
+}
+
+/// Where a request due at `due`, whose connection was free at `free` and
+/// which is sent at `send`, stands against the schedule (see [`Scheduled`]).
+fn slot(base: Instant, due: Instant, free: Instant, send: Instant) -> Scheduled {
+    let us = |d: Duration| d.as_micros() as u64;
+    Scheduled {
+        due_us: us(due.saturating_duration_since(base)),
+        late_us: us(free.saturating_duration_since(due)),
+        send_lateness_us: us(send.saturating_duration_since(due.max(free))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attribution rule on synthetic timings: the wait for a free
+    /// connection is the server's, the oversleep is the client's.
+    #[test]
+    fn the_server_is_charged_only_for_the_wait_for_a_connection() {
+        let base = Instant::now();
+        let at = |us: u64| base + Duration::from_micros(us);
+        // A connection free before the due time, a timer waking 60 µs late:
+        // nothing is charged, the 60 µs are the client's.
+        let on_time = slot(base, at(1_000), at(400), at(1_060));
+        assert_eq!((on_time.late_us, on_time.send_lateness_us), (0, 60));
+        assert_eq!(on_time.corrected_us(250), 250);
+        // Every connection busy until 5 ms after the due time, sent 20 µs
+        // after it was free: the server is charged 5 ms, the client 20 µs.
+        let stalled = slot(base, at(1_000), at(6_000), at(6_020));
+        assert_eq!((stalled.late_us, stalled.send_lateness_us), (5_000, 20));
+        assert_eq!(stalled.corrected_us(250), 5_250);
+        assert_eq!(stalled.due_us, 1_000);
+    }
+
+    /// A late start skips exactly the due times already passed: thread 1
+    /// of 2 at 100/s is due at 10, 30, 50 ms, ...; 45 ms late, it resumes
+    /// at 50 ms, its request number 2.
+    #[test]
+    fn a_late_start_skips_the_passed_due_times_only() {
+        // Thread 1 of 2 at 100/s sends requests 1, 3, 5, ... due at 10,
+        // 30, 50 ms.
+        let next = |missed_ms| {
+            Schedule::new(Arc::new(RateProfile::constant(100.0)), 2, 1)
+                .skipping(Duration::from_millis(missed_ms))
+                .next
+                .get()
+        };
+        assert_eq!(next(0), 1);
+        assert_eq!(next(10), 1);
+        assert_eq!(next(11), 3);
+        assert_eq!(next(45), 5);
+        assert_eq!(next(50), 5);
     }
 }

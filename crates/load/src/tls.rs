@@ -7,18 +7,32 @@
 //! the plan is insecure (`bench -k`, and `ab`, which never verifies): then
 //! any certificate is accepted, but the handshake's signatures are still
 //! checked.
+//!
+//! Every new connection does a full handshake unless the plan asks for
+//! resumption: a load generator's connections stand for new clients, and
+//! real ab never resumes (a resumed handshake costs the server a fraction
+//! of a full one). The key exchange prefers X25519, as OpenSSL and
+//! browsers do, whatever order a newer rustls defaults to: a server's cost
+//! per handshake depends on it.
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::cert;
 use crate::record::ErrorKind;
+
+/// Socket reads one call makes before it gives the runtime a turn, when
+/// a server sends records that carry no data (or handshake records) as fast
+/// as they are read.
+const RECORDS_PER_PASS: u32 = 16;
 
 /// What a run needs to open TLS connections, built once per run.
 pub(crate) struct TlsClient {
@@ -27,9 +41,25 @@ pub(crate) struct TlsClient {
 }
 
 impl TlsClient {
-    /// The client side for `host`; `insecure` accepts any certificate.
-    pub(crate) fn new(host: &str, insecure: bool) -> Result<TlsClient, rustls::Error> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// The client side for `host`; `insecure` accepts any certificate,
+    /// `resume` lets new connections resume earlier sessions, `http2`
+    /// offers only `h2` by ALPN (else only `http/1.1`).
+    pub(crate) fn new(
+        host: &str,
+        insecure: bool,
+        resume: bool,
+        http2: bool,
+    ) -> Result<TlsClient, rustls::Error> {
+        use rustls::crypto::ring::kx_group;
+        // rustls 0.23.48 deprecates the ring provider for its lack of
+        // post-quantum groups; ring stays our choice (no C toolchain to
+        // build aws-lc), with its groups pinned in our order.
+        #[allow(deprecated)]
+        let ring = rustls::crypto::ring::default_provider();
+        let provider = Arc::new(CryptoProvider {
+            kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
+            ..ring
+        });
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()?;
         let mut config = if insecure {
@@ -42,7 +72,13 @@ impl TlsClient {
                 rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             builder.with_root_certificates(roots).with_no_client_auth()
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![match http2 {
+            true => b"h2".to_vec(),
+            false => b"http/1.1".to_vec(),
+        }];
+        if !resume {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| rustls::Error::General(format!("invalid server name {host:?}")))?;
         Ok(TlsClient {
@@ -57,10 +93,17 @@ impl TlsClient {
         let conn = ClientConnection::new(Arc::clone(&self.config), self.name.clone())
             .map_err(|_| ErrorKind::Tls)?;
         let mut tls = TlsStream { tcp, conn };
+        let mut passes = 0u32;
         loop {
             tls.flush().await.map_err(|_| ErrorKind::Tls)?;
             if !tls.conn.is_handshaking() {
                 return Ok(tls);
+            }
+            // A server that keeps sending records never makes the socket
+            // wait: yield now and then, so the request's timer can fire.
+            passes += 1;
+            if passes % RECORDS_PER_PASS == 0 {
+                tokio::task::yield_now().await;
             }
             tls.tcp.readable().await.map_err(|_| ErrorKind::Tls)?;
             match tls.conn.read_tls(&mut Socket(&tls.tcp)) {
@@ -108,6 +151,69 @@ impl TlsStream {
     /// The underlying socket, for readiness.
     pub(crate) fn tcp(&self) -> &TcpStream {
         &self.tcp
+    }
+
+    /// The protocol the server chose by ALPN, if it chose one.
+    pub(crate) fn alpn(&self) -> Option<&[u8]> {
+        self.conn.alpn_protocol()
+    }
+
+    /// [`AsyncRead::poll_read`] over [`TlsStream::try_read`]: a read that
+    /// found records without data (the socket still ready) yields.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.try_read(buf.initialize_unfilled()) {
+            Ok(n) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Err(e) if e.kind() == IoKind::WouldBlock => match self.tcp.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                other => other,
+            },
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// [`AsyncWrite::poll_write`] over [`TlsStream::try_write`].
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            match self.try_write(buf) {
+                Err(e) if e.kind() == IoKind::WouldBlock => {
+                    std::task::ready!(self.tcp.poll_write_ready(cx))?
+                }
+                done => return Poll::Ready(done),
+            }
+        }
+    }
+
+    /// [`AsyncWrite::poll_flush`]: every pending record out to the socket.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            match self.try_flush() {
+                Err(e) if e.kind() == IoKind::WouldBlock => {
+                    std::task::ready!(self.tcp.poll_write_ready(cx))?
+                }
+                done => return Poll::Ready(done),
+            }
+        }
+    }
+
+    /// [`AsyncWrite::poll_shutdown`]: close_notify, then the socket's end.
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.conn.send_close_notify();
+        std::task::ready!(self.poll_flush(cx))?;
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 
     /// What was negotiated.
@@ -179,9 +285,11 @@ impl TlsStream {
     }
 
     /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream,
-    /// `WouldBlock` when the socket has no whole record yet.
+    /// `WouldBlock` when the socket has no whole record yet, or when
+    /// [`RECORDS_PER_PASS`] reads brought no data (records without any:
+    /// the caller counts that as a pass that did not wait, and yields).
     pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
+        for _ in 0..RECORDS_PER_PASS {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == IoKind::WouldBlock => {}
@@ -196,6 +304,7 @@ impl TlsStream {
             // Alerts, key updates: out with them if the socket takes them.
             let _ = self.try_flush();
         }
+        Err(IoKind::WouldBlock.into())
     }
 }
 

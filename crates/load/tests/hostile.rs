@@ -1,5 +1,6 @@
 //! Servers that flood, refuse uploads, and clients that panic: the engine
-//! bounds what it holds, hears early answers, and never hangs.
+//! bounds what it holds and how long a request runs, hears early answers,
+//! and never hangs.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use speedup_load::{run, Control, ErrorKind, Outcome, Record, Recorder, RunError};
-use support::{answer_all, plan, run_plan, serve, Conn, Keep};
+use support::{answer_all, plan, run_plan, run_within, serve, Conn, Keep};
 
 /// A 200 response whose first header line carries `len` bytes of value,
 /// followed by `rest` (the other headers, the blank line, any body).
@@ -167,4 +168,207 @@ fn a_body_over_4_gib_is_counted_in_full() {
         ),
         "{records:?}"
     );
+}
+
+/// A chunked body whose trailer section never ends.
+fn endless_trailers(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+            b"X-Trailer: 0123456789\r\n",
+        );
+    }
+}
+
+/// A valid chunked body that never ends, in 1-byte chunks (the slowest
+/// framing to follow, so the client never catches up and its socket is
+/// always readable).
+fn endless_tiny_chunks(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"1\r\nx\r\n",
+        );
+    }
+}
+
+/// A Content-Length body that would take days to send.
+fn endless_length(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\n",
+            &[b'x'; 4096],
+        );
+    }
+}
+
+/// A close-delimited body from a server that never closes.
+fn endless_until_close(mut conn: Conn) {
+    if conn.read_request() {
+        conn.flood(b"HTTP/1.0 200 OK\r\n\r\n", &[b'x'; 4096]);
+    }
+}
+
+/// Generous for a noisy 2-core machine, far below a hang.
+const MARGIN: Duration = Duration::from_millis(1500);
+/// How long a test waits for a run that should end, before calling it hung.
+const HUNG: Duration = Duration::from_secs(20);
+
+#[test]
+fn endless_trailers_are_malformed_after_64_kib() {
+    let server = serve(endless_trailers);
+    let mut p = plan(&server.url("/"), 2, 1);
+    p.timeout = Duration::from_secs(2);
+    let (records, took) = run_within(&p, Arc::default(), HUNG);
+    let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(kinds, vec![Outcome::Error(ErrorKind::Malformed); 2]);
+    // The trailer cap ended them, not the timeout.
+    assert!(took < p.timeout, "{took:?}");
+}
+
+#[test]
+fn a_response_that_never_ends_times_out_on_time() {
+    for (name, server) in [
+        ("tiny chunks", serve(endless_tiny_chunks)),
+        ("content-length", serve(endless_length)),
+        ("until close", serve(endless_until_close)),
+    ] {
+        let mut p = plan(&server.url("/"), 1, 1);
+        p.timeout = Duration::from_secs(1);
+        let (records, took) = run_within(&p, Arc::default(), HUNG);
+        let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+        assert_eq!(kinds, [Outcome::Error(ErrorKind::Timeout)], "{name}");
+        assert!(took < p.timeout + MARGIN, "{name}: {took:?}");
+    }
+}
+
+/// Waits (bounded) until `server` has read `n` requests.
+fn until_requests(server: &support::TestServer, n: usize) {
+    let begun = Instant::now();
+    while server.stats.requests() < n {
+        assert!(begun.elapsed() < HUNG, "no request arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn abort_ends_a_run_flooded_with_responses_at_once() {
+    let server = serve(endless_tiny_chunks);
+    let mut p = plan(&server.url("/"), 4, 2);
+    p.timeout = Duration::from_secs(60);
+    let control = Arc::new(Control::new());
+    let aborter = Arc::clone(&control);
+    let watch = std::thread::spawn(move || {
+        until_requests(&server, 2);
+        std::thread::sleep(Duration::from_millis(100));
+        aborter.abort();
+        Instant::now()
+    });
+    let (records, _) = run_within(&p, control, HUNG);
+    let aborted = watch.join().unwrap();
+    let after = aborted.elapsed();
+    assert!(after < MARGIN, "the run ended {after:?} after the abort");
+    assert!(records.is_empty(), "{records:?}");
+}
+
+#[test]
+fn stop_lets_a_flooded_request_end_at_its_timeout() {
+    let server = serve(endless_tiny_chunks);
+    let mut p = plan(&server.url("/"), 1_000_000, 1);
+    p.timeout = Duration::from_secs(1);
+    let control = Arc::new(Control::new());
+    let stopper = Arc::clone(&control);
+    let watch = std::thread::spawn(move || {
+        until_requests(&server, 1);
+        stopper.stop();
+    });
+    let (records, took) = run_within(&p, control, HUNG);
+    watch.join().unwrap();
+    let kinds: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(kinds, [Outcome::Error(ErrorKind::Timeout)]);
+    assert!(took < p.timeout + MARGIN, "{took:?}");
+}
+
+/// Answers every request on the connection with `response` followed by
+/// `extra`, in the same write or (`later`) 5 ms after.
+fn answer_then(
+    response: &'static [u8],
+    extra: &'static [u8],
+    later: bool,
+) -> impl Fn(Conn) + Send + Sync + 'static {
+    move |mut conn: Conn| {
+        while conn.read_request() {
+            if later {
+                conn.write(response);
+                std::thread::sleep(Duration::from_millis(5));
+                conn.write(extra);
+            } else {
+                conn.write(&[response, extra].concat());
+            }
+        }
+    }
+}
+
+const KEPT: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+/// The outcome of a kept "hello" response.
+fn hello() -> Outcome {
+    Outcome::Response {
+        status: 200,
+        header_bytes: KEPT.len() as u64 - 5,
+        body_bytes: 5,
+        keep_alive: true,
+        write_failed: false,
+    }
+}
+
+#[test]
+fn bytes_after_a_kept_response_fail_the_next_request_however_they_are_split() {
+    let malformed = Outcome::Error(ErrorKind::Malformed);
+    let every_other: Vec<_> = [hello(), malformed].repeat(5);
+    // Junk after the body; a body longer than its Content-Length.
+    for extra in [&b"junk!"[..], b" world"] {
+        for later in [false, true] {
+            let server = serve(answer_then(KEPT, extra, later));
+            let mut p = plan(&server.url("/"), 10, 1);
+            p.keep_alive = true;
+            let (records, _) = run_within(&p, Arc::default(), HUNG);
+            let outcomes: Vec<_> = records.iter().map(|r| r.outcome).collect();
+            let what = (String::from_utf8_lossy(extra), later);
+            assert_eq!(outcomes, every_other, "{what:?}");
+            // The response is kept as it was, its connection is not.
+            assert_eq!(server.stats.accepted(), 5, "{what:?}");
+        }
+    }
+}
+
+#[test]
+fn a_second_response_in_the_same_read_fails_the_next_request() {
+    let server = serve(answer_then(KEPT, KEPT, false));
+    let mut p = plan(&server.url("/"), 4, 1);
+    p.keep_alive = true;
+    let (records, _) = run_within(&p, Arc::default(), HUNG);
+    let outcomes: Vec<_> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [hello(), Outcome::Error(ErrorKind::Malformed)].repeat(2)
+    );
+}
+
+#[test]
+fn bytes_after_a_response_whose_connection_closes_anyway_are_not_looked_at() {
+    const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello";
+    for (response, keep_alive) in [(CLOSE, true), (KEPT, false)] {
+        let server = serve(answer_then(response, b"junk!", false));
+        let mut p = plan(&server.url("/"), 4, 1);
+        p.keep_alive = keep_alive;
+        let (records, _) = run_within(&p, Arc::default(), HUNG);
+        assert!(
+            records
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Response { status: 200, .. })),
+            "{records:?}"
+        );
+        assert_eq!(server.stats.accepted(), 4);
+    }
 }

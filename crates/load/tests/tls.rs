@@ -63,6 +63,27 @@ fn insecure_plan_gets_answers_over_tls() {
     }
 }
 
+/// Each new connection is a new client: a full handshake, as real ab does,
+/// unless the plan asks for resumption.
+#[test]
+fn new_connections_resume_sessions_only_when_asked() {
+    for resume in [false, true] {
+        let (base, handshakes) = tls_server::start_counting();
+        let mut p = plan(&format!("{base}/"), true, false);
+        p.tls_resume = resume;
+        let (all, _) = outcomes(&p);
+        assert_eq!(all.len(), 20);
+        let (full, resumed) = handshakes.counts();
+        assert_eq!(full + resumed, 20, "one handshake per connection");
+        if resume {
+            // The first connection of each of the two has nothing to resume.
+            assert!(resumed >= 15, "resume: {full} full, {resumed} resumed");
+        } else {
+            assert_eq!((full, resumed), (20, 0));
+        }
+    }
+}
+
 #[test]
 fn verifying_plan_records_certificate_errors() {
     let base = tls_server::start();

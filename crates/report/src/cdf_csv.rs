@@ -19,7 +19,7 @@ use crate::bounded::{BoundError, Lines};
 use crate::escape::escaped;
 
 /// The header line ab writes before the rows.
-pub const HEADER: &str = "Percentage served,Time in ms";
+pub const HEADER: &str = speedup_stats::CDF_CSV_HEADER;
 
 /// The highest percentage row, the slowest request.
 const LAST_PERCENT: u32 = 100;

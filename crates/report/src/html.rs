@@ -2,9 +2,12 @@
 //! chart, no scripts, nothing fetched) that explains the experiment, shows
 //! the CDF chart and a table of figures beside the ideal and the article's.
 //!
-//! The page only lays out numbers it is given; they come from `stats` via
-//! whoever builds the [`LabPage`]. Every string from outside is escaped
-//! except the chart, which must be an SVG from [`crate::plot::render_svg`].
+//! The page only lays out numbers and sentences it is given; the numbers
+//! come from `speedup-stats`, the sentences (the article's story) and the
+//! `summary.json` rows from `speedup-lab`, which builds the [`LabPage`].
+//! Every string from outside is escaped except the chart, which must be an
+//! SVG from [`crate::plot::render_svg`]. The HTML helpers here also serve
+//! the bench runs' page ([`crate::bench_page`]).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -18,8 +21,10 @@ pub struct LabPage {
     pub intro: String,
     /// The CDF chart as an SVG document, inlined as is (trusted markup).
     pub chart_svg: String,
-    /// The ideal response time (the sleep), shown as the table's first row.
-    pub ideal_ms: f64,
+    /// The ideal response time (the sleep), shown as the table's first row
+    /// and against each scenario's p95; `None` when the scenarios have none
+    /// (custom paths).
+    pub ideal_ms: Option<f64>,
     /// One table row per scenario, in run order.
     pub rows: Vec<ScenarioRow>,
     /// Footnotes: machine, command line, caveats.
@@ -66,9 +71,9 @@ pub struct Grid {
     pub caption: String,
 }
 
-/// One scenario's figures, as shown in the table and written to
-/// `summary.json`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// One scenario's figures, as the tables show them (the lab writes them to
+/// `summary.json` in a shape of its own).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioRow {
     /// Scenario name, e.g. `baseline`.
     pub name: String,
@@ -100,79 +105,6 @@ pub struct ScenarioRow {
     pub why: String,
 }
 
-/// The settings of this run, as the page describes them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RunSettings {
-    /// Requests per scenario.
-    pub requests: u64,
-    /// Requests in flight at once.
-    pub concurrency: u64,
-    /// The sleep each request asks for, ms (the ideal response time).
-    pub sleep_ms: f64,
-    /// The blocking pool of the server under test, when known (the
-    /// embedded server's); `None` for an external server.
-    pub threads: Option<u64>,
-}
-
-/// The article's experiment, then this run's, for [`LabPage::intro`]. The
-/// article's settings are the article's (1000 requests, 100 at a time, a
-/// 100 ms sleep, FastAPI's 40 threads); this run's are described as this
-/// run's, in sentences that hold for any values.
-pub fn article_intro(run: &RunSettings) -> String {
-    let RunSettings {
-        requests,
-        concurrency: c,
-        sleep_ms,
-        threads,
-    } = *run;
-    let sleep = trim_ms(sleep_ms);
-    let article = "The article compares two FastAPI endpoints that each sleep 100 ms: a blocking \
-         `def` endpoint, which FastAPI runs on its pool of 40 threads, and an `async def` \
-         endpoint, which waits on a timer and holds no thread while it sleeps. Apache Bench \
-         sends 1000 requests, 100 at a time, to each: the blocking endpoint serves them in \
-         up to 3 rounds, so its tail grows to about three times the ideal, while the async \
-         endpoint serves all 100 in one round.";
-    let requests_text = plural(requests, "request", "requests");
-    let mut this = format!(
-        "This run sends {requests_text}, {c} at a time, each asking for a {sleep} ms sleep, \
-         so ideally every request takes {sleep} ms."
-    );
-    match threads {
-        Some(t) => {
-            let pool = plural(t, "thread", "threads");
-            let rounds = c.div_ceil(t.max(1));
-            if rounds > 1 {
-                this.push_str(&format!(
-                    " The blocking endpoint has a pool of {pool}, fewer than the {c} requests \
-                     in flight, so it serves them in up to {rounds} rounds: its tail grows \
-                     towards {rounds} times the ideal. The async endpoint serves all {c} at \
-                     once, in one round."
-                ));
-            } else {
-                this.push_str(&format!(
-                    " The blocking endpoint has a pool of {pool}, enough for all {c} requests \
-                     in flight: like the async endpoint, it serves every request in one round, \
-                     so both tails stay near the ideal."
-                ));
-            }
-        }
-        None => this.push_str(
-            " The server under test is external: its blocking pool, and so its rounds, are \
-             its own.",
-        ),
-    }
-    format!("{article}\n\n{this}")
-}
-
-/// `1 request`, `2 requests`.
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// Writes `page` as one self-contained HTML document.
 pub fn render_lab_page(page: &LabPage, w: &mut impl Write) -> io::Result<()> {
     let mut out = String::with_capacity(page.chart_svg.len() + 8192);
@@ -183,14 +115,7 @@ pub fn render_lab_page(page: &LabPage, w: &mut impl Write) -> io::Result<()> {
 /// Builds the document in memory so a write error cannot leave half a page
 /// behind a successful-looking return.
 fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
-    let title = escape(&page.title);
-    write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
-         <h1>{title}</h1>\n"
-    )?;
+    open_document(&page.title, "", out)?;
     paragraphs(&page.intro, out)?;
     let troubled: Vec<&ScenarioRow> = page
         .rows
@@ -214,16 +139,18 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
         writeln!(out, "</div>")?;
     }
     if !page.rows.is_empty() {
+        let ideal = page.ideal_ms.map_or(String::new(), |ms| {
+            format!(" The dashed line is the ideal, {} ms.", trim_ms(ms))
+        });
         let caption = format!(
             "Cumulative distribution of response times: how many requests (y) were served \
-             within a time (x). The dashed line is the ideal, {} ms.",
-            trim_ms(page.ideal_ms)
+             within a time (x).{ideal}"
         );
         figure("cdf-chart", &page.chart_svg, &caption, out)?;
         table(
             "summary-table",
             &page.rows,
-            Some(page.ideal_ms),
+            page.ideal_ms,
             "ideal (the sleep)",
             "p95 ÷ ideal is how many sleeps the 95th-percentile request waited.",
             out,
@@ -246,6 +173,19 @@ fn render(page: &LabPage, out: &mut String) -> std::fmt::Result {
         writeln!(out, "</ul>")?;
     }
     writeln!(out, "</main>\n</body>\n</html>")
+}
+
+/// The document's head (title, inline style: [`STYLE`] then `extra_style`)
+/// and its `<h1>`, up to the open `<main>`.
+pub(crate) fn open_document(title: &str, extra_style: &str, out: &mut String) -> std::fmt::Result {
+    let title = escape(title);
+    write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}{extra_style}</style>\n</head>\n<body>\n<main>\n\
+         <h1>{title}</h1>\n"
+    )
 }
 
 /// One chapter: heading, intro, chart, table, reasons.
@@ -286,7 +226,7 @@ fn render_section(section: &Section, out: &mut String) -> std::fmt::Result {
 }
 
 /// `text`'s paragraphs (separated by blank lines), each as a `<p>`.
-fn paragraphs(text: &str, out: &mut String) -> std::fmt::Result {
+pub(crate) fn paragraphs(text: &str, out: &mut String) -> std::fmt::Result {
     for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
         writeln!(out, "<p>{}</p>", inline(paragraph.trim()))?;
     }
@@ -295,7 +235,7 @@ fn paragraphs(text: &str, out: &mut String) -> std::fmt::Result {
 
 /// A chart (trusted SVG) with id `id` and `caption` (HTML, already escaped)
 /// under it.
-fn figure(id: &str, svg: &str, caption: &str, out: &mut String) -> std::fmt::Result {
+pub(crate) fn figure(id: &str, svg: &str, caption: &str, out: &mut String) -> std::fmt::Result {
     writeln!(
         out,
         "<figure id=\"{id}\">\n{}\n<figcaption>{caption}</figcaption>\n</figure>",
@@ -341,8 +281,9 @@ fn why(heading: &str, id: &str, reasons: &[(&str, &str)], out: &mut String) -> s
     writeln!(out, "</ul>")
 }
 
-/// A figures table: an ideal row (when there is an ideal), then one row
-/// per scenario.
+/// A figures table: an ideal row and a p95 ÷ ideal column (when there is
+/// an ideal), then one row per scenario; the article's column only when
+/// some scenario has an article figure.
 fn table(
     id: &str,
     rows: &[ScenarioRow],
@@ -351,34 +292,51 @@ fn table(
     ratio_caption: &str,
     out: &mut String,
 ) -> std::fmt::Result {
-    writeln!(
+    let ideal_ms = ideal_ms.filter(|&ms| ms > 0.0);
+    let article = rows.iter().any(|r| r.article.is_some());
+    let caption = match ideal_ms {
+        Some(_) => format!("Times in ms; {}", escape(ratio_caption)),
+        None => "Times in ms.".to_string(),
+    };
+    write!(
         out,
-        "<div class=\"scroll\">\n<table id=\"{id}\">\n<caption>Times in ms; \
-         {}</caption>\n\
+        "<div class=\"scroll\">\n<table id=\"{id}\">\n<caption>{caption}</caption>\n\
          <thead><tr><th>scenario</th><th>requests</th><th>concurrency</th><th>req/s</th>\
-         <th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>p95 ÷ ideal</th>\
-         <th>failures</th><th>non-2xx</th><th>article</th></tr></thead>\n<tbody>",
-        escape(ratio_caption)
+         <th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th>{}\
+         <th>failures</th><th>non-2xx</th>{}</tr></thead>\n<tbody>\n",
+        if ideal_ms.is_some() {
+            "<th>p95 ÷ ideal</th>"
+        } else {
+            ""
+        },
+        if article { "<th>article</th>" } else { "" },
     )?;
+    let article_cell = |text: &str| {
+        if article {
+            format!("<td>{}</td>", escape(text))
+        } else {
+            String::new()
+        }
+    };
     if let Some(ideal_ms) = ideal_ms {
         let ideal = fmt_ms(ideal_ms);
         writeln!(
             out,
             "<tr class=\"ideal\"><td>{}</td><td></td><td></td><td></td>\
              <td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td><td>{ideal}</td>\
-             <td>1.0×</td><td></td><td></td><td></td></tr>",
-            escape(ideal_label)
+             <td>1.0×</td><td></td><td></td>{}</tr>",
+            escape(ideal_label),
+            article_cell("")
         )?;
     }
     for row in rows {
-        let ratio = match ideal_ms {
-            Some(ideal) if ideal > 0.0 => format!("{:.1}×", row.p95_ms / ideal),
-            _ => "–".to_owned(),
-        };
+        let ratio = ideal_ms.map_or(String::new(), |ideal| {
+            format!("<td>{:.1}×</td>", row.p95_ms / ideal)
+        });
         write!(
             out,
             "<tr><td>{}<br><span class=\"url\">{}</span></td><td>{}</td><td>{}</td>\
-             <td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{ratio}</td>",
+             <td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{ratio}",
             escape(&row.name),
             url_html(&row.url),
             row.requests,
@@ -396,8 +354,8 @@ fn table(
         }
         writeln!(
             out,
-            "<td>{}</td></tr>",
-            escape(row.article.as_deref().unwrap_or(""))
+            "{}</tr>",
+            article_cell(row.article.as_deref().unwrap_or(""))
         )?;
     }
     writeln!(out, "</tbody>\n</table>\n</div>")
@@ -409,7 +367,7 @@ fn fmt_ms(ms: f64) -> String {
 }
 
 /// Milliseconds for prose: `100`, `12.5`, no trailing zeros.
-fn trim_ms(ms: f64) -> String {
+pub fn trim_ms(ms: f64) -> String {
     crate::plot::trim_zeros(format!("{ms:.3}"))
 }
 
@@ -427,7 +385,7 @@ fn strip_prolog(svg: &str) -> &str {
 
 /// Escaped text in which `code` spans (Markdown backticks) become
 /// `<code>` elements.
-fn inline(text: &str) -> String {
+pub(crate) fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for (i, part) in escape(text).split('`').enumerate() {
         if i % 2 == 1 {
@@ -451,7 +409,7 @@ fn url_html(url: &str) -> String {
 }
 
 /// Escapes text for HTML element content and quoted attributes.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -467,7 +425,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Plain, print-friendly styling; system fonts only, so nothing is fetched.
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif;
        color: #222; background: #fff; margin: 0; }
 main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; line-height: 1.5; }

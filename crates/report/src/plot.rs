@@ -206,7 +206,14 @@ impl Picture for CdfChart<'_> {
         root: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         if self.spec.log_x {
-            draw_chart(root, self.spec, self.x.clone().log_scale())
+            // Ticks at 1, 2 and 5 of each decade, never so many that their
+            // labels run together.
+            let ticks = log_ticks(&self.x);
+            draw_chart(
+                root,
+                self.spec,
+                self.x.clone().log_scale().with_key_points(ticks),
+            )
         } else {
             draw_chart(root, self.spec, self.x.clone())
         }
@@ -271,12 +278,20 @@ where
             .label(format!("ideal ({} ms)", tick_label(ideal)))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], style));
         // Every request takes at least the ideal time, so the area left of
-        // the line is empty: the label goes there, clear of the curves.
+        // the line is empty: the label goes there, clear of the curves,
+        // unless the line is too close to the axis for it (then right).
+        let line_x = chart.backend_coord(&(ideal, 50.0)).0;
+        let left_edge = chart.plotting_area().get_pixel_range().0.start;
+        let (pos, dx) = if line_x - left_edge > 48 {
+            (HPos::Right, -6)
+        } else {
+            (HPos::Left, 6)
+        };
         let label_style = TextStyle::from((FAMILY, 14).into_font())
             .color(&IDEAL_COLOUR)
-            .pos(Pos::new(HPos::Right, VPos::Center));
+            .pos(Pos::new(pos, VPos::Center));
         chart.draw_series(std::iter::once(
-            EmptyElement::at((ideal, 50.0)) + Text::new("ideal", (-6, 0), label_style),
+            EmptyElement::at((ideal, 50.0)) + Text::new("ideal", (dx, 0), label_style),
         ))?;
     }
 
@@ -284,15 +299,11 @@ where
 }
 
 /// Checks the spec and returns the time axis range: `0..max·1.05` on a
-/// linear axis, `min·0.9..max·1.1` over positive times on a log axis; the
-/// ideal line is always inside.
+/// linear axis, `min·0.5..max·1.1` over positive times on a log axis (room
+/// left of the fastest curve and the ideal line for its label); the ideal
+/// line is always inside.
 fn x_range(spec: &ChartSpec) -> Result<Range<f64>, PlotError> {
-    if !SIDE_PX.contains(&spec.width) || !SIDE_PX.contains(&spec.height) {
-        return Err(PlotError::BadSize {
-            width: spec.width,
-            height: spec.height,
-        });
-    }
+    check_size(spec.width, spec.height)?;
     if spec.series.is_empty() {
         return Err(PlotError::NoSeries);
     }
@@ -326,11 +337,41 @@ fn x_range(spec: &ChartSpec) -> Result<Range<f64>, PlotError> {
         if !min.is_finite() {
             return Err(PlotError::NothingPositive);
         }
-        Ok(min * 0.9..max * 1.1)
+        Ok(min * 0.5..max * 1.1)
     } else if max > 0.0 {
         Ok(0.0..max * 1.05)
     } else {
         Ok(0.0..1.0)
+    }
+}
+
+/// Refuses a picture size out of [`SIDE_PX`].
+pub(crate) fn check_size(width: u32, height: u32) -> Result<(), PlotError> {
+    if SIDE_PX.contains(&width) && SIDE_PX.contains(&height) {
+        Ok(())
+    } else {
+        Err(PlotError::BadSize { width, height })
+    }
+}
+
+/// Tick positions on a log axis over `range`: 1, 2 and 5 times each power
+/// of ten inside it, or only the powers of ten when that would be more
+/// than 10 ticks.
+fn log_ticks(range: &Range<f64>) -> Vec<f64> {
+    let (lo, hi) = (range.start, range.end);
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    let within = |multiples: &[f64]| -> Vec<f64> {
+        (first..=last)
+            .flat_map(|k| multiples.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|t| (lo..=hi).contains(t))
+            .collect()
+    };
+    let ticks = within(&[1.0, 2.0, 5.0]);
+    if ticks.len() > 10 {
+        within(&[1.0])
+    } else {
+        ticks
     }
 }
 

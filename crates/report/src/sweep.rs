@@ -1,7 +1,11 @@
-//! The concurrency sweep's chart: p50 and p95 response times (y) against
-//! the number of clients (x), one colour per endpoint (p95 solid, p50
-//! dashed), with the blocking pool's size marked, so the baseline's knee
-//! at the pool size and the async line's flatness show at a glance.
+//! The concurrency sweep's chart: the median and the slowest response
+//! times (y) against the number of clients (x), one colour per endpoint
+//! (max solid, p50 dashed, in the legend as on the chart), with the
+//! blocking pool's size marked, so the baseline's knee at the pool size and
+//! the async line's flatness show at a glance. A step sends few requests
+//! (twice its clients), too few for a p95 (which needs 20 above it): its
+//! max is the last round's time. Older summaries without `max_ms` are
+//! drawn with their p95.
 //!
 //! The points come from `summary.json` (`speedup lab --sweep` writes them,
 //! `speedup plot --sweep` reads them back, [`Sweep::from_summary`]), so they
@@ -11,6 +15,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
@@ -33,8 +38,13 @@ pub struct SweepPoint {
     pub rps: f64,
     /// Median response time, ms.
     pub p50_ms: f64,
-    /// 95th percentile response time, ms.
+    /// 95th percentile response time, ms (from few requests: see
+    /// `max_ms`).
     pub p95_ms: f64,
+    /// Slowest response, ms; what the chart draws (absent in summaries
+    /// written before it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ms: Option<f64>,
     /// Requests that failed or answered non-2xx.
     pub bad: u64,
 }
@@ -48,6 +58,14 @@ pub struct Sweep {
     pub pool_threads: Option<u32>,
     /// Every step, endpoint by endpoint in increasing concurrency.
     pub points: Vec<SweepPoint>,
+}
+
+impl SweepPoint {
+    /// What the chart draws above the median: the max, or the p95 of a
+    /// summary written before the max was kept.
+    pub fn top_ms(&self) -> f64 {
+        self.max_ms.unwrap_or(self.p95_ms)
+    }
 }
 
 impl Sweep {
@@ -111,7 +129,7 @@ fn draw_chart<DB: DrawingBackend>(
     let max_ms = sweep
         .points
         .iter()
-        .map(|p| p.p95_ms.max(p.p50_ms))
+        .map(|p| p.top_ms().max(p.p50_ms))
         .fold(sweep.ideal_ms, f64::max);
     let mut chart = ChartBuilder::on(root)
         .caption(clean(title), (FAMILY, 24))
@@ -138,32 +156,42 @@ fn draw_chart<DB: DrawingBackend>(
             .iter()
             .filter(|p| p.endpoint == endpoint)
             .collect();
-        let p95: Vec<(f64, f64)> = points
+        let top_name = if points.iter().all(|p| p.max_ms.is_some()) {
+            "max"
+        } else {
+            "p95"
+        };
+        let top: Vec<(f64, f64)> = points
             .iter()
-            .map(|p| (f64::from(p.concurrency), p.p95_ms))
+            .map(|p| (f64::from(p.concurrency), p.top_ms()))
             .collect();
         let p50: Vec<(f64, f64)> = points
             .iter()
             .map(|p| (f64::from(p.concurrency), p.p50_ms))
             .collect();
         chart
-            .draw_series(LineSeries::new(p95.clone(), colour.stroke_width(2)))?
-            .label(clean(&format!("{endpoint} p95")))
+            .draw_series(LineSeries::new(top.clone(), colour.stroke_width(2)))?
+            .label(clean(&format!("{endpoint} {top_name}")))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(2)));
         chart.draw_series(
-            p95.iter()
+            top.iter()
                 .map(|&point| Circle::new(point, 3, colour.filled())),
         )?;
         chart
-            .draw_series(DashedLineSeries::new(p50, 6, 4, colour.stroke_width(1)))?
+            .draw_series(DashedLineSeries::new(p50, 6, 4, colour.stroke_width(2)))?
             .label(clean(&format!("{endpoint} p50")))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(1)));
+            .legend(move |(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + 24, y)], 6, 4, colour.stroke_width(2))
+            });
     }
 
     let guide = IDEAL_COLOUR.stroke_width(1);
     let label_style = TextStyle::from((FAMILY, 13).into_font())
         .color(&IDEAL_COLOUR)
         .pos(Pos::new(HPos::Left, VPos::Bottom));
+    // The ideal's label at the right end of its line: the first points
+    // (few clients, every request at the ideal) sit at its left end.
+    let ideal_style = label_style.clone().pos(Pos::new(HPos::Right, VPos::Bottom));
     chart.draw_series(DashedLineSeries::new(
         [(0.0, sweep.ideal_ms), (max_c * 1.05, sweep.ideal_ms)],
         8,
@@ -171,11 +199,11 @@ fn draw_chart<DB: DrawingBackend>(
         guide,
     ))?;
     chart.draw_series(std::iter::once(
-        EmptyElement::at((0.0, sweep.ideal_ms))
+        EmptyElement::at((max_c * 1.05, sweep.ideal_ms))
             + Text::new(
                 format!("ideal ({} ms)", tick_label(sweep.ideal_ms)),
-                (6, -4),
-                label_style.clone(),
+                (-6, -4),
+                ideal_style,
             ),
     ))?;
     if let Some(pool) = sweep.pool_threads {
@@ -213,6 +241,7 @@ pub(crate) mod tests {
                     rps: 100.0,
                     p50_ms: p95 * 0.8,
                     p95_ms: p95,
+                    max_ms: Some(p95 + 2.0),
                     bad: 0,
                 });
             }
@@ -228,7 +257,7 @@ pub(crate) mod tests {
     fn draws_every_endpoint_and_the_pool_mark() {
         let svg = render_sweep_svg(&sweep(), "sweep").expect("renders");
         for text in [
-            "baseline p95",
+            "baseline max",
             "async p50",
             "pool size 40",
             "Concurrent clients",

@@ -107,18 +107,20 @@ pub enum PointProblem {
     /// A time is negative or not finite.
     #[error("{field} must be a number of ms of at least 0, found {value}")]
     Time {
-        /// `p50_ms` or `p95_ms`.
+        /// `p50_ms`, `p95_ms` or `max_ms`.
         field: &'static str,
         /// The value found.
         value: f64,
     },
-    /// The 95th percentile is below the median.
-    #[error("p95_ms {p95} is below p50_ms {p50}, which no distribution can do")]
+    /// The 95th percentile (or the max) is below the median.
+    #[error("{field} {value} is below p50_ms {p50}, which no distribution can do")]
     Order {
+        /// `p95_ms` or `max_ms`.
+        field: &'static str,
         /// The median.
         p50: f64,
-        /// The 95th percentile.
-        p95: f64,
+        /// The higher figure.
+        value: f64,
     },
     /// The endpoint's concurrency did not rise from its previous point.
     #[error("concurrency must rise within an endpoint, but {previous} came before")]
@@ -204,16 +206,25 @@ fn point_problem(p: &SweepPoint, previous: Option<&SweepPoint>) -> Option<PointP
     if p.concurrency == 0 {
         return Some(PointProblem::NoClients);
     }
-    for (field, value) in [("p50_ms", p.p50_ms), ("p95_ms", p.p95_ms)] {
-        if !(value.is_finite() && value >= 0.0) {
-            return Some(PointProblem::Time { field, value });
+    let figures = [
+        ("p50_ms", Some(p.p50_ms)),
+        ("p95_ms", Some(p.p95_ms)),
+        ("max_ms", p.max_ms),
+    ];
+    for (field, value) in figures {
+        match value {
+            Some(value) if !(value.is_finite() && value >= 0.0) => {
+                return Some(PointProblem::Time { field, value })
+            }
+            Some(value) if field != "p50_ms" && value < p.p50_ms => {
+                return Some(PointProblem::Order {
+                    field,
+                    p50: p.p50_ms,
+                    value,
+                })
+            }
+            _ => {}
         }
-    }
-    if p.p95_ms < p.p50_ms {
-        return Some(PointProblem::Order {
-            p50: p.p50_ms,
-            p95: p.p95_ms,
-        });
     }
     match previous {
         Some(q) if q.concurrency >= p.concurrency => Some(PointProblem::NotRising {

@@ -4,7 +4,6 @@
 mod plot_support;
 
 use plot_support::{render, rows_in, sample_page};
-use speedup_report::html::{article_intro, RunSettings};
 
 #[test]
 fn page_has_chart_table_and_no_external_resources() {
@@ -60,57 +59,6 @@ fn failures_are_highlighted() {
     assert!(!render(&sample_page()).contains("id=\"warnings\""));
 }
 
-fn intro(requests: u64, concurrency: u64, sleep_ms: f64, threads: Option<u64>) -> String {
-    article_intro(&RunSettings {
-        requests,
-        concurrency,
-        sleep_ms,
-        threads,
-    })
-}
-
-#[test]
-fn the_intro_is_true_for_any_flags() {
-    // The article's own settings stay the article's, whatever this run's.
-    for text in [
-        intro(1000, 100, 100.0, Some(40)),
-        intro(200, 20, 50.0, Some(100)),
-        intro(1, 1, 1000.0, Some(1)),
-    ] {
-        let article = text.split("\n\n").next().unwrap();
-        assert!(
-            article.contains("sends 1000 requests, 100 at a time"),
-            "{text}"
-        );
-        assert!(article.contains("pool of 40 threads"), "{text}");
-    }
-    let default = intro(1000, 100, 100.0, Some(40));
-    assert!(default
-        .contains("This run sends 1000 requests, 100 at a time, each asking for a 100 ms sleep"));
-    assert!(default.contains("pool of 40 threads, fewer than the 100 requests in flight"));
-    assert!(default.contains("up to 3 rounds"));
-
-    let big_pool = intro(200, 20, 50.0, Some(100));
-    assert!(
-        big_pool.contains("This run sends 200 requests, 20 at a time"),
-        "{big_pool}"
-    );
-    assert!(big_pool.contains("pool of 100 threads, enough for all 20 requests"));
-    assert!(big_pool.contains("one round"));
-    assert!(!big_pool.contains("1 rounds"), "{big_pool}");
-
-    let tiny = intro(1, 1, 1000.0, Some(1));
-    assert!(tiny.contains("sends 1 request, 1 at a time"), "{tiny}");
-    assert!(tiny.contains("pool of 1 thread, enough"), "{tiny}");
-
-    let two = intro(100, 41, 100.0, Some(40));
-    assert!(two.contains("up to 2 rounds"), "{two}");
-
-    let external = intro(1000, 100, 100.0, None);
-    assert!(external.contains("external"), "{external}");
-    assert!(!external.split("\n\n").nth(1).unwrap().contains("rounds:"));
-}
-
 #[test]
 fn backticks_become_code_and_urls_wrap_at_slashes() {
     let mut page = sample_page();
@@ -130,25 +78,21 @@ fn backticks_become_code_and_urls_wrap_at_slashes() {
 }
 
 #[test]
-fn summary_rows_serialize_for_summary_json() {
-    let page = sample_page();
-    let json = serde_json::to_value(&page.rows[1]).unwrap();
-    for key in [
-        "name",
-        "url",
-        "requests",
-        "concurrency",
-        "rps",
-        "p50_ms",
-        "p90_ms",
-        "p95_ms",
-        "p99_ms",
-        "max_ms",
-        "failures",
-        "non_2xx",
-        "article",
-        "why",
-    ] {
-        assert!(json.get(key).is_some(), "missing {key}");
+fn a_page_without_an_ideal_has_no_ideal_row_ratio_or_article_column() {
+    let mut page = sample_page();
+    page.ideal_ms = None;
+    for row in &mut page.rows {
+        row.article = None;
     }
+    let html = render(&page);
+    for gone in [
+        "ideal (the sleep)",
+        "p95 ÷ ideal",
+        "×</td>",
+        "<th>article</th>",
+        "The dashed line is the ideal",
+    ] {
+        assert!(!html.contains(gone), "{gone} on a page without an ideal");
+    }
+    assert!(html.contains("<caption>Times in ms.</caption>"));
 }

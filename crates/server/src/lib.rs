@@ -28,8 +28,8 @@
 //! parsing), `url` (decoding and quoting as uvicorn/Starlette do), `errors`
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
-//! (what each endpoint does), `routes` (routing and counting), `timer` (the
-//! async sleep's timer); `context` (what the transport hands each request:
+//! (what each endpoint does), `routes` (routing and counting) (the async
+//! sleep's timer is the `speedup-timer` crate); `context` (what the transport hands each request:
 //! the shutdown signal and the local address; below both app and
 //! transport); `watchdog` (a connection's timeouts), `idle` (the idle
 //! registry, a shard per serving thread), `watched` (the socket as hyper
@@ -40,9 +40,7 @@
 //! `server` (the builder, serving and shutdown across the threads),
 //! `summary` (the line a stopped server logs).
 
-// No unsafe code but the async timer's (its timerfd and timer slack), which
-// issue 15 moves to the speedup-timer crate on rustix: then `forbid`.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod accept;
 mod conn;
@@ -62,11 +60,6 @@ mod sleep;
 mod summary;
 mod threads;
 mod throttle;
-#[allow(unsafe_code)]
-mod timer;
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-mod timerfd;
 mod url;
 mod watchdog;
 mod watched;
@@ -85,7 +78,7 @@ pub use server::{default_workers, App, Server, ServerBuilder, Stats, Stopped, CL
 /// servers in this process: a diagnostic, and how tests check that a client
 /// going away leaves nothing behind.
 pub fn pending_async_sleeps() -> usize {
-    timer::pending()
+    speedup_timer::pending()
 }
 
 /// The longest any duration setting may be (a day): far from overflowing

@@ -331,7 +331,7 @@ impl<A: App> Server<A> {
 /// Logs the settings at debug level (the caller says where it listens),
 /// and the timer's precision if in doubt.
 fn announce(local: SocketAddr, workers: usize, config: &Config) {
-    if let Some(warning) = crate::timer::precision_warning() {
+    if let Some(warning) = speedup_timer::precision_warning() {
         tracing::warn!("{warning}");
     }
     tracing::debug!(

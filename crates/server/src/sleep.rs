@@ -138,12 +138,12 @@ impl BlockingPool {
     }
 }
 
-/// The `async def` model: a timer, no thread held (see [`crate::timer`]
+/// The `async def` model: a timer, no thread held (see [`speedup_timer`]
 /// for why not tokio's own). Fails (a 500) only if the timer thread could
 /// not start, which [`crate::serve`] checks at startup (a serving thread's
 /// own timer is set up before it accepts anything).
 pub(crate) async fn async_sleep(duration: Duration) -> Result<(), ApiError> {
-    crate::timer::sleep(duration)
+    speedup_timer::sleep(duration)
         .await
         .map_err(|_| ApiError::Internal)
 }

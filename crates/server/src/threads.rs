@@ -108,7 +108,7 @@ fn serve_on_this_thread<A: App>(
         let listener = TcpListener::from_std(listener).map_err(ServerError::Thread)?;
         // This thread's async sleeps on its own timer: woken here, with no
         // timer thread in between.
-        let _timer = crate::timer::install_local().map_err(ServerError::Timer)?;
+        let _timer = speedup_timer::install_local().map_err(ServerError::Timer)?;
         let serving = Arc::clone(&shared.serving_threads);
         serving.fetch_add(1, Ordering::SeqCst);
         let served = tokio::spawn(async move {

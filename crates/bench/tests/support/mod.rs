@@ -88,7 +88,8 @@ pub fn args(args: &[&str]) -> BenchArgs {
 /// Runs bench with these flags, writing the series to the given writers.
 pub fn bench(flags: &[&str], writers: SeriesWriters) -> BenchResult {
     let plan = args(flags).plan().expect("valid plan");
-    speedup_bench::run(&plan, writers, &speedup_bench::Quiet).expect("run")
+    let control = speedup_load::Control::new();
+    speedup_bench::run(&plan, writers, &speedup_bench::Quiet, &control).expect("run")
 }
 
 /// A fresh scratch directory for one test.

@@ -1,7 +1,8 @@
-//! Shared helpers of the `speedup ab` tests: running the binary and waiting
-//! for a child with a bound, starting `speedup serve` on a free port, a tiny
-//! misbehaving server, a scratch folder, and a port nothing listens on
-//! (which the lab's tests use too).
+//! Shared helpers of the `speedup ab` tests: running the binary (bounded in
+//! time, or in memory too), Ctrl-C, starting `speedup serve` on a free
+//! port, a tiny misbehaving server, a counting server for any handler, a
+//! scratch folder, and a port nothing listens on (which the lab's tests
+//! use too).
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -9,9 +10,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Runs `speedup ab ARGS` to the end, bounded by the test's own flags.
 pub fn speedup_ab(args: &[&str]) -> Output {
@@ -20,6 +22,90 @@ pub fn speedup_ab(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run speedup ab")
+}
+
+/// Starts `speedup ab ARGS` with piped output.
+pub fn spawn_ab(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_speedup"))
+        .arg("ab")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start speedup ab")
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test if it
+/// is still running then.
+pub fn finish_within(mut child: Child, limit: Duration) -> Output {
+    let begun = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if begun.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("still running after {limit:?}: {:?}", text(&out));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `speedup ab ARGS`, failing the test if it runs longer than `limit`.
+pub fn ab_within(args: &[&str], limit: Duration) -> Output {
+    finish_within(spawn_ab(args), limit)
+}
+
+/// Runs `speedup ab ARGS` with its address space limited to `bytes` (as
+/// `prlimit --as` would), so that a regression that reads without bound
+/// fails the test instead of taking the machine.
+pub fn ab_within_memory(args: &[&str], bytes: u64, limit: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_speedup"));
+    command
+        .arg("ab")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let limit_as = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit is async-signal-safe and only reads `limit_as`,
+    // which the closure owns.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit_as) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    finish_within(command.spawn().expect("start speedup ab"), limit)
+}
+
+/// A server running `handle` on each connection; counts requests it reads
+/// through the returned counter (the handler bumps it).
+pub fn server(handle: fn(TcpStream, &AtomicUsize)) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    thread::spawn(move || {
+        for conn in listener.incoming().map_while(Result::ok) {
+            let counter = Arc::clone(&counter);
+            thread::spawn(move || handle(conn, &counter));
+        }
+    });
+    (base, count)
+}
+
+/// Sends SIGINT to `child`, as Ctrl-C in a terminal would.
+pub fn sigint(child: &Child) {
+    // SAFETY: sends a signal to our own child process.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill -INT");
 }
 
 /// Both streams of a finished process, as text.
@@ -77,23 +163,6 @@ pub fn temp_dir() -> PathBuf {
     dir
 }
 
-/// Waits for `child` at most `limit`; kills it and fails the test if it
-/// is still running then.
-pub fn finish_within(mut child: Child, limit: Duration) -> Output {
-    let begun = std::time::Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if begun.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("still running after {limit:?}: {:?}", text(&out));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A loopback port with nothing listening on it.
 pub fn refused_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -105,7 +174,12 @@ pub fn refused_port() -> u16 {
 /// `/ok` 200 "hello"; `/short` promises 10 bytes and sends 5; `/reset`
 /// sends part of the body then resets; `/404`; `/var` alternates 5- and
 /// 6-byte bodies; `/hang` never answers; `/echo` answers with the request
-/// head it received as the body.
+/// head it received as the body; `/trailers` a chunked body whose trailer
+/// lines never end; `/flood` a chunked body of 1-byte chunks that never
+/// ends; `/junk` and `/junk-later` answer every request on the connection
+/// with a keep-alive 200 "hello" followed by 5 bytes of junk, in the same
+/// write or 5 ms later; `/garbage` answers bytes that are not HTTP;
+/// `/close` closes without a byte.
 pub fn misbehaving() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -169,9 +243,66 @@ fn serve_one(mut c: TcpStream, odd: bool) {
             thread::sleep(Duration::from_secs(20));
         }
         "/echo" => reply(&mut c, "200 OK", &head),
+        "/garbage" => {
+            let _ = c.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01garbage");
+        }
+        "/close" => {}
+        "/trailers" => flood(
+            &mut c,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+            b"X-Trailer: 0123456789\r\n",
+            &AtomicUsize::new(0),
+        ),
+        "/flood" => never_ending(&mut c, &AtomicUsize::new(0)),
+        "/junk" | "/junk-later" => {
+            let later = path == "/junk-later";
+            while answer_then_junk(&mut c, later) && read_request(&mut c) {}
+        }
         _ => reply(&mut c, "200 OK", b"hello"),
     }
     let _ = c.shutdown(Shutdown::Write);
+}
+
+/// Writes `head`, then `unit` over and over in 1 MiB blocks, counting
+/// them in `blocks`, until the client goes away: a server that never
+/// stops sending.
+fn flood(c: &mut TcpStream, head: &[u8], unit: &[u8], blocks: &AtomicUsize) {
+    if c.write_all(head).is_err() {
+        return;
+    }
+    let mut block = Vec::with_capacity((1 << 20) + unit.len());
+    while block.len() < 1 << 20 {
+        block.extend_from_slice(unit);
+    }
+    while c.write_all(&block).is_ok() {
+        blocks.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A valid chunked response that never ends, in 1-byte chunks: the
+/// slowest framing to follow, so the client's socket is always readable.
+pub fn never_ending(c: &mut TcpStream, blocks: &AtomicUsize) {
+    flood(
+        c,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"1\r\nx\r\n",
+        blocks,
+    );
+}
+
+/// A keep-alive 200 "hello" then 5 bytes no request asked for, in the same
+/// write or (`later`) 5 ms after; false once the client is gone.
+fn answer_then_junk(c: &mut TcpStream, later: bool) -> bool {
+    const KEPT: &[u8] =
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello";
+    const JUNK: &[u8] = b"junk!";
+    if later {
+        let sent = c.write_all(KEPT).is_ok();
+        thread::sleep(Duration::from_millis(5));
+        sent && c.write_all(JUNK).is_ok()
+    } else {
+        c.write_all(&[KEPT, JUNK].concat()).is_ok()
+    }
 }
 
 /// Sets SO_LINGER to 0 so that closing the socket sends a reset.

@@ -7,8 +7,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use speedup_load::{run, Control, Plan, Record, Recorder, RunError, Target};
 
@@ -79,6 +79,20 @@ impl Conn {
                 std::mem::size_of::<libc::linger>() as libc::socklen_t,
             );
         }
+    }
+
+    /// Writes `head`, then `unit` over and over (in 1 MiB writes) until the
+    /// client goes away: a server that never stops sending.
+    pub fn flood(&mut self, head: &[u8], unit: &[u8]) {
+        let stream = self.reader.get_mut();
+        if stream.write_all(head).is_err() {
+            return;
+        }
+        let mut block = Vec::with_capacity((1 << 20) + unit.len());
+        while block.len() < 1 << 20 {
+            block.extend_from_slice(unit);
+        }
+        while stream.write_all(&block).is_ok() {}
     }
 
     /// Reads until the client closes (holds the connection open).
@@ -162,6 +176,25 @@ pub fn plan(url: &str, requests: u64, concurrency: u32) -> Plan {
     plan.timeout = Duration::from_secs(5);
     plan.headers = vec![("Host".into(), "test".into())];
     plan
+}
+
+/// Runs `plan` under `control` on its own thread and returns all records
+/// and how long the run took; fails the test if the run is still going
+/// after `limit` (the run's thread is then left behind, so a hang cannot
+/// hang the suite).
+pub fn run_within(plan: &Plan, control: Arc<Control>, limit: Duration) -> (Vec<Record>, Duration) {
+    let (tx, rx) = mpsc::channel();
+    let plan = plan.clone();
+    std::thread::spawn(move || {
+        let begun = Instant::now();
+        let out = run(&plan, Keep::default, &control);
+        let _ = tx.send((out.map(|o| o.recorders), begun.elapsed()));
+    });
+    let (out, took) = rx
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("the run was still going after {limit:?}"));
+    let records = out.expect("run").into_iter().flat_map(|k| k.0).collect();
+    (records, took)
 }
 
 /// Runs `plan` and returns all records, merged, with the run's output.

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::html::{article_intro, render_lab_page, LabPage, RunSettings, ScenarioRow};
+use speedup_report::html::{render_lab_page, LabPage, ScenarioRow};
 use speedup_report::plot::{render_svg, ChartSpec};
 
 /// ab's `-e` text for a CDF whose row `p` is `ms(p)`, formatted like ab
@@ -58,14 +58,11 @@ pub fn sample_page() -> LabPage {
     };
     LabPage {
         title: "speedup lab: blocking vs async".into(),
-        intro: article_intro(&RunSettings {
-            requests: 1000,
-            concurrency: 100,
-            sleep_ms: 100.0,
-            threads: Some(40),
-        }),
+        intro: "The article compares two endpoints.\n\nThis run sends 1000 requests, \
+                100 at a time, with `ab`."
+            .into(),
         chart_svg: render_svg(&spec).expect("chart renders"),
-        ideal_ms: 100.0,
+        ideal_ms: Some(100.0),
         rows: vec![
             row(
                 "baseline <b>&",

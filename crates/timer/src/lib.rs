@@ -1,10 +1,11 @@
-//! The async endpoint's timer: one thread and one ordered set of deadlines
-//! for every sleeper, precise to tens of microseconds.
+//! Async sleeps precise to tens of microseconds, for the server's async
+//! endpoint and the load generator's open-loop schedule alike.
 //!
 //! tokio's timer wheel has millisecond slots and rounds every deadline up to
 //! the next one, and the reactor parks with a timeout in whole milliseconds:
 //! a 100 ms `tokio::time::sleep` wakes 1–2 ms late, and that lateness lands
-//! in every async response time the lab measures. A timerfd per sleep is on
+//! in every async response time the lab measures (and, in a load generator,
+//! bunches the sends of a schedule into millisecond batches). A timerfd per sleep is on
 //! time but costs six syscalls and a file descriptor per sleeper.
 //!
 //! So a timer keeps its deadlines in a `BTreeMap` (ordered, O(log n) insert
@@ -15,8 +16,9 @@
 //! descriptor per sleeper. Dropping a sleep (the client went away) removes
 //! its entry at once. There are two kinds of timer:
 //!
-//! * Each serving thread of `speedup serve` (a current-thread runtime, see
-//!   `threads`) installs its own ([`install_local`]): one timerfd, watched by
+//! * Each serving thread of `speedup serve` and each worker thread of the
+//!   load engine (a current-thread runtime) installs its own
+//!   ([`install_local`]): one timerfd, watched by
 //!   the thread's own reactor, re-armed only when the earliest deadline
 //!   changes (`timerfd`). Its sleepers are woken on their own thread, so a
 //!   wake is a queue push: no cross-thread wake-up, no eventfd write, no
@@ -42,19 +44,29 @@ use std::time::{Duration, Instant};
 
 /// Sleeps `duration` without holding a thread. Zero yields once, as
 /// `asyncio.sleep(0)` does. Fails only if the timer thread cannot start.
-pub(crate) async fn sleep(duration: Duration) -> io::Result<()> {
+pub async fn sleep(duration: Duration) -> io::Result<()> {
     if duration.is_zero() {
         tokio::task::yield_now().await;
+        return Ok(());
+    }
+    // A deadline too far to represent is one we never reach: sleep a year.
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+    sleep_until(deadline).await
+}
+
+/// Sleeps until `deadline` (at once if it has passed) on this thread's own
+/// timer, or the process-wide one. Fails only if the timer thread cannot
+/// start.
+pub async fn sleep_until(deadline: Instant) -> io::Result<()> {
+    if Instant::now() >= deadline {
         return Ok(());
     }
     let timer = match LOCAL.with(|local| local.borrow().clone()) {
         Some(local) => local,
         None => Arc::clone(Timer::global()?),
     };
-    // A deadline too far to represent is one we never reach: sleep a year.
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
     Sleep {
         timer,
         deadline,
@@ -64,10 +76,21 @@ pub(crate) async fn sleep(duration: Duration) -> io::Result<()> {
     Ok(())
 }
 
+/// Asks the kernel to wake the calling thread on time: a timer slack of 1 ns
+/// instead of the default 50 µs, which lets it batch our wake-ups with
+/// others. Applies to the thread's blocking waits (its reactor's
+/// `epoll_wait`, a condition variable); a no-op off Linux.
+pub fn fine_timer_slack() {
+    #[cfg(target_os = "linux")]
+    {
+        // Fails only on kernels without the option: then the default stays.
+        let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
+    }
+}
+
 /// Starts the timer thread now (instead of at the first sleep), so a server
 /// that cannot have one fails at startup rather than on a request.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn start() -> io::Result<()> {
+pub fn start() -> io::Result<()> {
     Timer::global().map(|_| ())
 }
 
@@ -84,13 +107,13 @@ static ALL: Mutex<Vec<Weak<Timer>>> = Mutex::new(Vec::new());
 /// async sleeps then use it. Must be called from within that runtime.
 /// Without timerfd (not Linux) the process-wide thread is used instead,
 /// started now.
-pub(crate) fn install_local() -> io::Result<LocalTimer> {
+pub fn install_local() -> io::Result<LocalTimer> {
     #[cfg(not(target_os = "linux"))]
     start()?;
     #[cfg(target_os = "linux")]
     {
         let fd = crate::timerfd::TimerFd::new()?;
-        let timer = Timer::new(Signal::Fd(fd));
+        let timer = Timer::new(Signal::Fd(Arc::new(fd)));
         let driver = crate::timerfd::Driver::new(Arc::clone(&timer))?;
         tokio::spawn(driver.run());
         LOCAL.with(|local| *local.borrow_mut() = Some(timer));
@@ -100,7 +123,7 @@ pub(crate) fn install_local() -> io::Result<LocalTimer> {
 
 /// Keeps a thread's own timer installed (see [`install_local`]).
 #[derive(Debug)]
-pub(crate) struct LocalTimer(());
+pub struct LocalTimer(());
 
 impl Drop for LocalTimer {
     fn drop(&mut self) {
@@ -109,7 +132,7 @@ impl Drop for LocalTimer {
 }
 
 /// Why async sleeps may wake late on this platform, if they may.
-pub(crate) fn precision_warning() -> Option<&'static str> {
+pub fn precision_warning() -> Option<&'static str> {
     if cfg!(target_os = "linux") {
         None
     } else {
@@ -121,14 +144,14 @@ pub(crate) fn precision_warning() -> Option<&'static str> {
 }
 
 /// Async sleeps registered and not yet woken nor cancelled, on any timer.
-pub(crate) fn pending() -> usize {
+pub fn pending() -> usize {
     pending_in(None)
 }
 
 /// Sleeps registered, not yet woken nor cancelled, due between the two
 /// instants if given (tests run concurrently: each counts its own range of
 /// deadlines).
-pub(crate) fn pending_in(range: Option<(Instant, Instant)>) -> usize {
+pub fn pending_in(range: Option<(Instant, Instant)>) -> usize {
     let timers = ALL.lock().unwrap_or_else(PoisonError::into_inner).clone();
     timers
         .iter()
@@ -153,7 +176,7 @@ enum Signal {
     Thread(Condvar),
     /// A serving thread's timerfd, re-armed for an earlier deadline.
     #[cfg(target_os = "linux")]
-    Fd(crate::timerfd::TimerFd),
+    Fd(Arc<crate::timerfd::TimerFd>),
 }
 
 /// Entries are keyed by deadline, then a sequence number (deadlines can tie).
@@ -266,7 +289,7 @@ impl Timer {
 
     /// The timer's timerfd, if it has one.
     #[cfg(target_os = "linux")]
-    pub(crate) fn fd(&self) -> Option<&crate::timerfd::TimerFd> {
+    pub(crate) fn fd(&self) -> Option<&Arc<crate::timerfd::TimerFd>> {
         match &self.signal {
             Signal::Fd(fd) => Some(fd),
             Signal::Thread(_) => None,
@@ -284,12 +307,7 @@ impl Timer {
         let Signal::Thread(earlier) = &self.signal else {
             return;
         };
-        #[cfg(target_os = "linux")]
-        // SAFETY: plain prctl on the calling thread; 1 ns slack means the
-        // kernel does not batch our wake-up with others (default 50 µs).
-        unsafe {
-            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
-        }
+        fine_timer_slack();
         let mut due = Vec::new();
         let mut state = self.lock();
         loop {
@@ -371,6 +389,12 @@ impl Drop for Sleep {
         self.cancel();
     }
 }
+
+#[cfg(target_os = "linux")]
+mod timerfd;
+mod wall;
+
+pub use wall::sleep_until_wall;
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! value is one of the samples, and percentiles grow with p.
 
 use proptest::prelude::*;
-use speedup_report::stats::{cdf_index, cdf_rows, percentile, percentile_index};
+use speedup_stats::{cdf_index, cdf_rows, percentile, percentile_index};
 
 fn sorted_samples() -> impl Strategy<Value = Vec<u32>> {
     prop::collection::vec(any::<u32>(), 1..2000).prop_map(|mut v| {

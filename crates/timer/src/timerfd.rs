@@ -3,15 +3,19 @@
 //! due sleepers when it expires (see `timer` for the deadline set).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use rustix::time::{
+    timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
+    Timespec,
+};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use crate::timer::Timer;
+use crate::Timer;
 
 /// A non-blocking `CLOCK_MONOTONIC` timerfd (the clock `Instant` uses).
 #[derive(Debug)]
@@ -19,18 +23,11 @@ pub(crate) struct TimerFd(OwnedFd);
 
 impl TimerFd {
     pub(crate) fn new() -> io::Result<Self> {
-        // SAFETY: plain syscall; the result is checked before it is owned.
-        let fd = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a new descriptor nothing else owns.
-        Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        Ok(Self(fd))
     }
 
     /// Arms the timer to expire at `deadline` (at once if it has passed), or
@@ -43,58 +40,46 @@ impl TimerFd {
                 .max(Duration::from_nanos(1)),
             None => Duration::ZERO,
         };
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
+        let spec = Itimerspec {
+            it_interval: Timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             },
-            it_value: libc::timespec {
-                // Deadlines are at most a year away (`timer::sleep`).
-                tv_sec: value.as_secs() as libc::time_t,
+            it_value: Timespec {
+                // Deadlines are at most a year away (`sleep`).
+                tv_sec: value.as_secs() as _,
                 tv_nsec: value.subsec_nanos().into(),
             },
         };
-        // SAFETY: a valid descriptor and itimerspec; the old value is not
-        // asked for. It fails only for invalid arguments, which these are
-        // not: a debug build says so if that ever changes.
-        let rc =
-            unsafe { libc::timerfd_settime(self.0.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
-        debug_assert_eq!(rc, 0, "timerfd_settime: {}", io::Error::last_os_error());
+        // It fails only for invalid arguments, which these are not: a debug
+        // build says so if that ever changes.
+        let set = timerfd_settime(&self.0, TimerfdTimerFlags::empty(), &spec);
+        debug_assert!(set.is_ok(), "timerfd_settime: {set:?}");
     }
 
     /// Consumes an expiry; `WouldBlock` if there was none.
     fn read(&self) -> io::Result<()> {
-        let mut expirations = 0u64;
-        // SAFETY: reads 8 bytes into a u64 from our own descriptor.
-        let read = unsafe {
-            libc::read(
-                self.0.as_raw_fd(),
-                std::ptr::from_mut(&mut expirations).cast(),
-                std::mem::size_of::<u64>(),
-            )
-        };
-        if read < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let mut expirations = [0u8; 8];
+        rustix::io::read(self.0.as_fd(), &mut expirations)?;
         Ok(())
     }
 }
 
-/// The timerfd's number, for the reactor (the timer owns the descriptor and
-/// outlives the registration: see [`Driver`]).
-struct Raw(RawFd);
-
-impl AsRawFd for Raw {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
+/// A timer's driver task state: the registration of the timer's timerfd
+/// with the thread's reactor. The registration holds its own reference to
+/// the descriptor, so the descriptor stays open while registered.
+pub(crate) struct Driver {
+    watched: AsyncFd<Shared>,
+    timer: Arc<Timer>,
 }
 
-/// A timer's driver task state: the registration first, so it is dropped
-/// (deregistered) before the timer, and with it the descriptor, can go.
-pub(crate) struct Driver {
-    watched: AsyncFd<Raw>,
-    timer: Arc<Timer>,
+/// The timerfd as the reactor holds it: shared with the timer, which arms it.
+struct Shared(Arc<TimerFd>);
+
+impl AsRawFd for Shared {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0 .0.as_raw_fd()
+    }
 }
 
 impl Driver {
@@ -103,12 +88,11 @@ impl Driver {
         let fd = timer
             .fd()
             .ok_or_else(|| io::Error::other("a local timer needs a timerfd"))?;
-        // SAFETY: the descriptor is the timer's, which `Driver` holds; the
-        // registration is its first field, so it is dropped (deregistered)
-        // before the timer can close the descriptor, and `Raw` always
-        // returns the same number.
+        // SAFETY: the registration owns a reference to the descriptor
+        // (`Shared` holds the `Arc`), so it stays open, the same file, for
+        // the registration's whole life; `Shared` always returns that number.
         let watched =
-            unsafe { AsyncFd::register_with_interest(Raw(fd.0.as_raw_fd()), Interest::READABLE) }
+            unsafe { AsyncFd::register_with_interest(Shared(Arc::clone(fd)), Interest::READABLE) }
                 .map_err(io::Error::from)?;
         Ok(Self { watched, timer })
     }

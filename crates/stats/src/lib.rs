@@ -1,21 +1,36 @@
-//! The one place where percentiles and the cumulative distribution are
-//! computed.
+//! `speedup-stats`: the one place where percentiles, the cumulative
+//! distribution and their confidence intervals are computed. Light on
+//! purpose (no charts; its only I/O is reading a file the user names within
+//! bounds, [`bounded`], which every front end needs): `speedup-ab` and
+//! `speedup-bench` use it and compile nothing more than `hdrhistogram`'s
+//! core.
 //!
-//! The rules are Apache Bench 2.3's own, so that a report or CSV built from
-//! the same samples matches what `ab` prints to the byte:
+//! For samples the rules are Apache Bench 2.3's own, so that a report or
+//! CSV built from the same samples matches what `ab` prints to the byte:
 //!
 //! - table percentiles take the value at index `n * p / 100`;
 //! - CDF rows (ab's `-e` CSV) take the value at index `floor(0.5 + n * i / 100)`.
 //!
 //! Renderers (ab's report, CSV and TSV, the lab's figures, charts) ask this
-//! module; nobody else ranks samples. ab's other summary statistics (its
+//! crate; nobody else ranks samples. ab's other summary statistics (its
 //! integer mean, sample sd, inverted-parity median) live with ab, in
 //! `speedup-ab`.
 //!
 //! `speedup bench` keeps no samples but HDR histograms; their percentiles,
 //! summary and CDF rows are read here too ([`HistSummary`], [`hist_cdf_rows`]),
 //! by HdrHistogram's rules (a percentile is the highest value equivalent to
-//! the sample at that rank, within 3 significant digits).
+//! the sample at that rank, within 3 significant digits). A run's
+//! seconds ([`series`]) and the confidence interval of a change between two
+//! runs ([`bootstrap`]) follow the same rules.
+
+pub mod bootstrap;
+pub mod bounded;
+pub mod series;
+
+pub use series::Series;
+
+/// The header line of ab's `-e` CSV, before its 101 rows ([`cdf_rows`]).
+pub const CDF_CSV_HEADER: &str = "Percentage served,Time in ms";
 
 /// The index ab reads for percentile `p` (0..=100) of `n` sorted values in
 /// its report table: `n * p / 100`, and the last value for `p >= 100`.
@@ -144,6 +159,30 @@ pub fn hist_cdf_rows(h: &hdrhistogram::Histogram<u64>) -> Vec<(u32, u64)> {
         .collect()
 }
 
+/// Points per halving of the distance to 100 % in [`hist_spectrum`], as
+/// HdrHistogram's own percentile distribution output uses.
+pub const SPECTRUM_TICKS: u32 = 5;
+
+/// The percentile spectrum of `h`: HdrHistogram's percentile distribution,
+/// `(percentile, µs)` with [`SPECTRUM_TICKS`] points per halving of the
+/// distance to 100 %, so the tail is sampled as finely as the middle on a
+/// 1/(1−p) axis. It starts at (0, min) and ends at (100, max). Empty for an
+/// empty histogram.
+pub fn hist_spectrum(h: &hdrhistogram::Histogram<u64>) -> Vec<(f64, u64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let mut points = vec![(0.0, h.min())];
+    for v in h.iter_quantiles(SPECTRUM_TICKS) {
+        let pct = v.quantile_iterated_to() * 100.0;
+        if pct > 0.0 && pct < 100.0 {
+            points.push((pct, v.value_iterated_to()));
+        }
+    }
+    points.push((100.0, h.max()));
+    points
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +205,28 @@ mod tests {
             ((0, 1), (50, 500), (100, 1000))
         );
         assert!(HistSummary::of(&hdrhistogram::Histogram::<u64>::new(3).unwrap()).is_none());
+    }
+
+    #[test]
+    fn the_spectrum_reaches_into_the_tail_and_ends_at_the_max() {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_max(3_600_000_000, 3).unwrap();
+        for v in 1..=10_000u64 {
+            h.record(v).unwrap();
+        }
+        let points = hist_spectrum(&h);
+        assert_eq!(points[0], (0.0, 1));
+        assert_eq!(*points.last().unwrap(), (100.0, h.max()));
+        assert!(points
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+        // Into the 99.99th percentile, about as finely as around the median.
+        assert!(
+            points.iter().any(|&(p, _)| p > 99.99 && p < 100.0),
+            "{points:?}"
+        );
+        let p99 = points.iter().find(|&&(p, _)| p >= 99.0).unwrap();
+        assert_eq!(p99.1, h.value_at_percentile(p99.0));
+        assert!(hist_spectrum(&hdrhistogram::Histogram::<u64>::new(3).unwrap()).is_empty());
     }
 
     #[test]
