@@ -2,10 +2,10 @@
 //!
 //! * hyper provides the protocol, with a bounded request head
 //!   (`max_header_bytes`, 431 beyond it; the read buffer is bounded by the
-//!   same number). Half-closed clients are still answered (`activity`'s
+//!   same number). Half-closed clients are still answered (`watched`'s
 //!   `Watched` holds their end of stream back), reset ones are not.
 //! * The idle-phase timeouts (first byte, keep-alive, header) and eviction
-//!   at the cap are `activity`'s: hyper's header timer is off because it
+//!   at the cap are `watchdog`'s: hyper's header timer is off because it
 //!   also runs while idle.
 //! * Each request goes through the connection's service (`service`): no
 //!   `Host` rule broken (400), panics caught (500), the connection busy
