@@ -10,6 +10,7 @@ mod bench_live;
 mod compare;
 mod interrupt;
 mod lab;
+mod limits;
 mod merge;
 mod plot;
 mod report;

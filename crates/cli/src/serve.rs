@@ -4,12 +4,11 @@
 //! for `--max-connections` in the open-files limit, binds, prints the bound
 //! address on stdout (so scripts can use `--port 0`), and serves on
 //! `--workers` threads, each a current-thread runtime accepting on the one
-//! listening socket ([`speedup_server::serve_threads`]), until SIGINT,
+//! listening socket ([`speedup_server::Server`]), until SIGINT,
 //! SIGTERM or SIGHUP (a second one stops at once; see `signals`). The main
 //! thread only waits for the signals, and ends the process itself when a
 //! serving thread is still stuck in a handler once shutdown is over.
 
-mod limits;
 mod signals;
 
 use std::io::IsTerminal;
@@ -17,7 +16,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use tracing_subscriber::EnvFilter;
 
 /// Flags of `speedup serve`.
@@ -60,9 +59,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 16 * 1024, value_parser = header_bytes)]
     max_header_bytes: usize,
     /// Most connections open at once; more wait in the listen backlog, and
-    /// at the cap the connection idle the longest makes room.
-    #[arg(long, default_value_t = 25_000, value_parser = permits)]
-    max_connections: usize,
+    /// at the cap the connection idle the longest makes room [default:
+    /// 25000, or what the open-files limit fits].
+    #[arg(long, value_parser = permits)]
+    max_connections: Option<usize>,
     /// Log one line per request.
     #[arg(long)]
     access_log: bool,
@@ -172,7 +172,7 @@ impl ServeArgs {
             first_byte_timeout: Duration::from_secs_f64(self.first_byte_timeout),
             header_timeout: Duration::from_secs_f64(self.header_timeout),
             max_header_bytes: self.max_header_bytes,
-            max_connections: self.max_connections,
+            max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             grace: Duration::from_secs_f64(self.grace),
             access_log: self.access_log,
             cpu_threads: self
@@ -194,17 +194,17 @@ impl ServeArgs {
     }
 }
 
+/// `--max-connections`'s default, lowered to what the open-files limit fits.
+const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
+
 /// Runs `speedup serve` until SIGINT, SIGTERM or SIGHUP, then exits 0.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging()?;
     let mut config = args.config();
     config.validate()?;
-    config.max_connections = limits::make_room_for(config.max_connections)?;
+    config.max_connections = room_for(config.max_connections, args.max_connections.is_some())?;
     let addr = args.address()?;
-    let workers = match args.workers {
-        Some(workers) => workers,
-        None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
+    let workers = args.workers.unwrap_or_else(speedup_server::default_workers);
     // The main thread only relays signals; serving runs on `workers` threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -214,32 +214,74 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
         let (shutdown, cut) = signals::shutdown_signals()?;
-        let listeners = speedup_server::bind_each(addr, workers)
-            .await
+        let server = speedup_server::Server::builder(config)
+            .workers(workers)
+            .bind(addr)
             .map_err(bind_failed)?;
-        let local = listeners[0]
-            .local_addr()
-            .context("cannot read the bound address")?;
-        println!("listening on http://{local}");
-        let router = speedup_server::app(&config);
-        let stopped =
-            speedup_server::serve_threads(listeners, router, config, shutdown, cut).await?;
-        anyhow::Ok(stopped)
+        println!("listening on http://{}", server.local_addr());
+        anyhow::Ok(server.serve(shutdown, cut).await?)
     });
     let stopped = result?;
     if stopped.stuck_threads > 0 {
-        // Those threads are inside a handler that cannot be interrupted;
-        // only the end of the process stops them (and closes their sockets).
-        tracing::warn!(
-            "{} serving thread(s) still stuck in a handler: cut {} request(s) \
-             ({} open connection(s)); exiting without them",
-            stopped.stuck_threads,
-            stopped.requests_cut,
-            stopped.connections_cut,
-        );
+        // Those threads are inside a handler that cannot be interrupted
+        // (the server's summary said what they hold); only the end of the
+        // process stops them, and closes their sockets.
         std::process::exit(0);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Descriptors besides the connections: stdio, the listener, each serving
+/// thread's epoll, wake-up and timer descriptors, the one connection taken
+/// beyond the cap to evict an idle one, logging, and headroom.
+const RESERVED_FILES: u64 = 64;
+
+/// Raises the open-files limit so `max_connections` connections fit, and
+/// returns how many the server may really hold: all of them, or, when the
+/// limit cannot go high enough, as many as fit. Said at info (raised) and
+/// warn (fitted) level for an `explicit` `--max-connections`; a default that
+/// does not fit the machine is fitted quietly (debug).
+fn room_for(max_connections: usize, explicit: bool) -> anyhow::Result<usize> {
+    let wanted = (max_connections as u64).saturating_add(RESERVED_FILES);
+    let limits = crate::limits::raise_open_files(wanted);
+    let (before, now) = (limits.before.soft, limits.after.soft.unwrap_or(u64::MAX));
+    if limits.raised() {
+        let message = format!(
+            "raised the open-files limit from {} to {now} for --max-connections {max_connections}",
+            before.unwrap_or(u64::MAX)
+        );
+        match explicit {
+            true => tracing::info!("{message}"),
+            false => tracing::debug!("{message}"),
+        }
+    }
+    if limits.after.fits(wanted) {
+        return Ok(max_connections);
+    }
+    let hard = limits
+        .after
+        .hard
+        .map_or("unlimited".into(), |hard| hard.to_string());
+    let fit = now.saturating_sub(RESERVED_FILES);
+    if fit == 0 {
+        bail!(
+            "the open-files limit ({now}) leaves no room for connections; \
+             raise it with `ulimit -n` (hard limit {hard})"
+        );
+    }
+    let fit = usize::try_from(fit).unwrap_or(usize::MAX);
+    let message = format!(
+        "the open-files hard limit ({hard}) is too low for --max-connections {max_connections} \
+         (needs {wanted}): serving at most {fit} connections at once"
+    );
+    match explicit {
+        true => tracing::warn!(
+            "{message}; raise the hard limit (`ulimit -Hn`, systemd's LimitNOFILE=) or lower \
+             --max-connections"
+        ),
+        false => tracing::debug!("{message} (the default, fitted to this machine)"),
+    }
+    Ok(fit)
 }
 
 /// Why the address could not be bound, and what to do about it.

@@ -50,8 +50,9 @@ fn cpu_chapter_shows_who_holds_the_loop_and_the_gil() {
         assert_eq!(s["failures"], 0, "{name}");
     }
     let probe = |name| num(&scenario(cpu, name)["probe_ms"]);
-    // Inline computations hold the runtime's workers: the probe waits
-    // behind at least part of one; on the CPU pool it does not.
+    // Inline computations hold the serving threads (every one has some
+    // queued at c=10): the probe waits behind at least part of one; on the
+    // CPU pool it does not.
     assert!(
         probe("cpu async") >= 100.0 + compute / 2.0,
         "probe during /async/fibo: {} ms (one computation {compute} ms)",
@@ -106,10 +107,11 @@ fn mixed_and_stall_chapters_answer_and_the_stall_caps_throughput() {
     let blocking = scenario(stall, "stall blocking");
     let timers = scenario(stall, "stall async");
     let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
-    // Each of the `cores` workers serves at most 10 sleeps of 100 ms a second.
+    // Each of the `cores` serving threads serves at most 10 sleeps of 100 ms
+    // a second.
     assert!(
         num(&blocking["rps"]) <= cores * 10.0 * 1.2,
-        "stall served {} req/s on {cores} workers",
+        "stall served {} req/s on {cores} serving threads",
         num(&blocking["rps"])
     );
     assert!(num(&timers["rps"]) > num(&blocking["rps"]) * 3.0);

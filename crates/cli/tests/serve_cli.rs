@@ -6,10 +6,12 @@
 mod serve_support;
 
 use std::net::TcpStream;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serve_support::{
-    read_all, refused, serve, serve_args, serve_with_limits, wait_for_line, TIMEOUT,
+    lines_of, read_all, refused, serve, serve_args, serve_with_limits, speedup, wait_for_line,
+    Served, TIMEOUT,
 };
 
 #[test]
@@ -25,6 +27,55 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     );
     let status = served.exit_status(TIMEOUT);
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// A default start is quiet: one `listening on` line (stdout, which
+/// scripts parse), nothing on stderr (a default `--max-connections` above
+/// the open-files limit is fitted without a word); SIGTERM then gives the
+/// signal's line and one summary, whatever the number of serving threads.
+#[test]
+fn a_default_start_says_one_line_and_its_stop_one_summary() {
+    let mut child = speedup(&["serve", "--port", "0"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start speedup serve");
+    let stdout = lines_of(child.stdout.take().expect("stdout"));
+    let stderr = lines_of(child.stderr.take().expect("stderr"));
+    let mut served = Served {
+        child,
+        addr: String::new(),
+        stderr,
+    };
+    let listening = wait_for_line(&stdout, &["listening on http://127.0.0.1:"]);
+    served.signal("TERM");
+    assert!(served.exit_status(TIMEOUT).success());
+    let rest: Vec<String> = stdout.iter().collect();
+    assert!(
+        rest.is_empty(),
+        "more on stdout after {listening:?}: {rest:?}"
+    );
+    // Without the timestamp.
+    let log: Vec<String> = served
+        .rest_of_stderr()
+        .iter()
+        .map(|line| {
+            line.split_once(' ')
+                .map_or("", |(_, rest)| rest)
+                .trim_start()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "INFO speedup::serve::signals: received SIGTERM: shutting down (send it again to \
+             stop at once)",
+            "INFO speedup_server::summary: stopped: 0 open connection(s) finished; \
+             0 waiting connection(s) answered 503",
+        ]
+    );
 }
 
 #[test]
@@ -216,31 +267,11 @@ fn a_port_shared_with_so_reuseport_elsewhere_is_refused() {
 
 /// A loopback listener on a free port with `SO_REUSEPORT` set.
 fn reuseport_listener() -> std::net::TcpListener {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain socket calls on a descriptor this function owns, handed
-    // to `TcpListener` (which closes it) at the end.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        assert!(fd >= 0, "socket");
-        let one: libc::c_int = 1;
-        let set = libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            std::ptr::addr_of!(one).cast(),
-            std::mem::size_of_val(&one) as libc::socklen_t,
-        );
-        assert_eq!(set, 0, "SO_REUSEPORT");
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
-        let bound = libc::bind(
-            fd,
-            std::ptr::addr_of!(addr).cast(),
-            std::mem::size_of_val(&addr) as libc::socklen_t,
-        );
-        assert_eq!(bound, 0, "bind");
-        assert_eq!(libc::listen(fd, 16), 0, "listen");
-        std::net::TcpListener::from_raw_fd(fd)
-    }
+    use rustix::net::{bind, listen, socket, sockopt, AddressFamily, SocketType};
+    let fd = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+    sockopt::set_socket_reuseport(&fd, true).expect("SO_REUSEPORT");
+    let loopback = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+    bind(&fd, &loopback).expect("bind");
+    listen(&fd, 16).expect("listen");
+    std::net::TcpListener::from(fd)
 }

@@ -125,21 +125,6 @@ fn a_client_that_left_while_queued_beyond_the_cap_is_not_served() {
 
 /// Closes `stream` with a reset (`SO_LINGER` 0) instead of a FIN.
 fn reset(stream: TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads the struct we pass, on a socket we own.
-    let set = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            std::ptr::addr_of!(linger).cast(),
-            std::mem::size_of_val(&linger) as libc::socklen_t,
-        )
-    };
-    assert_eq!(set, 0, "SO_LINGER");
+    rustix::net::sockopt::set_socket_linger(&stream, Some(Duration::ZERO)).expect("SO_LINGER");
     drop(stream);
 }

@@ -5,7 +5,7 @@
 //! * `cpu` (part 2): `/baseline/fibo`, `/async/fibo`, `/pool/fibo` and the
 //!   baseline again on a server with `--gil`, at `-n100 -c10`, with `n`
 //!   calibrated here so one computation costs 50–100 ms, and an
-//!   `/async/sleep/0.1` probe sent mid-burst to show whether the runtime
+//!   `/async/sleep/0.1` probe sent mid-burst to show whether a serving thread
 //!   is free;
 //! * `mixed` (part 3): `/baseline/fibo_sleep/20` and `/async/fibo_sleep/20`
 //!   at `-n1000 -c100`;
@@ -15,12 +15,13 @@
 //! Chapters other than `io` run against the main server only (embedded or
 //! `--target`); the `--gil` run needs the embedded server.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
+
+use speedup_load::{Control, Outcome};
 
 use crate::measure::{self, Measurement, Observer};
 use crate::plan::{LabPlan, Scenario, Server};
+use crate::preflight::First;
 use crate::{EmbeddedServer, LabError};
 
 /// One chapter of the series.
@@ -92,7 +93,7 @@ pub struct ChapterRun {
     pub ideal_ms: f64,
     /// The calibrated `n` (cpu) or part 3's 20 (mixed).
     pub fibo_n: Option<u32>,
-    /// Runtime workers of the embedded server (what `/stall` and
+    /// Serving threads of the embedded server (what `/stall` and
     /// `/async/fibo` block), when known.
     pub workers: Option<usize>,
     /// One per scenario, in run order.
@@ -125,15 +126,18 @@ const CALIBRATE_MS: f64 = 50.0;
 /// under ~100 ms. Each `n` is timed three times and the fastest kept: on a
 /// shared machine a single timing measures the neighbours too.
 pub fn calibrate() -> (u32, f64) {
+    calibrate_with(|n| {
+        let started = Instant::now();
+        std::hint::black_box(speedup_server::fibo(std::hint::black_box(n)));
+        started.elapsed().as_secs_f64() * 1000.0
+    })
+}
+
+/// [`calibrate`], with `time(n)` timing one `fibo(n)` in ms.
+fn calibrate_with(mut time: impl FnMut(u32) -> f64) -> (u32, f64) {
     let mut last = (40, 0.0);
     for n in 20..=40 {
-        let ms = (0..3)
-            .map(|_| {
-                let started = Instant::now();
-                std::hint::black_box(speedup_server::fibo(std::hint::black_box(n)));
-                started.elapsed().as_secs_f64() * 1000.0
-            })
-            .fold(f64::INFINITY, f64::min);
+        let ms = (0..3).map(|_| time(n)).fold(f64::INFINITY, f64::min);
         last = (n, ms);
         if ms >= CALIBRATE_MS {
             break;
@@ -145,6 +149,61 @@ pub fn calibrate() -> (u32, f64) {
 /// Part 3's `n`: `fibo(20)` = 6765, so each request sleeps 6.765 ms.
 const MIXED_N: u32 = 20;
 
+/// A chapter's runs: their shape, their ideal, their scenarios.
+struct Shape {
+    requests: u64,
+    concurrency: u32,
+    ideal_ms: f64,
+    fibo_n: Option<u32>,
+    scenarios: Vec<Scenario>,
+}
+
+impl Shape {
+    /// The shape of `chapter` (cpu calibrates its `n` here).
+    fn of(chapter: Chapter) -> Shape {
+        let scenario = |name: &str, path: String| Scenario {
+            name: format!("{} {name}", chapter.id()),
+            path,
+        };
+        match chapter {
+            Chapter::Cpu => {
+                let (n, ms) = calibrate();
+                Shape {
+                    requests: 100,
+                    concurrency: 10,
+                    ideal_ms: ms,
+                    fibo_n: Some(n),
+                    scenarios: vec![
+                        scenario("baseline", format!("/baseline/fibo/{n}")),
+                        scenario("async", format!("/async/fibo/{n}")),
+                        scenario("pool", format!("/pool/fibo/{n}")),
+                    ],
+                }
+            }
+            Chapter::Mixed => Shape {
+                requests: 1000,
+                concurrency: 100,
+                ideal_ms: speedup_server::fibo(MIXED_N) as f64 / 1000.0,
+                fibo_n: Some(MIXED_N),
+                scenarios: vec![
+                    scenario("baseline", format!("/baseline/fibo_sleep/{MIXED_N}")),
+                    scenario("async", format!("/async/fibo_sleep/{MIXED_N}")),
+                ],
+            },
+            Chapter::Stall | Chapter::Io => Shape {
+                requests: 100,
+                concurrency: 100,
+                ideal_ms: 100.0,
+                fibo_n: None,
+                scenarios: vec![
+                    scenario("blocking", "/stall/sleep/0.1".into()),
+                    scenario("async", "/async/sleep/0.1".into()),
+                ],
+            },
+        }
+    }
+}
+
 /// Runs `chapter` (not [`Chapter::Io`]) against `main`.
 pub fn run(
     plan: &LabPlan,
@@ -152,43 +211,10 @@ pub fn run(
     main: &Server,
     observer: &mut dyn Observer,
 ) -> Result<ChapterRun, LabError> {
-    let workers = plan
-        .target
-        .is_none()
-        .then(speedup_server::default_cpu_threads);
-    let scenario = |name: &str, path: String| Scenario {
-        name: format!("{} {name}", chapter.id()),
-        path,
-    };
-    let (requests, concurrency, ideal_ms, fibo_n, scenarios) = match chapter {
-        Chapter::Cpu => {
-            let (n, ms) = calibrate();
-            let scenarios = vec![
-                scenario("baseline", format!("/baseline/fibo/{n}")),
-                scenario("async", format!("/async/fibo/{n}")),
-                scenario("pool", format!("/pool/fibo/{n}")),
-            ];
-            (100, 10, ms, Some(n), scenarios)
-        }
-        Chapter::Mixed => {
-            let scenarios = vec![
-                scenario("baseline", format!("/baseline/fibo_sleep/{MIXED_N}")),
-                scenario("async", format!("/async/fibo_sleep/{MIXED_N}")),
-            ];
-            let ideal = speedup_server::fibo(MIXED_N) as f64 / 1000.0;
-            (1000, 100, ideal, Some(MIXED_N), scenarios)
-        }
-        Chapter::Stall | Chapter::Io => {
-            let scenarios = vec![
-                scenario("blocking", "/stall/sleep/0.1".into()),
-                scenario("async", "/async/sleep/0.1".into()),
-            ];
-            (100, 100, 100.0, None, scenarios)
-        }
-    };
+    let shape = Shape::of(chapter);
     let shaped = LabPlan {
-        requests,
-        concurrency,
+        requests: shape.requests,
+        concurrency: shape.concurrency,
         // The cpu and stall runs are short and their first requests are
         // the lesson; part 3's thousand requests get the warm-up.
         warmup: chapter == Chapter::Mixed,
@@ -196,146 +222,76 @@ pub fn run(
     };
     let mut run = ChapterRun {
         chapter,
-        requests,
-        concurrency,
-        ideal_ms,
-        fibo_n,
-        workers,
+        requests: shape.requests,
+        concurrency: shape.concurrency,
+        ideal_ms: shape.ideal_ms,
+        fibo_n: shape.fibo_n,
+        workers: plan.target.is_none().then(speedup_server::default_workers),
         measurements: Vec::new(),
         probes: Vec::new(),
         gil_waits: None,
         load_average: load_average(),
     };
-    let probe_after = Duration::from_secs_f64(ideal_ms * 2.0 / 1000.0);
-    for scenario in &scenarios {
-        let (measurement, probe) = if chapter == Chapter::Cpu {
-            probed(&shaped, main, scenario, probe_after, observer)?
-        } else {
-            (measure::scenario(&shaped, main, scenario, observer)?, None)
-        };
+    let probe_after =
+        (chapter == Chapter::Cpu).then(|| Duration::from_secs_f64(shape.ideal_ms * 2.0 / 1000.0));
+    for scenario in &shape.scenarios {
+        let (measurement, probe) = probed(&shaped, main, scenario, probe_after, observer)?;
         run.measurements.push(measurement);
         run.probes.push(probe);
     }
     if chapter == Chapter::Cpu && plan.target.is_none() {
-        // The baseline again on a server whose computations take turns.
-        let config = speedup_server::Config {
-            gil: true,
-            ..plan.server_config()
+        let baseline = Scenario {
+            name: "cpu baseline --gil".into(),
+            path: shape.scenarios[0].path.clone(),
         };
-        let gil = EmbeddedServer::start(config).map_err(LabError::Server)?;
-        let server = Server {
-            label: None,
-            base_url: gil.base_url().to_string(),
-        };
-        let path = scenarios[0].path.clone();
-        let (measurement, probe) = probed(
-            &shaped,
-            &server,
-            &scenario("baseline --gil", path),
-            probe_after,
-            observer,
-        )?;
-        run.gil_waits = http_get(gil.base_url(), "/metrics").and_then(|(_, text)| gil_waits(&text));
-        gil.stop();
+        let (measurement, probe, waits) =
+            with_gil(plan, &shaped, &baseline, probe_after, observer)?;
         run.measurements.push(measurement);
         run.probes.push(probe);
+        run.gil_waits = waits;
     }
-    let facts = Facts {
-        chapter,
-        concurrency,
-        ideal_ms,
-        workers,
-        threads: plan.threads,
-        cpu_threads: speedup_server::default_cpu_threads(),
-    };
-    for (i, m) in run.measurements.iter_mut().enumerate() {
-        m.row.why = why(&facts, i, run.probes[i]);
-        if let (Chapter::Cpu, 3, Some(waits)) = (chapter, i, run.gil_waits) {
-            m.row.why.push_str(&format!(
-                " The server's `/metrics` counted {waits} computations of {requests} waiting for the lock."
-            ));
-        }
-    }
+    crate::reasons::explain(&mut run, plan.threads);
     Ok(run)
 }
 
-/// The numbers the reasons quote.
-struct Facts {
-    chapter: Chapter,
-    concurrency: u32,
-    ideal_ms: f64,
-    workers: Option<usize>,
-    threads: usize,
-    cpu_threads: usize,
+/// The baseline again, on an embedded server whose computations take
+/// turns (`--gil`): its measurement, probe and the lock waits its
+/// `/metrics` counted.
+fn with_gil(
+    plan: &LabPlan,
+    shaped: &LabPlan,
+    scenario: &Scenario,
+    probe_after: Option<Duration>,
+    observer: &mut dyn Observer,
+) -> Result<(Measurement, Option<f64>, Option<u64>), LabError> {
+    let config = speedup_server::Config {
+        gil: true,
+        ..plan.server_config()
+    };
+    let gil = EmbeddedServer::start(config).map_err(LabError::Server)?;
+    let server = Server {
+        label: None,
+        base_url: gil.base_url().to_string(),
+    };
+    let (measurement, probe) = probed(shaped, &server, scenario, probe_after, observer)?;
+    let waits = gil.metrics().and_then(|text| gil_waits(&text));
+    gil.stop().map_err(LabError::Server)?;
+    Ok((measurement, probe, waits))
 }
 
-/// One sentence per curve, by position in the chapter's run order.
-fn why(f: &Facts, index: usize, probe_ms: Option<f64>) -> String {
-    let c = f.concurrency;
-    let t = f.ideal_ms;
-    let cores = f.cpu_threads;
-    let workers = f
-        .workers
-        .map_or("the runtime's".to_string(), |w| w.to_string());
-    let probe = probe_ms.map_or(String::new(), |ms| {
-        format!(" An `/async/sleep/0.1` sent mid-burst took {ms:.0} ms.")
-    });
-    match (f.chapter, index) {
-        (Chapter::Cpu, 0) => format!(
-            "The pool's {} threads take all {c} requests at once, but only {cores} cores compute: \
-             each request shares a core with the others, about {c}/{cores} × {t:.0} ms, and the \
-             runtime stays free.{probe}",
-            f.threads
-        ),
-        (Chapter::Cpu, 1) => format!(
-            "Each computation holds one of {workers} runtime workers until it ends, so requests \
-             queue for a worker and nothing else is served meanwhile: the probe waited.{probe}"
-        ),
-        (Chapter::Cpu, 2) => format!(
-            "A CPU pool of {cores} threads, one per core (Rust's process pool), computes while the \
-             runtime stays free: the same throughput as the cores allow, and the probe is served \
-             at once.{probe}"
-        ),
-        (Chapter::Cpu, _) => format!(
-            "With `--gil` one lock lets only one of the {} threads compute at a time, as CPython's \
-             GIL does: one core's throughput, so on {cores} cores about {cores}× the baseline's \
-             times. This is why Python needs processes where Rust needs only threads.{probe}",
-            f.threads
-        ),
-        (Chapter::Mixed, 0) => {
-            let rounds = u64::from(c).div_ceil(f.threads.max(1) as u64);
-            format!(
-                "{c} clients share {} threads, each held for the computation and the {t:.3} ms \
-                 sleep: up to {rounds} rounds.",
-                f.threads
-            )
-        }
-        (Chapter::Mixed, _) => format!(
-            "The computation (microseconds in Rust) runs on a runtime worker, the {t:.3} ms \
-             sleep on a timer: all {c} requests sleep at once."
-        ),
-        (_, 0) => format!(
-            "`std::thread::sleep` in an async handler holds one of {workers} runtime workers for \
-             the whole 100 ms, so at most {workers} requests are served per 100 ms whatever the \
-             concurrency (about {} req/s); the lab's server waits 10 s for a first byte, where \
-             `speedup serve`'s default 2 s would cut off the clients queued longest.",
-            f.workers
-                .map_or("10 per worker".into(), |w| (w * 10).to_string())
-        ),
-        _ => format!("Timers hold no worker while they sleep: all {c} requests sleep at once."),
-    }
-}
-
-/// Runs `scenario` and, once the burst is under way, sends one
-/// `/async/sleep/0.1` to the same server: its time says whether the
-/// runtime was free.
+/// Runs `scenario` and, once the burst is under way (`after`, if any),
+/// sends one `/async/sleep/0.1` to the same server: its time says whether
+/// a serving thread was free.
 fn probed(
     plan: &LabPlan,
     server: &Server,
     scenario: &Scenario,
-    after: Duration,
+    after: Option<Duration>,
     observer: &mut dyn Observer,
 ) -> Result<(Measurement, Option<f64>), LabError> {
+    let Some(after) = after else {
+        return Ok((measure::scenario(plan, server, scenario, observer)?, None));
+    };
     let base = server.base_url.clone();
     std::thread::scope(|s| {
         let probe = s.spawn(move || {
@@ -357,31 +313,23 @@ fn gil_waits(text: &str) -> Option<u64> {
         .ok()
 }
 
-/// How long one `GET path` over HTTP/1.0 takes to answer 200, in ms;
+/// How long the probe may take, in all.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long one `GET path` takes to answer with a 2xx, in ms, sent as ab
+/// sends it (HTTP/1.0, a connection of its own) through the load engine;
 /// `None` if it fails or takes over 30 s.
 pub fn probe_ms(base_url: &str, path: &str) -> Option<f64> {
-    http_get(base_url, path).map(|(ms, _)| ms)
-}
-
-/// One `GET path` over HTTP/1.0: the time to a full 200 answer in ms, and
-/// its body; `None` if it fails or takes over 30 s.
-fn http_get(base_url: &str, path: &str) -> Option<(f64, String)> {
-    let authority = base_url.strip_prefix("http://")?.split('/').next()?;
-    let started = Instant::now();
-    let mut stream = TcpStream::connect(authority).ok()?;
-    let limit = Some(Duration::from_secs(30));
-    stream.set_read_timeout(limit).ok()?;
-    stream.set_write_timeout(limit).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n").ok()?;
-    let mut answer = Vec::new();
-    stream.take(64 * 1024).read_to_end(&mut answer).ok()?;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    if !answer.starts_with(b"HTTP/1.0 200") {
-        return None;
+    let mut load = speedup_ab::plain_plan(&format!("{base_url}{path}"), 1, 1).ok()?;
+    load.timeout = PROBE_TIMEOUT;
+    let out = speedup_load::run(&load, First::default, &Control::new()).ok()?;
+    let record = out.recorders.into_iter().find_map(|first| first.0)?;
+    match record.outcome {
+        Outcome::Response { status, .. } if (200..300).contains(&status) => {
+            Some(f64::from(record.sample.total_us) / 1000.0)
+        }
+        _ => None,
     }
-    let text = String::from_utf8_lossy(&answer);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    Some((ms, body.to_string()))
 }
 
 #[cfg(test)]
@@ -396,10 +344,66 @@ mod tests {
         assert!(err.contains("io, cpu, mixed, stall or all"), "{err}");
     }
 
+    /// Naive fibo's cost grows by the golden ratio per step; here
+    /// `fibo(20)` takes 0.05 ms, so `fibo(35)` is the first to take 50 ms.
+    fn model(n: u32) -> f64 {
+        0.05 * 1.618_f64.powi(n as i32 - 20)
+    }
+
     #[test]
-    fn calibration_lands_in_range() {
-        let (n, ms) = calibrate();
-        assert!((20..=40).contains(&n));
-        assert!(ms >= CALIBRATE_MS || n == 40, "n={n} took {ms} ms");
+    fn calibration_picks_the_first_n_to_cost_50_ms() {
+        let (n, ms) = calibrate_with(model);
+        assert_eq!(n, 35);
+        assert!((50.0..100.0).contains(&ms), "{ms}");
+    }
+
+    #[test]
+    fn calibration_keeps_the_fastest_of_three_timings() {
+        // Every first timing measures a busy neighbour too (10× slower).
+        let mut timings = 0;
+        let noisy = |n| {
+            timings += 1;
+            model(n) * if timings % 3 == 1 { 10.0 } else { 1.0 }
+        };
+        assert_eq!(calibrate_with(noisy).0, 35);
+    }
+
+    #[test]
+    fn calibration_stops_at_the_ends_of_its_range() {
+        assert_eq!(calibrate_with(|_| 70.0), (20, 70.0), "a slow machine");
+        assert_eq!(calibrate_with(f64::from), (40, 40.0), "a fast one");
+    }
+
+    /// A server on a free loopback port that answers its first request
+    /// with `answer`, then closes; its base URL.
+    fn answering(answer: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(answer.as_bytes());
+        });
+        base
+    }
+
+    #[test]
+    fn the_probe_takes_any_http_version_and_refuses_what_is_not_2xx() {
+        // uvicorn answers an HTTP/1.0 request with HTTP/1.1.
+        let ok = answering("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        assert!(probe_ms(&ok, "/async/sleep/0.1").is_some_and(|ms| ms >= 0.0));
+        let missing = answering("HTTP/1.0 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+        assert_eq!(probe_ms(&missing, "/asnyc/sleep/0.1"), None);
+        // Nothing listening: no answer, at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        assert_eq!(probe_ms(&format!("http://127.0.0.1:{port}"), "/"), None);
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use speedup_ab as ab;
 use speedup_report::cdf_csv::Cdf;
-use speedup_report::html::{self, LabPage};
+use speedup_report::html::{self, LabPage, Section};
 use speedup_report::plot::{self, ChartSpec};
 use speedup_stats as stats;
 
@@ -25,7 +25,7 @@ use speedup_report::sweep::Sweep;
 use crate::prose::{self, RunSettings};
 use crate::rows::ScenarioJson;
 use crate::staging::{Staging, MARKER, SCHEMA};
-use crate::{sections, LabError, LabPlan, LabResults};
+use crate::{sections, LabError, LabPlan, LabResults, Measurement};
 
 /// `summary.json`: the plan's numbers and one entry per scenario.
 #[derive(Debug, Serialize)]
@@ -67,50 +67,68 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
         dir,
         names: Vec::new(),
     };
-    let results = &all.io;
-    let mut series = Vec::new();
     for m in all.measurements() {
         let slug = slug(&m.row.name);
         let samples = &m.report.samples;
         files.write(&format!("{slug}.csv"), |w| ab::write_csv(samples, w))?;
         files.write(&format!("{slug}.txt"), |w| ab::write_text(&m.report, w))?;
     }
-    for m in results {
-        series.push(cdf(&m.row.name, &m.report.samples));
-    }
+    let svg = article_chart(plan, &all.io, &mut files)?;
+    let sections = section_charts(all, &mut files)?;
+    let page = page(plan, &all.io, svg, sections);
+    files.write("index.html", |w| html::render_lab_page(&page, w))?;
+    write_summary(plan, all, &mut files)?;
+    Ok(files.names)
+}
 
-    // The io chapter's chart keeps its name; without that chapter there is none.
-    let ideal_ms = plan.scenarios_ideal_ms();
-    let svg = if results.is_empty() {
-        String::new()
-    } else {
-        let mut spec = ChartSpec::new(
-            format!(
-                "ab -n{} -c{}: response time CDF",
-                plan.requests, plan.concurrency
-            ),
-            series,
-        );
-        spec.ideal_ms = ideal_ms;
-        let svg = plot::render_svg(&spec)?;
-        files.write("cdf.svg", |w| w.write_all(svg.as_bytes()))?;
-        svg
-    };
-    let mut extra = Vec::new();
+/// The io chapter's chart, `cdf.svg` (its SVG text for the page); without
+/// that chapter there is none.
+fn article_chart(
+    plan: &LabPlan,
+    io: &[Measurement],
+    files: &mut Files,
+) -> Result<String, LabError> {
+    if io.is_empty() {
+        return Ok(String::new());
+    }
+    let series = io
+        .iter()
+        .map(|m| cdf(&m.row.name, &m.report.samples))
+        .collect();
+    let title = format!(
+        "ab -n{} -c{}: response time CDF",
+        plan.requests, plan.concurrency
+    );
+    let mut spec = ChartSpec::new(title, series);
+    spec.ideal_ms = plan.scenarios_ideal_ms();
+    let svg = plot::render_svg(&spec)?;
+    files.write("cdf.svg", |w| w.write_all(svg.as_bytes()))?;
+    Ok(svg)
+}
+
+/// Each chapter's section and chart (`CHAPTER.svg`), then the sweep's
+/// (`sweep.svg`).
+fn section_charts(all: &LabResults, files: &mut Files) -> Result<Vec<Section>, LabError> {
+    let mut sections = Vec::new();
     for run in &all.chapters {
         let section = sections::chapter(run)?;
         files.write(&format!("{}.svg", run.chapter.id()), |w| {
             w.write_all(section.chart_svg.as_bytes())
         })?;
-        extra.push(section);
+        sections.push(section);
     }
     if let Some(sweep) = &all.sweep {
         let section = sections::sweep(sweep)?;
         files.write("sweep.svg", |w| w.write_all(section.chart_svg.as_bytes()))?;
-        extra.push(section);
+        sections.push(section);
     }
+    Ok(sections)
+}
 
-    let intro = if results.is_empty() {
+/// The page: the article's part (`io`, its chart `svg`), then `sections`.
+fn page(plan: &LabPlan, io: &[Measurement], svg: String, sections: Vec<Section>) -> LabPage {
+    let ideal_ms = plan.scenarios_ideal_ms();
+    let intro = if io.is_empty() {
         "The article's series, chapter by chapter: each section below runs the same embedded \
          `speedup serve` under one part's load and says why each curve came out as it did."
             .to_string()
@@ -128,8 +146,8 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
             threads: plan.target.is_none().then_some(plan.threads as u64),
         })
     };
-    let page = LabPage {
-        title: if extra.is_empty() {
+    LabPage {
+        title: if sections.is_empty() {
             "Speed up your server: blocking pool vs async timers".into()
         } else {
             "Speed up your server: the series in the lab".into()
@@ -137,12 +155,14 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
         intro,
         chart_svg: svg,
         ideal_ms,
-        rows: results.iter().map(|m| m.row.clone()).collect(),
-        notes: notes(plan, !results.is_empty(), !extra.is_empty()),
-        sections: extra,
-    };
-    files.write("index.html", |w| html::render_lab_page(&page, w))?;
+        rows: io.iter().map(|m| m.row.clone()).collect(),
+        notes: notes(plan, !io.is_empty(), !sections.is_empty()),
+        sections,
+    }
+}
 
+/// `summary.json`, listing every file written so far and itself.
+fn write_summary(plan: &LabPlan, all: &LabResults, files: &mut Files) -> Result<(), LabError> {
     let mut listed = files.names.clone();
     listed.push(MARKER.to_string());
     let summary = Summary {
@@ -152,15 +172,14 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
         concurrency: plan.concurrency,
         ideal_ms: plan.ideal_ms(),
         threads: plan.threads,
-        scenarios: results.iter().map(|m| (&m.row).into()).collect(),
+        scenarios: all.io.iter().map(|m| (&m.row).into()).collect(),
         chapters: all.chapters.iter().map(sections::summary).collect(),
         sweep: all.sweep.as_ref(),
     };
     files.write(MARKER, |w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
         writeln!(w)
-    })?;
-    Ok(files.names)
+    })
 }
 
 /// The chart series of one run: the same 101 rows as its `-e` CSV.

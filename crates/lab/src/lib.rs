@@ -10,10 +10,13 @@
 //!
 //! Beyond the article (the `io` chapter), [`chapters`] runs the series'
 //! later parts (`cpu`, `mixed`, `stall`) and [`sweep`] the concurrency
-//! sweep, each into its own section of the same page.
+//! sweep, each into its own section of the same page (`reasons`: one
+//! sentence per curve).
 //!
 //! The lab prints nothing: progress and the terminal table are the front
 //! end's, through the [`Observer`] it passes in.
+
+#![forbid(unsafe_code)]
 
 pub mod chapters;
 pub mod embedded;
@@ -22,6 +25,7 @@ pub mod measure;
 pub mod plan;
 pub mod preflight;
 pub mod prose;
+mod reasons;
 pub mod rows;
 pub mod sections;
 pub mod staging;
@@ -42,9 +46,9 @@ pub enum LabError {
     /// A plan value is out of range; the message names the option.
     #[error("{0}")]
     Plan(String),
-    /// The embedded server could not start.
-    #[error("cannot start the embedded server")]
-    Server(#[source] std::io::Error),
+    /// The embedded server could not start, or failed while serving.
+    #[error("the embedded server failed")]
+    Server(#[source] speedup_server::ServerError),
     /// A scenario could not run (bad URL, resolver, open files...).
     #[error("scenario `{}` could not run", escaped(scenario))]
     Run {
@@ -151,7 +155,7 @@ pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<LabResults, La
         results.sweep = Some(sweep::run(plan, &main, observer)?);
     }
     if let Some(server) = embedded {
-        server.stop();
+        server.stop().map_err(LabError::Server)?;
     }
     Ok(results)
 }

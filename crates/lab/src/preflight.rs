@@ -15,13 +15,13 @@ use crate::LabError;
 /// How long a server may take to answer the check, beyond the sleep asked.
 const GRACE: Duration = Duration::from_secs(10);
 
-/// Keeps the one outcome of a check request.
+/// Keeps the record of a run's first request (a check, a probe).
 #[derive(Default)]
-struct First(Option<Outcome>);
+pub(crate) struct First(pub(crate) Option<Record>);
 
 impl Recorder for First {
     fn record(&mut self, record: &Record) {
-        self.0.get_or_insert(record.outcome);
+        self.0.get_or_insert(*record);
     }
 }
 
@@ -60,7 +60,10 @@ fn check(plan: &LabPlan, base_url: &str, path: &str, flag: &str) -> Result<(), L
     let path = escaped(path);
     let out = speedup_load::run(&load, First::default, &Control::new())
         .map_err(|e| unreachable(format!("cannot reach {at}: {e}")))?;
-    let outcome = out.recorders.into_iter().find_map(|f| f.0);
+    let outcome = out
+        .recorders
+        .into_iter()
+        .find_map(|f| f.0.map(|r| r.outcome));
     match outcome {
         Some(Outcome::Response { .. }) => Ok(()),
         Some(Outcome::Error(ErrorKind::Connect)) => Err(unreachable(format!(

@@ -124,7 +124,7 @@ fn intro(run: &ChapterRun) -> (String, String) {
                      was chosen at start so that one computation takes {:.0} ms on this machine \
                      (measured once), and each endpoint gets `ab -n{n} -c{c}`, as in part 2.\n\n\
                      `/baseline/fibo` computes on the blocking pool, `/async/fibo` computes inside \
-                     the async handler (holding one of {workers} runtime workers: the mistake), \
+                     the async handler (holding its serving thread, one of {workers}: the mistake), \
                      `/pool/fibo` on a CPU pool of one thread per core, Rust's answer to part 2's \
                      process pool. The last run is the baseline on a server started with `--gil`, \
                      one lock held while computing as CPython's GIL is. During each run, one \
@@ -148,9 +148,9 @@ fn intro(run: &ChapterRun) -> (String, String) {
         Chapter::Stall | Chapter::Io => (
             format!(
                 "`/stall/sleep/0.1` calls `std::thread::sleep` inside an async handler, the twin of \
-                 `time.sleep` inside `async def`: it blocks a runtime worker for the whole sleep. \
+                 `time.sleep` inside `async def`: it blocks its serving thread for the whole sleep. \
                  Beside it, `/async/sleep/0.1` with the same `ab -n{n} -c{c}`. The server has \
-                 {workers} runtime workers. The time axis is logarithmic."
+                 {workers} serving threads. The time axis is logarithmic."
             ),
             "the 100 ms sleep".to_string(),
         ),

@@ -2,15 +2,14 @@
 //!
 //! * hyper provides the protocol, with a bounded request head
 //!   (`max_header_bytes`, 431 beyond it; the read buffer is bounded by the
-//!   same number). Half-closed clients are still answered (`activity`'s
+//!   same number). Half-closed clients are still answered (`watched`'s
 //!   `Watched` holds their end of stream back), reset ones are not.
 //! * The idle-phase timeouts (first byte, keep-alive, header) and eviction
-//!   at the cap are `activity`'s: hyper's header timer is off because it
+//!   at the cap are `watchdog`'s: hyper's header timer is off because it
 //!   also runs while idle.
-//! * HTTP/1.1 requests without exactly one `Host` get a 400 (RFC 9112
-//!   §3.2) before they reach the application.
-//! * A handler that panics answers 500 and closes its connection; the
-//!   server and every other connection carry on.
+//! * Each request goes through the connection's service (`service`): no
+//!   `Host` rule broken (400), panics caught (500), the connection busy
+//!   meanwhile.
 //! * After a malformed or oversized head, the answer is followed by a
 //!   bounded lingering close (read and discard what the client still
 //!   sends), so the client reads the error instead of a reset.
@@ -20,34 +19,29 @@
 //! response); an idle keep-alive connection is closed by hyper at once; a
 //! connection that never sent a request is dropped. Requests still queued
 //! for the blocking pool answer 503 at once (see `sleep`), through the
-//! [`Stopping`] signal every request carries; so do connections the server
-//! had not accepted yet ([`refuse`]).
+//! `Stopping` signal every request carries (see `context`); so do
+//! connections the server had not accepted yet ([`refuse`]).
 
-use std::any::Any;
-use std::future::Future;
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, Version};
-use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::Instant;
-use tower::Service;
 
-use crate::activity::{Activity, Timeouts};
+use crate::context::Stopping;
 use crate::errors::ApiError;
-use crate::routes::LocalAddr;
+use crate::service::{own_response, ConnService};
+use crate::watchdog::{Activity, Expired, Timeouts};
 use crate::watched::Watched;
 use crate::Config;
 
@@ -91,131 +85,39 @@ impl ConnSettings {
     }
 }
 
-/// The server's shutdown signal, there for every request the server hands
-/// the application ([`Stopping::current`]), so handlers that have not
-/// started their work yet can refuse it (503) instead.
-#[derive(Debug, Clone)]
-pub(crate) struct Stopping(pub(crate) watch::Receiver<bool>);
-
-tokio::task_local! {
-    /// Set while the application handles a request: a task-local rather
-    /// than a request extension, whose map costs three allocations per
-    /// request.
-    static STOPPING: Stopping;
-}
-
-impl Stopping {
-    /// The shutdown signal of the server handling the current request; none
-    /// when the application runs without one (`tower::ServiceExt::oneshot`).
-    pub(crate) fn current() -> Option<Stopping> {
-        STOPPING.try_with(Clone::clone).ok()
-    }
-
-    /// Resolves when the server starts shutting down (or is gone).
-    pub(crate) async fn wait(&mut self) {
-        // An error means the server dropped the sender: shutdown too.
-        let _ = self.0.wait_for(|stopping| *stopping).await;
-    }
-}
-
 /// Serves one accepted connection until the client leaves, a timeout or
 /// error ends it, it is evicted at the cap, or shutdown closes it.
-pub(crate) async fn serve_connection(
+pub(crate) async fn serve_connection<A>(
     mut stream: TcpStream,
     peer: SocketAddr,
     activity: Arc<Activity>,
-    router: Router,
+    app: A,
     settings: Arc<ConnSettings>,
     shutdown: watch::Receiver<bool>,
-) {
-    // TCP_NODELAY comes from the listening socket (see `server::bind`).
-    let local = LocalLookup::new(&stream);
-    let mut stopping = Stopping(shutdown);
-    let service = {
-        let activity = Arc::clone(&activity);
-        let access_log = settings.access_log;
-        let stopping = stopping.clone();
-        service_fn(move |mut request: hyper::Request<Incoming>| {
-            let guard = activity.begin();
-            let host_ok = has_one_host(&request);
-            // Only a redirect without `Host` needs our address: no
-            // getsockname per connection.
-            if !request.headers().contains_key(header::HOST) {
-                if let Some(local) = local.get() {
-                    request.extensions_mut().insert(LocalAddr(local));
-                }
-            }
-            tracing::debug!(
-                "{peer} \"{} {} {:?}\" started",
-                request.method(),
-                request.uri(),
-                request.version()
-            );
-            // Only the access log needs the request line and a clock after
-            // the handler has taken the request: keep both off the hot path.
-            let logged = access_log.then(|| {
-                let line = format!(
-                    "{} {} {:?}",
-                    request.method(),
-                    request.uri(),
-                    request.version()
-                );
-                (line, Instant::now())
-            });
-            let call = host_ok.then(|| {
-                STOPPING.scope(stopping.clone(), CatchPanic(router.clone().call(request)))
-            });
-            async move {
-                let response = match call {
-                    Some(call) => match call.await {
-                        Ok(Ok(response)) => response,
-                        Ok(Err(never)) => match never {},
-                        Err(panic) => {
-                            tracing::error!(
-                                "{peer}: request handler panicked: {}",
-                                message(&*panic)
-                            );
-                            own_response(ApiError::Internal)
-                        }
-                    },
-                    None => own_response(ApiError::BadRequest),
-                };
-                drop(guard);
-                if let Some((line, started)) = logged {
-                    tracing::info!(
-                        target: "speedup_server::access",
-                        "{peer} \"{line}\" {} {:.1}ms",
-                        response.status().as_u16(),
-                        started.elapsed().as_secs_f64() * 1e3,
-                    );
-                }
-                Ok::<_, std::convert::Infallible>(response)
-            }
-        })
-    };
-    let io = TokioIo::new(Watched::new(&mut stream, &activity));
-    let connection = settings.builder.serve_connection(io, service);
-    let mut connection = std::pin::pin!(connection);
-    let mut draining = false;
-    let result = loop {
-        tokio::select! {
-            // The connection first: a request it reads marks the connection
-            // busy before the watchdog first looks, so a connection whose
-            // request is already there never arms a timer at all.
-            biased;
-            result = connection.as_mut() => break result,
-            () = stopping.wait(), if !draining => {
-                if !activity.used() {
-                    return;
-                }
-                connection.as_mut().graceful_shutdown();
-                draining = true;
-            }
-            why = activity.expired(), if !draining => {
-                tracing::debug!("{peer}: closing: {why:?}");
-                return;
-            }
-        }
+) where
+    A: tower::Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone,
+{
+    // TCP_NODELAY comes from the listening socket (see `listener`).
+    let stopping = Stopping::new(shutdown);
+    let result = {
+        let service = ConnService::new(
+            app,
+            &stream,
+            &activity,
+            peer,
+            settings.access_log,
+            stopping.clone(),
+        );
+        let io = TokioIo::new(Watched::new(&stream, &activity));
+        let connection = settings.builder.serve_connection(io, service);
+        drive(
+            std::pin::pin!(connection),
+            &stream,
+            &activity,
+            stopping,
+            peer,
+        )
+        .await
     };
     if let Err(error) = result {
         tracing::debug!("{peer}: connection closed: {error}");
@@ -227,45 +129,57 @@ pub(crate) async fn serve_connection(
     }
 }
 
-/// The connection's local address, looked up only when a request needs it.
-#[derive(Debug, Clone, Copy)]
-struct LocalLookup {
-    #[cfg(unix)]
-    fd: std::os::fd::RawFd,
-    #[cfg(not(unix))]
-    addr: Option<SocketAddr>,
-}
-
-impl LocalLookup {
-    fn new(stream: &TcpStream) -> Self {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            Self {
-                fd: stream.as_raw_fd(),
+/// Runs hyper's `connection` until it ends, a timeout or eviction closes it
+/// (`Ok`), or shutdown: then a connection that served a request finishes
+/// the one in progress (hyper turns keep-alive off), one that never did is
+/// closed at once.
+async fn drive<A>(
+    mut connection: Pin<&mut http1::Connection<TokioIo<Watched<'_>>, ConnService<'_, A>>>,
+    stream: &TcpStream,
+    activity: &Arc<Activity>,
+    mut stopping: Stopping,
+    peer: SocketAddr,
+) -> Result<(), hyper::Error>
+where
+    A: tower::Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone,
+{
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            // The connection first: a request it reads marks the connection
+            // busy before the watchdog first looks, so a connection whose
+            // request is already there never arms a timer at all.
+            biased;
+            result = connection.as_mut() => return result,
+            () = stopping.wait(), if !draining => {
+                if !activity.used() {
+                    return Ok(());
+                }
+                connection.as_mut().graceful_shutdown();
+                draining = true;
+            }
+            why = activity.expired(), if !draining => {
+                if why == Expired::Evicted && activity.keep_if(|| unread_bytes(stream)) {
+                    continue;
+                }
+                tracing::debug!("{peer}: closing: {why:?}");
+                return Ok(());
             }
         }
-        #[cfg(not(unix))]
-        Self {
-            addr: stream.local_addr().ok(),
-        }
     }
+}
 
-    /// Must only be called while the connection's socket is open, that is
-    /// from the service hyper calls for one of its requests.
-    fn get(&self) -> Option<SocketAddr> {
-        #[cfg(unix)]
-        {
-            use std::os::fd::FromRawFd;
-            // SAFETY: the fd belongs to the stream `serve_connection` owns
-            // until after hyper's last call of the service, so it is open
-            // here; ManuallyDrop borrows it without ever closing it.
-            let socket =
-                std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
-            socket.local_addr().ok()
-        }
-        #[cfg(not(unix))]
-        self.addr
+/// Whether `stream` holds bytes not read yet: a request on its way that an
+/// eviction must not cut (see `watchdog`).
+fn unread_bytes(stream: &TcpStream) -> bool {
+    #[cfg(unix)]
+    {
+        rustix::io::ioctl_fionread(stream).is_ok_and(|unread| unread > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = stream;
+        false
     }
 }
 
@@ -288,23 +202,6 @@ pub(crate) async fn refuse(mut stream: TcpStream, settings: Arc<ConnSettings>) {
     }
 }
 
-/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host`.
-fn has_one_host<B>(request: &hyper::Request<B>) -> bool {
-    request.version() != Version::HTTP_11
-        || request.headers().get_all(header::HOST).iter().count() == 1
-}
-
-/// An answer the connection gives itself (the application never saw the
-/// request, or panicked): stamped like the application's, and the
-/// connection's last.
-fn own_response(error: ApiError) -> Response {
-    let mut response = error.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::SERVER, HeaderValue::from_static("speedup"));
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
 /// Reads and discards what the client still sends after our error answer
 /// (bounded in time and bytes), so its kernel does not see a reset that
 /// would destroy the answer before it is read.
@@ -321,30 +218,4 @@ async fn linger(stream: &mut TcpStream) {
         }
     };
     let _ = tokio::time::timeout(LINGER_TIME, drain).await;
-}
-
-/// A future whose panic is caught and returned instead of unwinding
-/// through the connection task.
-struct CatchPanic<F>(F);
-
-impl<F: Future + Unpin> Future for CatchPanic<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.0;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }
-}
-
-/// The text of a panic payload, when it has one.
-fn message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
 }

@@ -19,33 +19,49 @@
 //! finite or above [`Config::max_sleep`] are refused with a 422 instead of a
 //! 500 or a hang.
 //!
-//! Use [`bind`] and [`serve`] to run it (tests pass a `127.0.0.1:0` listener
-//! and a shutdown future), or [`app`] to drive the router directly.
+//! [`Server::builder`] starts it, the one way every caller does (tests,
+//! the lab, `speedup serve`): one listening socket, a current-thread
+//! runtime per serving thread, until a shutdown future resolves. [`app`]
+//! drives the router directly.
 //!
 //! Modules: `pyfloat` (Python float text), `pyint` (pydantic's int
 //! parsing), `url` (decoding and quoting as uvicorn/Starlette do), `errors`
 //! (FastAPI's error bodies), `sleep` (the two models and the bounded pool),
 //! `cpu` (fibo, the CPU pool, the GIL), `metrics` (`/metrics`), `handlers`
-//! (what each endpoint does), `routes` (routing and counting), `conn` (one
-//! connection with its timeouts), `listener` (the listening socket and its
-//! backlog), `server` (accept loop and shutdown), `threads`
-//! (one runtime per thread, all accepting on one listening socket), `timer` (the async sleep's
-//! timer).
+//! (what each endpoint does), `routes` (routing and counting) (the async
+//! sleep's timer is the `speedup-timer` crate); `context` (what the transport hands each request:
+//! the shutdown signal and the local address; below both app and
+//! transport); `watchdog` (a connection's timeouts), `idle` (the idle
+//! registry, a shard per serving thread), `watched` (the socket as hyper
+//! sees it), `service` (what hyper calls for each of a connection's
+//! requests), `conn` (one connection), `listener` (the listening socket and
+//! its backlog), `accept` (one thread's accept loop and its drain),
+//! `throttle` (its warnings), `threads` (one runtime per serving thread),
+//! `server` (the builder, serving and shutdown across the threads),
+//! `summary` (the line a stopped server logs).
 
-mod activity;
+#![forbid(unsafe_code)]
+
+mod accept;
 mod conn;
+mod context;
 mod cpu;
 mod errors;
 mod handlers;
+mod idle;
 mod listener;
 mod metrics;
 pub mod pyfloat;
 pub mod pyint;
 mod routes;
 mod server;
+mod service;
 mod sleep;
+mod summary;
 mod threads;
+mod throttle;
 mod url;
+mod watchdog;
 mod watched;
 
 use std::io;
@@ -55,10 +71,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
-pub use listener::bind;
 pub use routes::app;
-pub use server::{serve, serve_router, serve_until};
-pub use threads::{bind_each, serve_threads, Stopped, CLOSE_MARGIN};
+pub use server::{default_workers, App, Server, ServerBuilder, Stats, Stopped, CLOSE_MARGIN};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -149,7 +163,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Checks the settings [`serve`] relies on; the error names the setting.
+    /// Checks the settings the server relies on; the error names the
+    /// setting ([`ServerBuilder::bind`] checks them too).
     pub fn validate(&self) -> Result<(), ServerError> {
         let invalid = |setting, reason: &str| {
             Err(ServerError::InvalidConfig {

@@ -13,40 +13,39 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use crate::conn::{refuse, ConnSettings};
-use crate::ServerError;
 
 /// Pending connections the kernel queues for us (uvicorn's default) per
 /// serving thread, which is where clients beyond `max_connections` wait.
 pub(crate) const BACKLOG: u32 = 2048;
 
-/// Binds a listening socket on `addr` with a deep backlog; a port another
-/// socket listens on is refused ("address in use").
+/// A listening socket on `addr` queueing up to [`BACKLOG`] connections per
+/// serving thread (`workers`), non-blocking, for the serving threads to
+/// share (each its own duplicate). A port another socket listens on is
+/// refused ("address in use"): `SO_REUSEADDR` (a restart need not wait for
+/// the last run's connections in TIME_WAIT) but never `SO_REUSEPORT`,
+/// which would let another socket share the port and its connections.
 ///
-/// Port 0 picks a free port; read it back with `TcpListener::local_addr`.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    listen(addr, BACKLOG).map_err(|source| ServerError::Bind { addr, source })
-}
-
-/// A listening socket on `addr` queueing up to `backlog` connections. With
-/// `SO_REUSEADDR` (a restart need not wait for the last run's connections
-/// in TIME_WAIT) but never `SO_REUSEPORT`, which would let another socket
-/// share the port and its connections.
-pub(crate) fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }?;
-    socket.set_reuseaddr(true)?;
+/// Port 0 picks a free port. No runtime is needed: each serving thread
+/// registers its duplicate with its own.
+pub(crate) fn bind(addr: SocketAddr, workers: usize) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
     // Small request/response pairs: don't let Nagle delay them. Accepted
     // sockets inherit it, so no setsockopt per connection.
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    socket.listen(backlog)
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    let backlog = u32::try_from(workers)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(BACKLOG)
+        .min(i32::MAX as u32);
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// At shutdown, the connections still waiting in the kernel's backlog (at
@@ -77,20 +76,25 @@ pub(crate) fn refuse_backlog(
 /// How long the connections answered by [`refuse_waiting`] get, in all.
 const REFUSE_AT_EXIT: Duration = Duration::from_secs(1);
 
-/// When the serving threads are stuck and the server stops waiting for
-/// them: answers the connections waiting in the backlog of `listener` (a
-/// duplicate of theirs) 503 from the caller's runtime, for at most
-/// [`REFUSE_AT_EXIT`] in all, and logs how many.
-pub(crate) async fn refuse_waiting(listener: &std::net::TcpListener, settings: &Arc<ConnSettings>) {
+/// Once the serving threads have stopped accepting (or are stuck and the
+/// server stops waiting for them): answers the connections waiting in the
+/// backlog of `listener` (a duplicate of theirs) 503 from the caller's
+/// runtime, closes it, and gives the answers at most [`REFUSE_AT_EXIT`] in
+/// all; returns how many.
+pub(crate) async fn refuse_waiting(
+    listener: std::net::TcpListener,
+    settings: &Arc<ConnSettings>,
+) -> usize {
     // Never wait in `accept`: shared with the threads, but made sure.
     if listener.set_nonblocking(true).is_err() {
-        return;
+        return 0;
     }
     let mut connections = JoinSet::new();
-    let refused = refuse_backlog(listener, settings, &mut connections);
+    let refused = refuse_backlog(&listener, settings, &mut connections);
+    drop(listener);
     let answered = async { while connections.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(REFUSE_AT_EXIT, answered).await;
-    tracing::info!("answered {refused} connection(s) waiting in the backlog 503");
+    refused
 }
 
 /// Whether the client of a connection just accepted has already closed its
@@ -101,39 +105,51 @@ pub(crate) async fn refuse_waiting(listener: &std::net::TcpListener, settings: &
 pub(crate) fn peer_left(stream: &TcpStream) -> bool {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let mut watched = libc::pollfd {
-            fd: stream.as_raw_fd(),
-            events: libc::POLLRDHUP,
-            revents: 0,
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut watched = [PollFd::new(stream, PollFlags::RDHUP)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
         };
-        // SAFETY: poll reads and writes the one struct we pass, for an open
-        // socket we own, and does not wait (timeout 0).
-        let ready = unsafe { libc::poll(&mut watched, 1, 0) };
-        let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
-        ready == 1 && watched.revents & gone != 0
+        let gone = PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR;
+        poll(&mut watched, Some(&now)) == Ok(1) && watched[0].revents().intersects(gone)
     }
     #[cfg(all(unix, not(target_os = "linux")))]
     {
         // Without POLLRDHUP, only a client that left without sending
         // anything can be told apart: a peek that finds the end at once.
-        use std::os::fd::AsRawFd;
-        let mut byte = 0u8;
-        // SAFETY: recv writes at most one byte into `byte`; MSG_PEEK leaves
-        // it in the socket, MSG_DONTWAIT never waits.
-        let read = unsafe {
-            libc::recv(
-                stream.as_raw_fd(),
-                std::ptr::addr_of_mut!(byte).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        read == 0
+        use rustix::net::{recv, RecvFlags};
+        let mut byte = [0u8; 1];
+        recv(stream, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT) == Ok(0)
     }
     #[cfg(not(unix))]
     {
         let _ = stream;
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepted sockets inherit TCP_NODELAY from the listener, so the
+    /// server sets it once, not per connection.
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)), 1).expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("register");
+        let (_client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let (stream, _) = accepted.expect("accept");
+        assert!(stream.nodelay().expect("getsockopt"));
+    }
+
+    #[test]
+    fn a_port_in_use_is_refused() {
+        let first = bind(SocketAddr::from(([127, 0, 0, 1], 0)), 2).expect("bind");
+        let addr = first.local_addr().expect("local addr");
+        let second = bind(addr, 1).expect_err("bound twice");
+        assert_eq!(second.kind(), io::ErrorKind::AddrInUse);
     }
 }

@@ -12,7 +12,6 @@
 //! 3. the path minus one trailing `/` matches (any method) → 307 to it;
 //! 4. otherwise 404.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -23,15 +22,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::time::Instant;
 
+use crate::context::LocalAddr;
 use crate::errors::ApiError;
 use crate::handlers::{self, validate_work, AppState, Endpoint, Work, METRICS_PATH, ROUTES};
 use crate::url::{latin1, percent_decode, quote_redirect};
 use crate::Config;
-
-/// The address the connection was accepted on, attached to each request by
-/// the server; Starlette uses it for redirects when there is no `host`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LocalAddr(pub(crate) SocketAddr);
 
 /// Builds the application for `config` (pool sizes, bounds, `--gil`).
 ///

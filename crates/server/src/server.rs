@@ -1,101 +1,342 @@
-//! The accept loop and graceful shutdown.
+//! Starting and stopping a server, the one way tests, the lab and `speedup
+//! serve` all do it:
 //!
-//! * A semaphore of `max_connections` permits is acquired *before* `accept`,
-//!   so connections beyond the cap wait in the kernel's backlog instead of
-//!   being accepted and starved (or exhausting file descriptors).
-//! * Every connection runs in a [`JoinSet`], so shutdown can wait for exactly
-//!   the open connections and abort whatever is left when `grace` runs out:
-//!   when [`serve`] returns, nothing it started is still serving.
-//! * Shutdown order: stop accepting, answer the connections still waiting
-//!   in the backlog 503, drop the listener (so new connections are refused),
-//!   tell every connection (see `conn`), wait up to `grace`, abort the rest.
+//! ```no_run
+//! # async fn run() -> Result<(), speedup_server::ServerError> {
+//! use speedup_server::{Config, Server};
+//! let server = Server::builder(Config::default())
+//!     .workers(2) // serving threads; default: the cores
+//!     .bind(([127, 0, 0, 1], 0).into())?;
+//! println!("listening on http://{}", server.local_addr());
+//! let stopped = server
+//!     .serve(async { /* shutdown: e.g. SIGTERM */ }, std::future::pending())
+//!     .await?;
+//! # let _ = stopped;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`ServerBuilder::bind`] binds one listening socket (see `listener`);
+//! [`Server::serve`] runs a current-thread runtime and accept loop on each
+//! of the `workers` threads (see `threads`), sharing the application, the
+//! connection cap and shutdown, until `shutdown` resolves; then every loop
+//! shuts down gracefully within `grace`, at once if `cut` resolves. It
+//! stops waiting for a thread stuck inside a handler past the grace period
+//! and says so ([`Stopped`]), for the caller to end the process.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::Response;
 use axum::Router;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use hyper::body::Incoming;
+use hyper::Request;
+use tokio::sync::watch;
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::activity::{Activity, IdleList};
-use crate::conn::{refuse, serve_connection, ConnSettings};
-use crate::listener::{peer_left, refuse_backlog};
+use crate::accept::{Drained, Shared};
+use crate::idle::IdleRegistry;
+use crate::listener::{bind, refuse_waiting};
+use crate::summary::Summary;
+use crate::threads::{spawn, Phase, Served};
 use crate::{app, Config, ServerError};
 
-/// Pause after an accept error such as "too many open files", so the loop
-/// does not spin while the condition lasts.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// Once the serving threads are told to cut (at the end of the grace period,
+/// or at the second signal), how long they get to close their connections
+/// before the ones still inside a handler are left behind.
+pub const CLOSE_MARGIN: Duration = Duration::from_millis(500);
 
-/// At most one accept-error warning this often (the rest are counted).
-const WARN_EVERY: Duration = Duration::from_secs(5);
-
-/// At the cap, how long to wait for an evicted connection's slot before
-/// evicting another.
-const EVICT_RETRY: Duration = Duration::from_millis(20);
-
-/// Serves the article's application ([`app`]) on `listener` until `shutdown`
-/// resolves, then shuts down gracefully within `config.grace`.
-///
-/// Returns once every connection has finished or been aborted.
-pub async fn serve(
-    listener: TcpListener,
-    config: Config,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ServerError> {
-    config.validate()?;
-    let router = app(&config);
-    serve_router(listener, router, config, shutdown).await
+/// What a server can serve: a `tower` service answering hyper's requests,
+/// cloned for each connection and each request (cheaply: [`app`]'s router
+/// shares its state). Implemented for every such service.
+pub trait App:
+    tower::Service<
+        Request<Incoming>,
+        Response = Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
 }
 
-/// Like [`serve`], but for any router: the connection handling (limits,
-/// timeouts, graceful shutdown) without the application. Tests use it to
-/// wrap [`app`] in instrumentation; `config.threads` and `max_sleep` are
-/// ignored here because they belong to the router.
-pub async fn serve_router(
-    listener: TcpListener,
-    router: Router,
-    config: Config,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ServerError> {
-    serve_until(listener, router, config, shutdown, std::future::pending()).await
+impl<S> App for S where
+    S: tower::Service<
+            Request<Incoming>,
+            Response = Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }
 
-/// Like [`serve_router`], with a second stop: once graceful shutdown has
-/// begun, `cut` resolving (a second SIGTERM or SIGINT, say) closes every
-/// connection still open at once instead of waiting out `config.grace`.
-pub async fn serve_until(
-    listener: TcpListener,
-    router: Router,
-    config: Config,
-    shutdown: impl Future<Output = ()>,
-    cut: impl Future<Output = ()>,
-) -> Result<(), ServerError> {
-    config.validate()?;
-    let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
-    // No silent fallback to an imprecise timer: this loop's sleeps use the
-    // timer thread, so it must start now or the server not at all.
-    speedup_timer::start().map_err(ServerError::Timer)?;
-    announce(local, &config);
-    let shared = Shared::new(router, &config);
-    accept_loop(listener, &shared, shutdown, cut).await;
-    Ok(())
+/// The default number of serving threads: the cores (`speedup serve
+/// --workers`'s default too).
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// Logs the settings (and the timer's precision, if in doubt): what every
-/// serving entry point does before its first accept.
-pub(crate) fn announce(local: SocketAddr, config: &Config) {
+/// A server to bind: its [`Config`], serving threads and application.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until bound and served"]
+pub struct ServerBuilder<F> {
+    config: Config,
+    workers: usize,
+    make_app: F,
+}
+
+/// A server bound to its listening socket, ready to [`serve`](Server::serve).
+#[derive(Debug)]
+#[must_use = "a bound server serves nothing until `serve` runs"]
+pub struct Server<A> {
+    listener: std::net::TcpListener,
+    local: SocketAddr,
+    workers: usize,
+    config: Config,
+    shared: Arc<Shared<A>>,
+}
+
+impl Server<Router> {
+    /// A server for `config`, serving the article's application ([`app`])
+    /// on [`default_workers`] threads unless told otherwise.
+    pub fn builder(config: Config) -> ServerBuilder<fn(&Config) -> Router> {
+        ServerBuilder {
+            config,
+            workers: default_workers(),
+            make_app: app,
+        }
+    }
+}
+
+impl<F> ServerBuilder<F> {
+    /// Serves on `workers` threads (at least 1), each a current-thread
+    /// runtime with its own accept loop.
+    pub fn workers(self, workers: usize) -> Self {
+        Self { workers, ..self }
+    }
+
+    /// Serves the application `make_app` builds from the validated config,
+    /// instead of [`app`]'s: tests wrap [`app`] in instrumentation this way.
+    /// `config.threads`, `max_sleep` and the other application settings
+    /// then reach the server only through what `make_app` does with them.
+    pub fn app<G, A>(self, make_app: G) -> ServerBuilder<G>
+    where
+        G: FnOnce(&Config) -> A,
+        A: App,
+    {
+        ServerBuilder {
+            config: self.config,
+            workers: self.workers,
+            make_app,
+        }
+    }
+
+    /// Checks the config, builds the application and binds `addr` (port 0
+    /// picks a free one): a port another socket listens on is refused
+    /// ("address in use"). Needs no runtime.
+    pub fn bind<A>(self, addr: SocketAddr) -> Result<Server<A>, ServerError>
+    where
+        F: FnOnce(&Config) -> A,
+        A: App,
+    {
+        self.config.validate()?;
+        if self.workers == 0 {
+            return Err(ServerError::InvalidConfig {
+                setting: "workers",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        let listener =
+            bind(addr, self.workers).map_err(|source| ServerError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        let app = (self.make_app)(&self.config);
+        Ok(Server {
+            listener,
+            local,
+            workers: self.workers,
+            shared: Arc::new(Shared::new(app, &self.config, self.workers)),
+            config: self.config,
+        })
+    }
+}
+
+/// Live counts of a server, for diagnostics and tests; valid after the
+/// server has stopped too.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    idle: Arc<IdleRegistry>,
+    accept_failures: Arc<AtomicU64>,
+    serving_threads: Arc<AtomicUsize>,
+}
+
+impl Stats {
+    /// Serving threads whose accept loop runs now: all of them (see
+    /// [`Server::workers`]) once the server has started, none once it has
+    /// stopped.
+    pub fn serving_threads(&self) -> usize {
+        self.serving_threads.load(Ordering::SeqCst)
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.idle.open_and_busy().0
+    }
+
+    /// Connections open now and not idle: serving a request (or evicted at
+    /// the cap and closing).
+    pub fn busy_connections(&self) -> usize {
+        self.idle.open_and_busy().1
+    }
+
+    /// Accepts that have failed for a reason other than the connection's
+    /// own (out of file descriptors, say), since the server started.
+    pub fn accept_failures(&self) -> u64 {
+        self.accept_failures.load(Ordering::Relaxed)
+    }
+}
+
+/// How [`Server::serve`] ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "threads stuck in a handler stop only when the process ends"]
+pub struct Stopped {
+    /// Serving threads still inside a handler when the grace period (or
+    /// the cut) ran out: a handler that blocks its thread (the `/stall` and
+    /// `/async/fibo` mistakes) cannot be interrupted, so the server stopped
+    /// waiting for them. Only the end of the process stops them.
+    pub stuck_threads: usize,
+    /// Connections those threads still hold, which the end of the process
+    /// cuts.
+    pub connections_cut: usize,
+    /// Of those, the ones with a request in progress.
+    pub requests_cut: usize,
+}
+
+impl<A: App> Server<A> {
+    /// The address the server listens on (with the port picked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// How many serving threads [`Server::serve`] runs.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// A handle on the server's live counts.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            idle: Arc::clone(&self.shared.idle),
+            accept_failures: Arc::clone(&self.shared.accept_failures),
+            serving_threads: Arc::clone(&self.shared.serving_threads),
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then shuts down gracefully: stop
+    /// accepting, answer connections waiting in the backlog 503, finish
+    /// the requests in progress within `config.grace` (at once if `cut`
+    /// resolves after `shutdown`), close the rest.
+    ///
+    /// Call it from any runtime (it relays the two signals and waits). It
+    /// returns once every thread's loop has stopped, or, if some thread is
+    /// stuck inside a handler, [`CLOSE_MARGIN`] after the grace period (or
+    /// the cut): the connections still waiting in the backlog are then
+    /// answered 503 and [`Stopped`] says what is left, for the caller to
+    /// end the process.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()>,
+        cut: impl Future<Output = ()>,
+    ) -> Result<Stopped, ServerError> {
+        announce(self.local, self.workers, &self.config);
+        // A duplicate kept to answer the backlog should every thread be
+        // stuck at the end; closed as soon as every thread has closed its
+        // own, so that new connections are refused from then on.
+        let spare = self.listener.try_clone().ok();
+        let (phase, watched) = watch::channel(Phase::Serving);
+        let (mut threads, failure) = self.start_threads(&watched);
+        // Each thread holds its own duplicate now.
+        drop(self.listener);
+        let mut relay = Relay {
+            phase,
+            grace: self.config.grace,
+            shared: &self.shared,
+            spare,
+            failure,
+            drained: Drained::default(),
+            cut_by_signal: false,
+        };
+        let stuck_threads = relay.wait_for_threads(&mut threads, shutdown, cut).await;
+        if let Some(failure) = relay.failure {
+            return Err(failure);
+        }
+        let mut stopped = Stopped {
+            stuck_threads,
+            ..Stopped::default()
+        };
+        if stuck_threads > 0 {
+            (stopped.connections_cut, stopped.requests_cut) = self.shared.idle.open_and_busy();
+            if let Some(spare) = relay.spare {
+                relay.drained.refused += refuse_waiting(spare, &self.shared.settings).await;
+            }
+        }
+        let summary = Summary {
+            drained: relay.drained,
+            stopped,
+            by_signal: relay.cut_by_signal || relay.drained.cut_short,
+            grace: self.config.grace,
+        };
+        summary.log();
+        Ok(stopped)
+    }
+
+    /// Spawns the serving threads, each on its own duplicate of the
+    /// listening socket; the first failure to start one stops there.
+    fn start_threads(
+        &self,
+        phase: &watch::Receiver<Phase>,
+    ) -> (JoinSet<Served>, Option<ServerError>) {
+        let mut threads = JoinSet::new();
+        for index in 0..self.workers {
+            let started = self.listener.try_clone().and_then(|listener| {
+                let shared = Arc::clone(&self.shared);
+                self.shared.listeners_open.fetch_add(1, Ordering::SeqCst);
+                spawn(index, listener, shared, phase.clone(), self.config.threads)
+            });
+            match started {
+                Ok(finished) => {
+                    threads.spawn(async move {
+                        finished.await.unwrap_or_else(|_| {
+                            Err(ServerError::Thread(io::Error::other("panicked")))
+                        })
+                    });
+                }
+                Err(error) => return (threads, Some(ServerError::Thread(error))),
+            }
+        }
+        (threads, None)
+    }
+}
+
+/// Logs the settings at debug level (the caller says where it listens),
+/// and the timer's precision if in doubt.
+fn announce(local: SocketAddr, workers: usize, config: &Config) {
     if let Some(warning) = speedup_timer::precision_warning() {
         tracing::warn!("{warning}");
     }
-    tracing::info!(
-        "listening on http://{local} (threads {}, max sleep {}s, keep-alive {:?}, \
-         first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
+    tracing::debug!(
+        "serving http://{local} on {workers} thread(s) (threads {}, max sleep {}s, \
+         keep-alive {:?}, first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
          max connections {}, grace {:?})",
         config.threads,
         config.max_sleep,
@@ -108,398 +349,116 @@ pub(crate) fn announce(local: SocketAddr, config: &Config) {
     );
 }
 
-/// What every accept loop of one server shares: the application, the
-/// connection settings, and the connection cap with its idle list (one cap
-/// for the server, however many loops accept).
-#[derive(Debug)]
-pub(crate) struct Shared {
-    router: Router,
-    settings: Arc<ConnSettings>,
-    limit: Arc<Semaphore>,
-    idle: Arc<IdleList>,
+/// What [`Server::serve`] does while the threads serve: relays shutdown
+/// to them (`phase`), and closes its `spare` socket once they have closed
+/// theirs.
+struct Relay<'a, A> {
+    phase: watch::Sender<Phase>,
     grace: Duration,
-    /// Whether connections waiting in the backlog may have waited there
-    /// long (see [`accept`]): set when an accept has to wait for a slot,
-    /// cleared when one below the cap finds the backlog empty.
-    backlogged: AtomicBool,
+    shared: &'a Shared<A>,
+    spare: Option<std::net::TcpListener>,
+    failure: Option<ServerError>,
+    /// What the threads that stopped reported, summed.
+    drained: Drained,
+    /// Whether `cut` came before the grace period was over.
+    cut_by_signal: bool,
 }
 
-impl Shared {
-    /// The shared state of a server with a validated `config`.
-    pub(crate) fn new(router: Router, config: &Config) -> Self {
-        Self {
-            router,
-            settings: Arc::new(ConnSettings::new(config)),
-            limit: Arc::new(Semaphore::new(config.max_connections)),
-            idle: Arc::new(IdleList::default()),
-            grace: config.grace,
-            backlogged: AtomicBool::new(false),
-        }
-    }
+/// Where shutdown stands, as [`Relay`] sees it.
+#[derive(Debug, Default)]
+struct Stage {
+    /// `shutdown` resolved (graceful shutdown began).
+    signalled: bool,
+    /// `cut` resolved after it.
+    cut_signalled: bool,
+    /// When the loops are (to be) told to cut.
+    cut_at: Option<Instant>,
+    /// Whether they have been.
+    cutting: bool,
+}
 
-    /// Connections open now, and how many of them are serving a request.
-    pub(crate) fn held(&self) -> (usize, usize) {
-        self.idle.open_and_busy()
-    }
-
-    /// The connection settings, for answering connections outside a loop.
-    pub(crate) fn settings(&self) -> &Arc<ConnSettings> {
-        &self.settings
+impl Stage {
+    /// When to wake next: the cut, then [`CLOSE_MARGIN`] after it.
+    fn wake(&self) -> Option<Instant> {
+        self.cut_at
+            .map(|at| if self.cutting { at + CLOSE_MARGIN } else { at })
     }
 }
 
-/// Accepts and serves connections on `listener` until `shutdown`, then
-/// shuts them down gracefully (or at once when `cut` resolves); returns when
-/// none of them is left.
-pub(crate) async fn accept_loop(
-    listener: TcpListener,
-    shared: &Shared,
-    shutdown: impl Future<Output = ()>,
-    cut: impl Future<Output = ()>,
-) {
-    let Shared {
-        router,
-        settings,
-        grace,
-        ..
-    } = shared;
-    let (stop, stopping) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    let mut warnings = Throttle::new(WARN_EVERY);
-    // One accept in progress at a time, kept across loop turns: it may hold
-    // an accepted connection while it makes room at the cap.
-    let parked = Parked::default();
-    let mut accepting = Box::pin(accept(&listener, shared, &parked));
-
-    loop {
-        tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            Some(finished) = connections.join_next() => report(finished),
-            accepted = accepting.as_mut() => {
-                match accepted {
-                    Ok((stream, peer, permit, activity)) => {
-                        let task = serve_connection(
-                            stream,
-                            peer,
-                            activity,
-                            router.clone(),
-                            Arc::clone(settings),
-                            stopping.clone(),
-                        );
-                        #[cfg(test)]
-                        record_future_size(std::mem::size_of_val(&task));
-                        connections.spawn(async move {
-                            task.await;
-                            drop(permit);
-                        });
-                    }
-                    Err(error) if is_per_connection(&error) => {
-                        tracing::debug!("accept: {error}");
-                    }
-                    Err(error) => {
-                        if let Some(suppressed) = warnings.allow(Instant::now()) {
-                            tracing::warn!(
-                                "accept failed, retrying: {error} \
-                                 ({suppressed} more failure(s) since the last warning)"
-                            );
-                        }
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+impl<A> Relay<'_, A> {
+    /// Relays `shutdown` (then the grace period, or `cut`) to the serving
+    /// threads and waits for their loops to end; returns how many had not
+    /// when the server stopped waiting: [`CLOSE_MARGIN`] after they were
+    /// told to cut (at the end of the grace period, at `cut`, or at once if
+    /// one of them failed, into `failure`).
+    async fn wait_for_threads(
+        &mut self,
+        threads: &mut JoinSet<Served>,
+        shutdown: impl Future<Output = ()>,
+        cut: impl Future<Output = ()>,
+    ) -> usize {
+        let (mut shutdown, mut cut) = (std::pin::pin!(shutdown), std::pin::pin!(cut));
+        let mut stage = Stage {
+            cut_at: self.failure.as_ref().map(|_| Instant::now()),
+            ..Stage::default()
+        };
+        loop {
+            tokio::select! {
+                biased;
+                joined = threads.join_next() => match joined {
+                    None => return 0,
+                    Some(joined) => self.joined(joined, &mut stage),
+                },
+                () = self.shared.listeners_closed.notified(), if self.spare.is_some() => {
+                    // Whatever arrived since the last thread looked.
+                    if let Some(spare) = self.spare.take() {
+                        self.drained.refused += refuse_waiting(spare, &self.shared.settings).await;
                     }
                 }
-                accepting.set(accept(&listener, shared, &parked));
+                () = &mut shutdown, if !stage.signalled => {
+                    stage.signalled = true;
+                    self.phase.send_if_modified(|now| {
+                        let was = std::mem::replace(now, (*now).max(Phase::Graceful));
+                        was < Phase::Graceful
+                    });
+                    stage.cut_at.get_or_insert(Instant::now() + self.grace);
+                }
+                () = &mut cut, if stage.signalled && !stage.cut_signalled => {
+                    stage.cut_signalled = true;
+                    self.cut_by_signal |= !stage.cutting;
+                    let now = Instant::now();
+                    stage.cut_at = Some(stage.cut_at.map_or(now, |at| at.min(now)));
+                }
+                () = sleep_until_some(stage.wake()) => {
+                    if stage.cutting {
+                        return threads.len();
+                    }
+                    self.phase.send_replace(Phase::Cut);
+                    stage.cutting = true;
+                }
             }
         }
     }
 
-    drop(accepting);
-    let mut refused = 0;
-    if let Some(stream) = lock(&parked).take() {
-        connections.spawn(refuse(stream, Arc::clone(settings)));
-        refused += 1;
-    }
-    // A plain non-blocking accept asks the kernel directly, whatever the
-    // reactor has or has not seen yet.
-    if let Ok(listener) = listener.into_std() {
-        refused += refuse_backlog(&listener, settings, &mut connections);
-    }
-    tracing::info!(
-        "shutting down: stopped accepting (answered {refused} waiting connection(s) 503); \
-         finishing {} open connection(s) within {:?}",
-        connections.len(),
-        *grace,
-    );
-    stop.send_replace(true);
-    let drain = async {
-        while let Some(finished) = connections.join_next().await {
-            report(finished);
-        }
-    };
-    tokio::select! {
-        finished = tokio::time::timeout(*grace, drain) => if finished.is_err() {
-            tracing::warn!(
-                "grace period of {:?} over with {} connection(s) still open; closing them",
-                *grace,
-                connections.len(),
-            );
-        },
-        () = cut => tracing::warn!(
-            "stopping now: cutting {} open connection(s)",
-            connections.len(),
-        ),
-    }
-    connections.shutdown().await;
-    tracing::info!("server stopped");
-}
-
-/// A connection accepted beyond the cap while room is being made for it.
-type Parked = Mutex<Option<TcpStream>>;
-
-fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
-    parked.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Waits for a connection and a slot for it.
-///
-/// Below the cap, a slot is taken first, so while every connection is busy
-/// the ones beyond the cap wait in the kernel's backlog. At the cap with a
-/// connection idle, one connection is accepted anyway and the connection
-/// idle the longest is closed to make room: idle sockets must not starve
-/// clients with requests. The accepted connection is listed as idle at
-/// once, so it can be evicted in turn if it never sends anything.
-///
-/// A connection that waited in the backlog while the server was at its cap
-/// may belong to a client that gave up and closed meanwhile: it is dropped
-/// unserved (an error of that connection alone) rather than running its
-/// request for nobody. Looking costs a syscall, so only connections that
-/// may have waited are looked at: from an accept that had to wait for a
-/// slot until one below the cap finds the backlog empty (the flag is
-/// shared, as the backlog is).
-async fn accept(
-    listener: &TcpListener,
-    shared: &Shared,
-    parked: &Parked,
-) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
-    let (permit, at_cap) = slot(shared).await?;
-    let (stream, peer) = next_connection(listener, &shared.backlogged, at_cap).await?;
-    let (stream, permit) = match permit {
-        Some(permit) => (stream, permit),
-        None => {
-            // Parked where shutdown can find it (and answer it) should this
-            // future be dropped while it waits for room.
-            *lock(parked) = Some(stream);
-            let permit = make_room(&shared.limit, &shared.idle).await?;
-            match lock(parked).take() {
-                Some(stream) => (stream, permit),
-                None => return Err(io::Error::other("parked connection went missing")),
-            }
-        }
-    };
-    // Looked at once the slot is ours, just before serving: a connection
-    // parked while room was made may have been left meanwhile.
-    if shared.backlogged.load(Ordering::Relaxed) && peer_left(&stream) {
-        return Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            format!("{peer} left while waiting in the backlog; closed unserved"),
-        ));
-    }
-    let timeouts = shared.settings.timeouts;
-    #[cfg(unix)]
-    let activity = Activity::new(
-        Arc::clone(&shared.idle),
-        timeouts,
-        Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
-    );
-    #[cfg(not(unix))]
-    let activity = Activity::new(Arc::clone(&shared.idle), timeouts);
-    Ok((stream, peer, permit, activity))
-}
-
-/// A slot for the next connection, and whether the server is at its cap:
-/// below it, a slot at once; at it, the next slot freed, or none as soon as
-/// a connection is idle (room is made for the connection once accepted).
-/// Reaching the cap marks the backlog as possibly holding clients that
-/// waited ([`Shared::backlogged`]).
-async fn slot(shared: &Shared) -> io::Result<(Option<OwnedSemaphorePermit>, bool)> {
-    let limit = &shared.limit;
-    match Arc::clone(limit).try_acquire_owned() {
-        Ok(permit) => Ok((Some(permit), false)),
-        Err(TryAcquireError::Closed) => Err(io::Error::other("connection limit closed")),
-        Err(TryAcquireError::NoPermits) => {
-            shared.backlogged.store(true, Ordering::Relaxed);
-            let permit = tokio::select! {
-                biased;
-                permit = Arc::clone(limit).acquire_owned() => Some(permit.map_err(closed)?),
-                () = shared.idle.until_any() => None,
-            };
-            Ok((permit, true))
-        }
-    }
-}
-
-/// Accepts the next connection. Below the cap, an accept that finds nothing
-/// waiting clears `backlogged`: whoever comes next arrives now.
-async fn next_connection(
-    listener: &TcpListener,
-    backlogged: &AtomicBool,
-    at_cap: bool,
-) -> io::Result<(TcpStream, SocketAddr)> {
-    let mut first_poll = true;
-    std::future::poll_fn(|cx| {
-        let accepted = listener.poll_accept(cx);
-        if std::mem::take(&mut first_poll) && accepted.is_pending() && !at_cap {
-            backlogged.store(false, Ordering::Relaxed);
-        }
-        accepted
-    })
-    .await
-}
-
-/// At the cap: evicts idle connections, oldest first, until a slot frees.
-async fn make_room(limit: &Arc<Semaphore>, idle: &IdleList) -> io::Result<OwnedSemaphorePermit> {
-    loop {
-        if let Ok(permit) = Arc::clone(limit).try_acquire_owned() {
-            return Ok(permit);
-        }
-        // An evicted connection frees its slot within moments; if it turned
-        // busy instead, or nothing could be evicted yet (all busy, or idle
-        // too briefly), look again after a short wait or when a connection
-        // goes idle.
-        let evicted = idle.evict_oldest();
-        tokio::select! {
-            permit = Arc::clone(limit).acquire_owned() => return permit.map_err(closed),
-            () = idle.newly_idle(), if !evicted => {}
-            () = tokio::time::sleep(EVICT_RETRY) => {}
-        }
-    }
-}
-
-fn closed(_: tokio::sync::AcquireError) -> io::Error {
-    io::Error::other("connection limit semaphore closed")
-}
-
-/// Errors that concern one connection (gone before we accepted it), not the
-/// listener.
-fn is_per_connection(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::Interrupted
-    )
-}
-
-/// Logs a connection task that panicked; a clean end needs no report.
-fn report(finished: Result<(), JoinError>) {
-    if let Err(error) = finished {
-        if error.is_panic() {
-            tracing::error!("connection task panicked: {error}");
-        }
-    }
-}
-
-/// Lets one event through per `every`, counting the ones in between.
-#[derive(Debug)]
-struct Throttle {
-    every: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl Throttle {
-    fn new(every: Duration) -> Self {
-        Self {
-            every,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(events suppressed since the last one let through)` if this one
-    /// may pass at `now`.
-    fn allow(&mut self, now: Instant) -> Option<u64> {
-        match self.last {
-            Some(last) if now.saturating_duration_since(last) < self.every => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
+    /// A serving thread ended: its drain is counted; its failure stops the
+    /// others at once.
+    fn joined(&mut self, joined: Result<Served, JoinError>, stage: &mut Stage) {
+        let served =
+            joined.unwrap_or_else(|error| Err(ServerError::Thread(io::Error::other(error))));
+        match served {
+            Ok(drained) => self.drained += drained,
+            Err(error) => {
+                self.failure.get_or_insert(error);
+                stage.cut_at = Some(Instant::now());
             }
         }
     }
 }
 
-/// The largest connection future spawned (tests keep it small: it is
-/// copied into every task).
-#[cfg(test)]
-static FUTURE_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-#[cfg(test)]
-fn record_future_size(size: usize) {
-    FUTURE_SIZE.fetch_max(size, std::sync::atomic::Ordering::Relaxed);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bind;
-
-    /// A listener on a free loopback port, and its address.
-    async fn loopback() -> (TcpListener, SocketAddr) {
-        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        (listener, addr)
-    }
-
-    /// A connection's future is moved into its task on every accept: keep
-    /// big buffers out of it (boxed where rarely needed).
-    #[tokio::test]
-    async fn connection_futures_stay_small() {
-        let (listener, addr) = loopback().await;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::serve(listener, Config::default(), async move {
-            let _ = stopped.await;
-        }));
-        let mut client = TcpStream::connect(addr).await.expect("connect");
-        tokio::io::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.0\r\n\r\n")
-            .await
-            .expect("send");
-        let mut answer = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut answer)
-            .await
-            .expect("answer");
-        let _ = stop.send(());
-        server.await.expect("task").expect("clean stop");
-        let size = FUTURE_SIZE.load(std::sync::atomic::Ordering::Relaxed);
-        eprintln!("connection future: {size} bytes");
-        assert!(size > 0 && size < 3000, "connection future is {size} bytes");
-    }
-
-    /// Accepted sockets inherit TCP_NODELAY from the listener, so the
-    /// server sets it once, not per connection.
-    #[tokio::test]
-    async fn accepted_sockets_have_nodelay() {
-        let (listener, addr) = loopback().await;
-        let (_client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let (stream, _) = accepted.expect("accept");
-        assert!(stream.nodelay().expect("getsockopt"));
-    }
-
-    #[test]
-    fn throttle_lets_one_through_per_period_and_counts_the_rest() {
-        let start = Instant::now();
-        let mut throttle = Throttle::new(Duration::from_secs(5));
-        assert_eq!(throttle.allow(start), Some(0));
-        for ms in 1..=600 {
-            assert_eq!(throttle.allow(start + Duration::from_millis(ms)), None);
-        }
-        assert_eq!(throttle.allow(start + Duration::from_secs(5)), Some(600));
-        assert_eq!(throttle.allow(start + Duration::from_secs(6)), None);
+/// Sleeps until `deadline`, forever without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

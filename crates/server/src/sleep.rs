@@ -6,7 +6,7 @@
 //!   front of tokio's blocking pool, where `std::thread::sleep` really holds
 //!   an OS thread. Runtime worker threads never block.
 //! * Async (`async def` handler): a timer (a deadline set per serving
-//!   thread, see `timer`); nothing is held while waiting, so every request
+//!   thread, see `speedup_timer`); nothing is held while waiting, so every request
 //!   sleeps concurrently.
 //!
 //! Both validate `{n}` first (see [`validate`]) so no request can sleep a
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::conn::Stopping;
+use crate::context::Stopping;
 use crate::errors::{ApiError, Invalid};
 use crate::metrics::{Held, PoolGauges};
 use crate::pyfloat;
@@ -114,7 +114,7 @@ impl BlockingPool {
             Err(_) => {
                 let _queued = Held::new(&self.gauges.queued);
                 let acquire = Arc::clone(&self.permits).acquire_owned();
-                // The server handling this request, if any (see `conn`).
+                // The server handling this request, if any (see `context`).
                 match Stopping::current() {
                     Some(mut stopping) => tokio::select! {
                         biased;
@@ -139,9 +139,9 @@ impl BlockingPool {
 }
 
 /// The `async def` model: a timer, no thread held (see [`speedup_timer`]
-/// for why not tokio's own). Fails (a 500) only if the timer thread could
-/// not start, which [`crate::serve`] checks at startup (a serving thread's
-/// own timer is set up before it accepts anything).
+/// for why not tokio's own). Fails (a 500) only if no timer could start:
+/// each serving thread sets up its own before it accepts anything, and
+/// fails the server if it cannot.
 pub(crate) async fn async_sleep(duration: Duration) -> Result<(), ApiError> {
     speedup_timer::sleep(duration)
         .await

@@ -2,14 +2,20 @@
 //! the connection's [`Activity`] (the start of a head, for the header
 //! timeout) and holds back an end of stream while a request is served, so
 //! a half-closed client still gets its answer.
+//!
+//! It reads and writes through a shared `&TcpStream` (tokio's readiness
+//! and `try_*` calls, what its own `AsyncRead` does inside), so the
+//! connection's service can read the socket's local address and its task
+//! look at the socket while hyper holds it: no raw descriptor kept aside.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::net::TcpStream;
 
-use crate::activity::Activity;
+use crate::watchdog::Activity;
 
 /// A connection's socket as hyper sees it. It tells the [`Activity`] when
 /// bytes arrive (the start of a head while idle), and it implements
@@ -20,8 +26,8 @@ use crate::activity::Activity;
 /// altogether, so a reset from a client that went away would go unseen
 /// and its request would run on; here a reset still reaches hyper and
 /// cancels the request.)
-pub(crate) struct Watched<'a, T> {
-    io: T,
+pub(crate) struct Watched<'a> {
+    io: &'a TcpStream,
     activity: &'a Activity,
     eof: Eof,
 }
@@ -37,8 +43,8 @@ enum Eof {
     Report,
 }
 
-impl<'a, T> Watched<'a, T> {
-    pub(crate) fn new(io: T, activity: &'a Activity) -> Self {
+impl<'a> Watched<'a> {
+    pub(crate) fn new(io: &'a TcpStream, activity: &'a Activity) -> Self {
         Self {
             io,
             activity,
@@ -56,7 +62,48 @@ impl<'a, T> Watched<'a, T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Watched<'_, T> {
+/// Runs `io` (a `try_*` call) once the socket is ready for it (`ready`),
+/// as often as a readiness turns out stale (tokio then clears it).
+///
+/// `io` moves at most `room` bytes. One that moves fewer has drained the
+/// socket (read) or filled its buffer (write), so the readiness is cleared
+/// at once, as tokio's own `AsyncRead`/`AsyncWrite` do: the next call waits
+/// for the reactor instead of making a system call that would block (one
+/// `read` per keep-alive request saved).
+fn when_ready(
+    stream: &TcpStream,
+    interest: Interest,
+    cx: &mut Context<'_>,
+    room: usize,
+    mut io: impl FnMut() -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        let ready = match interest {
+            Interest::READABLE => stream.poll_read_ready(cx),
+            _ => stream.poll_write_ready(cx),
+        };
+        if let Err(error) = std::task::ready!(ready) {
+            return Poll::Ready(Err(error));
+        }
+        let mut partial = None;
+        // `try_io` clears the readiness when its closure would block: a
+        // short transfer says so, its count kept aside.
+        let done = stream.try_io(interest, || match io()? {
+            moved if moved > 0 && moved < room => {
+                partial = Some(moved);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            moved => Ok(moved),
+        });
+        match (done, partial) {
+            (_, Some(moved)) => return Poll::Ready(Ok(moved)),
+            (Err(error), None) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            (done, None) => return Poll::Ready(done),
+        }
+    }
+}
+
+impl AsyncRead for Watched<'_> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -71,7 +118,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<'_, T> {
             Eof::No => {}
         }
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        let stream = self.io;
+        let room = buf.remaining();
+        let polled = when_ready(stream, Interest::READABLE, cx, room, || {
+            stream.try_read_buf(buf)
+        })
+        .map_ok(drop);
         if buf.filled().len() > before {
             self.activity.bytes_arrived();
         } else if matches!(polled, Poll::Ready(Ok(()))) && buf.remaining() > 0 {
@@ -85,13 +137,16 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<'_, T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<'_, T> {
+impl AsyncWrite for Watched<'_> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        let stream = self.io;
+        let polled = when_ready(stream, Interest::WRITABLE, cx, buf.len(), || {
+            stream.try_write(buf)
+        });
         if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
             self.wrote();
         }
@@ -103,7 +158,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<'_, T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        let stream = self.io;
+        let room = bufs.iter().map(|buf| buf.len()).sum();
+        let polled = when_ready(stream, Interest::WRITABLE, cx, room, || {
+            stream.try_write_vectored(bufs)
+        });
         if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
             self.wrote();
         }
@@ -111,11 +170,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<'_, T> {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        true
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+    /// Nothing to flush: a TCP socket buffers nothing in user space.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 
     /// Does nothing: hyper shuts a connection down only right before the

@@ -11,23 +11,26 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use common::{
-    connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, TestServer,
-    IO_TIMEOUT,
+    connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, wait_until,
+    TestServer, IO_TIMEOUT,
 };
-use speedup_server::Config;
+use speedup_server::{Config, Server, Stopped};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Starts the app with a hook that sends each request's path on arrival.
 async fn start_observed(config: Config) -> (TestServer, mpsc::UnboundedReceiver<String>) {
     let (arrived, arrivals) = mpsc::unbounded_channel();
-    let router = speedup_server::app(&config).layer(middleware::from_fn(
-        move |request: Request, next: Next| {
-            let _ = arrived.send(request.uri().path().to_owned());
-            next.run(request)
-        },
-    ));
-    (TestServer::start_router(router, config).await, arrivals)
+    let server = TestServer::start_app(config, |config| observed(config, arrived)).await;
+    (server, arrivals)
+}
+
+/// The app, sending each request's path on `arrived` as it reaches it.
+fn observed(config: &Config, arrived: mpsc::UnboundedSender<String>) -> axum::Router {
+    speedup_server::app(config).layer(middleware::from_fn(move |request: Request, next: Next| {
+        let _ = arrived.send(request.uri().path().to_owned());
+        next.run(request)
+    }))
 }
 
 /// Waits (bounded) until `count` requests have reached the app.
@@ -89,9 +92,20 @@ async fn shutdown_finishes_in_flight_requests_and_closes_idle_connections() {
         Ok(Vec::new()),
         "idle connection not closed cleanly"
     );
-    // The listener is gone: new connections are refused.
-    let refused = TcpStream::connect(server.addr).await;
-    assert!(refused.is_err(), "connection accepted during shutdown");
+    // The listener closes once every serving thread has stopped accepting:
+    // then new connections are refused (one that slips in before is
+    // answered 503, never left waiting).
+    let until = Instant::now() + IO_TIMEOUT;
+    while let Ok(mut late) = TcpStream::connect(server.addr).await {
+        send(
+            &mut late,
+            &request_bytes("GET", "/async/sleep/0", server.addr),
+        )
+        .await;
+        let answer = read_response(&mut late, false).await.expect("an answer");
+        assert_eq!(answer.status, 503, "connection accepted during shutdown");
+        assert!(Instant::now() < until, "still accepting connections");
+    }
     // Both in-flight requests get their full answers.
     for (stream, n) in [(&mut blocking, "0.5"), (&mut timer, "0.5")] {
         let response = read_response(stream, false)
@@ -227,6 +241,32 @@ async fn at_the_cap_the_longest_idle_connection_makes_room() {
     server.stop().await.expect("clean stop");
 }
 
+/// Up to the cap nothing is evicted, however many threads accept: an
+/// accept waiting for a connection holds no slot. (With one slot held per
+/// waiting thread, a cap of 2 on 4 threads evicted the first idle
+/// connection to make room for the second.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_counts_connections_not_waiting_accepts() {
+    let config = Config {
+        max_connections: 2,
+        ..Config::default()
+    };
+    let server = TestServer::serve(Server::builder(config).workers(4)).await;
+    for _ in 0..5 {
+        let mut first = idle_keep_alive(&server).await;
+        let mut second = idle_keep_alive(&server).await;
+        for stream in [&mut first, &mut second] {
+            send(stream, &keep_alive_request("/async/sleep/0", server.addr)).await;
+            let again = read_response(stream, false).await.expect("still open");
+            assert_eq!(again.status, 200);
+        }
+        drop((first, second));
+        let stats = server.stats().clone();
+        wait_until("both closed", || stats.open_connections() == 0).await;
+    }
+    server.stop().await.expect("clean stop");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_is_not_capped_by_the_header_timeout() {
     let config = Config {
@@ -306,22 +346,14 @@ async fn a_second_stop_cuts_open_connections_at_once() {
         ..Config::default()
     };
     let (arrived, mut arrivals) = mpsc::unbounded_channel();
-    let router = speedup_server::app(&config).layer(middleware::from_fn(
-        move |request: Request, next: Next| {
-            let _ = arrived.send(request.uri().path().to_owned());
-            next.run(request)
-        },
-    ));
-    let listener = speedup_server::bind(([127, 0, 0, 1], 0).into())
-        .await
+    let server = Server::builder(config)
+        .app(|config| observed(config, arrived))
+        .bind(([127, 0, 0, 1], 0).into())
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let addr = server.local_addr();
     let (first, first_rx) = tokio::sync::oneshot::channel::<()>();
     let (second, second_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(speedup_server::serve_until(
-        listener,
-        router,
-        config,
+    let server = tokio::spawn(server.serve(
         async move {
             let _ = first_rx.await;
         },
@@ -335,11 +367,12 @@ async fn a_second_stop_cuts_open_connections_at_once() {
     let _ = first.send(());
     let _ = second.send(());
     let started = Instant::now();
-    tokio::time::timeout(IO_TIMEOUT, server)
+    let stopped = tokio::time::timeout(IO_TIMEOUT, server)
         .await
         .expect("second stop did not cut the 30 s grace short")
         .expect("server task")
         .expect("clean stop");
+    assert_eq!(stopped, Stopped::default());
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(
         wait_for_close(&mut stuck, Duration::from_secs(3)).await,

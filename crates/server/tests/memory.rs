@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{padded_request, TestServer, IO_TIMEOUT};
+use common::{padded_request, wait_until, TestServer, IO_TIMEOUT};
 use speedup_server::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -39,58 +38,76 @@ fn rss() -> f64 {
 /// Room for both ends of every connection in this process; returns how
 /// many connections fit.
 fn raise_open_files() -> usize {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls on a struct we own.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        let wanted = (2 * CONNECTIONS as u64 + 256).min(lim.rlim_max);
-        if lim.rlim_cur < wanted {
-            lim.rlim_cur = wanted;
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
-        }
-        let fit = usize::try_from((wanted - 256) / 2).unwrap_or(CONNECTIONS);
-        assert!(fit >= 200, "open-files hard limit {} too low", lim.rlim_max);
-        fit.min(CONNECTIONS)
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    let wanted = (2 * CONNECTIONS as u64 + 256).min(hard);
+    if limit.current.is_some_and(|soft| soft < wanted) {
+        limit.current = Some(wanted);
+        setrlimit(Resource::Nofile, limit).expect("raise the soft limit");
     }
+    let fit = usize::try_from((wanted - 256) / 2).unwrap_or(CONNECTIONS);
+    assert!(fit >= 200, "open-files hard limit {hard} too low");
+    fit.min(CONNECTIONS)
 }
 
-/// Opens `count` connections that each send `request`, waits until
-/// every request is written and `settle` has passed, and returns the RSS
-/// added since before the first connect. The connections stay open (and
+/// When [`rss_added_by`] measures: once the server has every request in
+/// progress (its own count of busy connections), or has answered every
+/// one (the clients read the first bytes of the answer).
+#[derive(Clone, Copy)]
+enum Settled {
+    InProgress,
+    Answered,
+}
+
+/// Opens `count` connections that each send `request`, waits until the
+/// server has them all as `settled` says, and returns the RSS added since
+/// before the first connect. The connections stay open (and the rest of
 /// their responses unread) until the returned set is dropped.
 async fn rss_added_by(
-    addr: SocketAddr,
+    server: &TestServer,
     count: usize,
     request: Vec<u8>,
-    settle: Duration,
+    settled: Settled,
 ) -> (f64, JoinSet<()>) {
-    let request = Arc::new(request);
+    let (addr, request) = (server.addr, Arc::new(request));
     let before = rss();
-    let (sent, mut all_sent) = mpsc::channel(count);
+    let (answered, mut all_answered) = mpsc::channel(count);
     let mut clients = JoinSet::new();
     for _ in 0..count {
-        let (request, sent) = (Arc::clone(&request), sent.clone());
+        let (request, answered) = (Arc::clone(&request), answered.clone());
         clients.spawn(async move {
             let mut stream = TcpStream::connect(addr).await.expect("connect");
             let _ = stream.write_all(&request).await;
-            let _ = sent.send(()).await;
             // Hold the connection (bounded): read until closed.
             let mut sink = [0u8; 1024];
+            let mut first = true;
             let _ = tokio::time::timeout(IO_TIMEOUT, async {
-                while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+                while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {
+                    if std::mem::take(&mut first) {
+                        let _ = answered.try_send(());
+                    }
+                }
             })
             .await;
         });
     }
-    for _ in 0..count {
-        tokio::time::timeout(IO_TIMEOUT, all_sent.recv())
-            .await
-            .expect("requests sent in time");
+    match settled {
+        Settled::InProgress => {
+            let stats = server.stats().clone();
+            wait_until("every request in progress", || {
+                stats.busy_connections() == count
+            })
+            .await;
+        }
+        Settled::Answered => {
+            for _ in 0..count {
+                tokio::time::timeout(IO_TIMEOUT, all_answered.recv())
+                    .await
+                    .expect("every request answered in time");
+            }
+        }
     }
-    tokio::time::sleep(settle).await;
     (rss() - before, clients)
 }
 
@@ -110,8 +127,7 @@ async fn big_heads_and_sleeping_requests_hold_little_memory() {
 
     // Heads just under the bound, kept waiting by a long async sleep.
     let sleeper = padded_request("/async/sleep/30", server.addr, "", limit - 512);
-    let (added, clients) =
-        rss_added_by(server.addr, count, sleeper, Duration::from_millis(300)).await;
+    let (added, clients) = rss_added_by(&server, count, sleeper, Settled::InProgress).await;
     let per_connection = added / count as f64;
     eprintln!(
         "{count} sleeping requests with {} KB heads: +{:.1} MB ({:.1} KB per connection)",
@@ -127,8 +143,7 @@ async fn big_heads_and_sleeping_requests_hold_little_memory() {
     drop(clients);
 
     let attack = padded_request("/async/sleep/30", server.addr, "", 390 * 1024);
-    let (added, clients) =
-        rss_added_by(server.addr, count, attack, Duration::from_millis(300)).await;
+    let (added, clients) = rss_added_by(&server, count, attack, Settled::Answered).await;
     drop(clients);
     let per_connection = added / count as f64;
     eprintln!(

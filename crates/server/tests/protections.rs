@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get as route_get;
 use common::{
-    connect, get, padded_request, read_response, send, wait_for_close, TestServer, IO_TIMEOUT,
+    connect, get, padded_request, read_response, send, wait_for_close, wait_until, TestServer,
+    IO_TIMEOUT,
 };
 
 /// The header line that makes the server close after answering.
@@ -104,17 +105,18 @@ async fn a_client_that_half_closes_still_gets_its_response() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_and_the_server_carries_on() {
-    let config = Config::default();
-    let router = speedup_server::app(&config).route(
-        "/panic",
-        route_get(|| async {
-            if std::hint::black_box(true) {
-                panic!("handler bug");
-            }
-            "unreachable"
-        }),
-    );
-    let server = TestServer::start_router(router, config).await;
+    let server = TestServer::start_app(Config::default(), |config| {
+        speedup_server::app(config).route(
+            "/panic",
+            route_get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("handler bug");
+                }
+                "unreachable"
+            }),
+        )
+    })
+    .await;
     let mut neighbour = connect(server.addr).await;
     let request = format!(
         "GET /async/sleep/0.3 HTTP/1.1\r\nHost: {}\r\n\r\n",
@@ -175,8 +177,9 @@ async fn an_idle_flood_at_the_cap_does_not_starve_a_real_client() {
     let server = TestServer::start(config).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut flood = idle_flood(server.addr, 400, &stop);
-    // Let the flood fill the cap and the backlog.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The flood holds every slot (the rest of it waits in the backlog).
+    let stats = server.stats().clone();
+    wait_until("the flood fills the cap", || stats.open_connections() == 50).await;
 
     let mut waits = Vec::new();
     for _ in 0..3 {

@@ -1,7 +1,6 @@
-//! Thread per core ([`speedup_server::serve_threads`]): the same answers as
-//! [`speedup_server::serve`], from several runtimes sharing one port, and the
-//! same graceful shutdown, which does not wait for a thread stuck in a
-//! handler past the grace period.
+//! Thread per core ([`speedup_server::Server`]): the same answers from
+//! several runtimes sharing one port, and graceful shutdown, which does not
+//! wait for a thread stuck in a handler past the grace period.
 
 mod common;
 
@@ -11,25 +10,18 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use common::{connect, get, read_response, request_bytes, send, IO_TIMEOUT};
-use speedup_server::{bind_each, serve_threads, Config, Stopped};
+use speedup_server::{Config, Server, Stopped};
 use tokio::sync::{mpsc, oneshot};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn threads_share_one_port_and_shut_down_gracefully() {
-    let listeners = bind_each(SocketAddr::from(([127, 0, 0, 1], 0)), 3)
-        .await
+    let server = Server::builder(Config::default())
+        .workers(3)
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .expect("bind");
-    let addr = listeners[0].local_addr().expect("local addr");
-    for listener in &listeners {
-        assert_eq!(listener.local_addr().expect("local addr"), addr);
-    }
-    let config = Config::default();
-    let router = speedup_server::app(&config);
+    let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve_threads(
-        listeners,
-        router,
-        config,
+    let server = tokio::spawn(server.serve(
         async move {
             let _ = stopped.await;
         },
@@ -72,7 +64,7 @@ async fn threads_share_one_port_and_shut_down_gracefully() {
     assert_eq!(answer.status, 200);
     let stopped = tokio::time::timeout(IO_TIMEOUT, server)
         .await
-        .expect("serve_threads returns")
+        .expect("serve returns")
         .expect("task")
         .expect("clean stop");
     assert_eq!(stopped, Stopped::default(), "no thread left behind");
@@ -82,31 +74,31 @@ async fn threads_share_one_port_and_shut_down_gracefully() {
 
 /// A handler that blocks its serving thread (the `/stall` mistake) cannot
 /// be interrupted: after the grace period and a short margin
-/// `serve_threads` returns without that thread, says what it holds, and
+/// `serve` returns without that thread, says what it holds, and
 /// answers the connection waiting in the backlog (which no thread could
 /// accept) 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thread_stuck_in_a_handler_is_left_behind_after_the_grace_period() {
-    let listeners = bind_each(SocketAddr::from(([127, 0, 0, 1], 0)), 1)
-        .await
-        .expect("bind");
-    let addr = listeners[0].local_addr().expect("local addr");
     let config = Config {
         grace: Duration::from_millis(200),
         ..Config::default()
     };
     let (arrived, mut arrivals) = mpsc::unbounded_channel();
-    let router = speedup_server::app(&config).layer(middleware::from_fn(
-        move |request: Request, next: Next| {
-            let _ = arrived.send(());
-            next.run(request)
-        },
-    ));
+    let server = Server::builder(config)
+        .workers(1)
+        .app(|config| {
+            speedup_server::app(config).layer(middleware::from_fn(
+                move |request: Request, next: Next| {
+                    let _ = arrived.send(());
+                    next.run(request)
+                },
+            ))
+        })
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind");
+    let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve_threads(
-        listeners,
-        router,
-        config,
+    let server = tokio::spawn(server.serve(
         async move {
             let _ = stopped.await;
         },
@@ -128,7 +120,7 @@ async fn a_thread_stuck_in_a_handler_is_left_behind_after_the_grace_period() {
     stop.send(()).expect("server running");
     let stopped = tokio::time::timeout(IO_TIMEOUT, server)
         .await
-        .expect("serve_threads returns")
+        .expect("serve returns")
         .expect("task")
         .expect("stopped");
     let took = started.elapsed();

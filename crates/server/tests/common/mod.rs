@@ -6,12 +6,10 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
-use speedup_server::{Config, ServerError};
+use speedup_server::{App, Config, Server, ServerBuilder, ServerError, Stats, Stopped};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -20,49 +18,60 @@ use tokio::task::JoinHandle;
 /// Upper bound on any single wait in the tests.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A server running in the test's runtime until [`TestServer::stop`].
+/// A server started as every caller starts one ([`Server::builder`]), on
+/// a free loopback port, its serving threads its own; the test's runtime
+/// only relays the shutdown and waits. Until [`TestServer::stop`].
 pub struct TestServer {
     pub addr: SocketAddr,
+    stats: Stats,
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), ServerError>>,
+    task: JoinHandle<Result<Stopped, ServerError>>,
 }
 
 impl TestServer {
-    /// Serves the article's app with `config` on a free loopback port.
+    /// Serves the article's app with `config` on the default threads.
     pub async fn start(config: Config) -> Self {
-        Self::spawn(|listener, stopped| speedup_server::serve(listener, config, stopped)).await
+        Self::serve(Server::builder(config)).await
     }
 
-    /// Serves `router` with `config`'s connection handling.
-    pub async fn start_router(router: Router, config: Config) -> Self {
-        Self::spawn(|listener, stopped| {
-            speedup_server::serve_router(listener, router, config, stopped)
-        })
-        .await
+    /// Serves what `make_app` builds with `config`'s connection handling.
+    pub async fn start_app<A: App>(config: Config, make_app: impl FnOnce(&Config) -> A) -> Self {
+        Self::serve(Server::builder(config).app(make_app)).await
     }
 
-    async fn spawn<F, Fut>(serve: F) -> Self
+    /// Binds `builder` on `127.0.0.1:0` and serves it.
+    pub async fn serve<F, A>(builder: ServerBuilder<F>) -> Self
     where
-        F: FnOnce(
-            tokio::net::TcpListener,
-            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-        ) -> Fut,
-        Fut: Future<Output = Result<(), ServerError>> + Send + 'static,
+        F: FnOnce(&Config) -> A,
+        A: App,
     {
-        let listener = speedup_server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
+        let server = builder
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
+        let (addr, stats, workers) = (server.local_addr(), server.stats(), server.workers());
         let (stop, stopped) = oneshot::channel::<()>();
-        let stopped = Box::pin(async move {
+        let stopped = async move {
             let _ = stopped.await;
-        });
-        let task = tokio::spawn(serve(listener, stopped));
+        };
+        let task = tokio::spawn(server.serve(stopped, std::future::pending()));
+        // Every thread has its runtime (and descriptors) before the test
+        // goes on: a test may fill the descriptor table next.
+        wait_until("every serving thread started", || {
+            stats.serving_threads() == workers || task.is_finished()
+        })
+        .await;
+        assert!(!task.is_finished(), "the server stopped at once");
         Self {
             addr,
+            stats,
             stop: Some(stop),
             task,
         }
+    }
+
+    /// The server's live counts.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Starts graceful shutdown without waiting for it.
@@ -72,13 +81,30 @@ impl TestServer {
         }
     }
 
-    /// Shuts down and waits (bounded) for `serve` to return.
+    /// Shuts down and waits (bounded) for `serve` to return, with no
+    /// serving thread left behind.
     pub async fn stop(mut self) -> Result<(), ServerError> {
         self.begin_shutdown();
-        tokio::time::timeout(IO_TIMEOUT, self.task)
+        let stopped = tokio::time::timeout(IO_TIMEOUT, self.task)
             .await
             .expect("server did not stop in time")
-            .expect("server task panicked")
+            .expect("server task panicked")?;
+        assert_eq!(
+            stopped,
+            Stopped::default(),
+            "a serving thread was left behind"
+        );
+        Ok(())
+    }
+}
+
+/// Polls (every 5 ms, bounded by [`IO_TIMEOUT`]) until `holds` is true;
+/// panics naming `what` otherwise.
+pub async fn wait_until(what: &str, mut holds: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + IO_TIMEOUT;
+    while !holds() {
+        assert!(std::time::Instant::now() < until, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

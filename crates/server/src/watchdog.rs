@@ -1,4 +1,5 @@
-//! What a connection is doing, for its timeouts and for eviction at the cap.
+//! The watchdog: what a connection is doing ([`Activity`]), for its
+//! timeouts and for eviction at the cap.
 //!
 //! hyper's own header-read timer also runs while a keep-alive connection is
 //! idle, so it bounds "idle + reading the next head" together and silently
@@ -14,26 +15,23 @@
 //!   their own work).
 //!
 //! Every connection that is not serving a request is also listed, oldest
-//! idle first, in the server's [`IdleList`]: at the connection cap the
-//! server closes the connection idle the longest to make room, so idle
-//! sockets cannot starve clients that have a request to send.
+//! idle first, in its serving thread's shard of the idle registry (see
+//! `idle`), which asks it to close ([`Activity::evict`]) when the server
+//! needs room at the cap.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// How many of the oldest idle connections eviction looks at.
-const EVICT_SCAN: usize = 64;
+use crate::idle::{IdleKey, IdleShard};
 
 /// A connection idle for less than this is never evicted: under an idle
 /// flood at the cap, connections churn fast, and a real client needs a
 /// moment between its connect and its first byte. It bounds the churn
 /// to `max_connections` per this period.
-const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(50);
+pub(crate) const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(50);
 
 /// The three idle-phase timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -75,10 +73,20 @@ pub(crate) struct Activity {
     /// Wakes the watchdog when a deadline may have come earlier.
     changed: Notify,
     timeouts: Timeouts,
-    idle: Arc<IdleList>,
-    /// The socket, to look for unread bytes before evicting.
-    #[cfg(unix)]
-    fd: Option<std::os::fd::RawFd>,
+    /// Where it is listed while idle: its serving thread's shard.
+    idle: Arc<IdleShard>,
+}
+
+/// Whether, and how firmly, the server asked a connection to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Eviction {
+    /// Not asked.
+    No,
+    /// Asked, unless bytes of a request wait unread in its socket, which
+    /// only the connection's own task looks at ([`Activity::keep_if`]).
+    Polite,
+    /// Asked, whatever is on the way.
+    Regardless,
 }
 
 #[derive(Debug)]
@@ -88,13 +96,13 @@ struct State {
     /// At least one request has been served or started.
     used: bool,
     /// The server asked this connection to close while idle.
-    evicted: bool,
+    evicted: Eviction,
     /// When the connection opened or its last request finished.
     idle_since: Instant,
     /// When the first byte of the next head arrived, if it has.
     head_since: Option<Instant>,
     /// Its place in the idle list while it is idle.
-    idle_key: Option<u64>,
+    idle_key: Option<IdleKey>,
     /// What the watchdog sleeps until: `Some(None)` when it waits for a
     /// change only, `None` while it is not waiting (it will look again).
     armed: Option<Option<Instant>>,
@@ -128,20 +136,17 @@ impl State {
 }
 
 impl Activity {
-    /// A new, idle connection on socket `fd` (if known), listed in `idle`.
-    pub(crate) fn new(
-        idle: Arc<IdleList>,
-        timeouts: Timeouts,
-        #[cfg(unix)] fd: Option<std::os::fd::RawFd>,
-    ) -> Arc<Self> {
+    /// A new, idle connection, listed in `idle`.
+    pub(crate) fn new(idle: Arc<IdleShard>, timeouts: Timeouts) -> Arc<Self> {
+        let now = Instant::now();
         Arc::new_cyclic(|me| {
-            let idle_key = Some(idle.open(me.clone()));
+            let idle_key = Some(idle.open(me.clone(), now));
             Self {
                 state: Mutex::new(State {
                     busy: false,
                     used: false,
-                    evicted: false,
-                    idle_since: Instant::now(),
+                    evicted: Eviction::No,
+                    idle_since: now,
                     head_since: None,
                     idle_key,
                     armed: None,
@@ -149,8 +154,6 @@ impl Activity {
                 changed: Notify::new(),
                 timeouts,
                 idle,
-                #[cfg(unix)]
-                fd,
             }
         })
     }
@@ -158,6 +161,12 @@ impl Activity {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is plain data, valid even if a holder panicked.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the server asked the connection to close while idle.
+    #[cfg(test)]
+    pub(crate) fn evicted(&self) -> bool {
+        self.lock().evicted != Eviction::No
     }
 
     /// Whether the connection ever started a request.
@@ -204,18 +213,23 @@ impl Activity {
 
     /// Asks an idle connection to close; false if it is serving a request,
     /// has been idle for less than [`MIN_IDLE_TO_EVICT`], or, unless `any`,
-    /// has bytes of a request on the way (read or still in the socket: a
-    /// client that just connected and sent its request, before its task
-    /// first ran, must not lose it).
-    fn evict(&self, any: bool) -> bool {
+    /// has bytes of a request on the way: read already, or (its task will
+    /// look, see [`Activity::keep_if`]) still in the socket. A client that
+    /// just connected and sent its request, before its task first ran, must
+    /// not lose it.
+    pub(crate) fn evict(&self, any: bool) -> bool {
         let mut state = self.lock();
         if state.busy
             || state.idle_since.elapsed() < MIN_IDLE_TO_EVICT
-            || (!any && (state.head_since.is_some() || self.unread_bytes()))
+            || (!any && state.head_since.is_some())
         {
             return false;
         }
-        state.evicted = true;
+        state.evicted = if any {
+            Eviction::Regardless
+        } else {
+            Eviction::Polite
+        };
         if let Some(key) = state.idle_key.take() {
             self.idle.remove(key);
         }
@@ -224,18 +238,24 @@ impl Activity {
         true
     }
 
-    /// Whether the socket holds bytes not read yet.
-    fn unread_bytes(&self) -> bool {
-        #[cfg(unix)]
-        if let Some(fd) = self.fd {
-            let mut unread: libc::c_int = 0;
-            // SAFETY: FIONREAD writes one int. The fd belongs to this live
-            // connection (at worst just closed: the call then fails or
-            // asks an unrelated socket, which only misjudges one eviction).
-            let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) };
-            return rc == 0 && unread > 0;
+    /// When the watchdog said [`Expired::Evicted`]: keeps the connection if
+    /// the eviction was polite and `unread()` (bytes of a request wait in
+    /// the socket, which the connection's task looks at, on its own
+    /// thread). The connection is then listed idle again with a head on
+    /// the way, and the server makes room with another. Returns whether it
+    /// stays.
+    pub(crate) fn keep_if(self: &Arc<Self>, unread: impl FnOnce() -> bool) -> bool {
+        let mut state = self.lock();
+        if state.busy || state.evicted != Eviction::Polite || !unread() {
+            return false;
         }
-        false
+        state.evicted = Eviction::No;
+        state.head_since.get_or_insert_with(Instant::now);
+        if state.idle_key.is_none() {
+            let since = state.idle_since;
+            state.idle_key = Some(self.idle.insert(Arc::downgrade(self), since));
+        }
+        true
     }
 
     /// Resolves when one of `timeouts` runs out or the connection is
@@ -250,7 +270,7 @@ impl Activity {
             changed.as_mut().enable();
             let next = {
                 let mut state = self.lock();
-                if state.evicted && !state.busy {
+                if state.evicted != Eviction::No && !state.busy {
                     return Expired::Evicted;
                 }
                 let next = state.deadline(&self.timeouts);
@@ -296,11 +316,12 @@ impl Drop for BusyGuard {
         state.head_since = None;
         if state.idle_key.is_none() {
             // Nested lock order is always state, then idle list.
-            state.idle_key = Some(activity.idle.insert(Arc::downgrade(activity)));
+            state.idle_key = Some(activity.idle.insert(Arc::downgrade(activity), now));
         }
         // A watchdog waiting for the end of the request, or for a later
         // deadline than the keep-alive one now running, must look again.
-        let sooner = state.evicted || state.sooner(now, activity.timeouts.keep_alive);
+        let evicted = state.evicted != Eviction::No;
+        let sooner = evicted || state.sooner(now, activity.timeouts.keep_alive);
         drop(state);
         if sooner {
             activity.changed.notify_one();
@@ -308,140 +329,14 @@ impl Drop for BusyGuard {
     }
 }
 
-/// The server's idle connections, oldest idle first.
-#[derive(Debug, Default)]
-pub(crate) struct IdleList {
-    inner: Mutex<IdleInner>,
-    /// Wakes an accept waiting at the cap for something to evict.
-    listed: Notify,
-    /// How many accepts wait on `listed`: a connection going idle (every
-    /// request's end) signals only if one does, since `notify_waiters`
-    /// takes a lock shared by every serving thread.
-    waiting: AtomicUsize,
-}
-
-/// An accept counted in [`IdleList::waiting`] while it lives.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        Self(count)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[derive(Debug, Default)]
-struct IdleInner {
-    next_key: u64,
-    idle: BTreeMap<u64, Weak<Activity>>,
-    /// Connections open, idle or not: counted under the lock a connection
-    /// takes anyway as it opens and closes.
-    open: usize,
-}
-
-impl IdleList {
-    fn lock(&self) -> MutexGuard<'_, IdleInner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Counts a new connection open and lists it idle.
-    fn open(&self, activity: Weak<Activity>) -> u64 {
-        self.lock().open += 1;
-        self.insert(activity)
-    }
-
-    /// Counts a connection closed, and takes it off the list if listed.
-    fn close(&self, key: Option<u64>) {
-        let mut inner = self.lock();
-        inner.open = inner.open.saturating_sub(1);
-        if let Some(key) = key {
-            inner.idle.remove(&key);
-        }
-    }
-
-    fn insert(&self, activity: Weak<Activity>) -> u64 {
-        let mut inner = self.lock();
-        let key = inner.next_key;
-        inner.next_key += 1;
-        inner.idle.insert(key, activity);
-        drop(inner);
-        // An accept that starts waiting after this load looks at the list
-        // (`until_any`) or only wants later arrivals (`newly_idle`).
-        if self.waiting.load(Ordering::SeqCst) > 0 {
-            self.listed.notify_waiters();
-        }
-        key
-    }
-
-    fn remove(&self, key: u64) {
-        self.lock().idle.remove(&key);
-    }
-
-    /// How many connections are idle.
-    pub(crate) fn len(&self) -> usize {
-        self.lock().idle.len()
-    }
-
-    /// How many connections are open, and how many of them are not idle
-    /// (serving a request, or evicted and closing).
-    pub(crate) fn open_and_busy(&self) -> (usize, usize) {
-        let inner = self.lock();
-        (inner.open, inner.open.saturating_sub(inner.idle.len()))
-    }
-
-    /// Resolves once at least one connection is idle.
-    pub(crate) async fn until_any(&self) {
-        let _waiting = Waiting::new(&self.waiting);
-        let listed = self.listed.notified();
-        let mut listed = std::pin::pin!(listed);
-        listed.as_mut().enable();
-        if self.len() == 0 {
-            listed.await;
-        }
-    }
-
-    /// Resolves when a connection next goes idle.
-    pub(crate) async fn newly_idle(&self) {
-        let _waiting = Waiting::new(&self.waiting);
-        self.listed.notified().await;
-    }
-
-    /// Asks the connection idle the longest to close; false if none is idle.
-    ///
-    /// Among the oldest few, a connection with no request on the way goes
-    /// first; failing that, the oldest one not serving a request (so a
-    /// flood of slow heads cannot hold the cap either).
-    pub(crate) fn evict_oldest(&self) -> bool {
-        // Never hold the list's lock while taking a connection's.
-        let oldest: Vec<(u64, Weak<Activity>)> = self
-            .lock()
-            .idle
-            .iter()
-            .take(EVICT_SCAN)
-            .map(|(key, activity)| (*key, activity.clone()))
-            .collect();
-        for any in [false, true] {
-            for (key, activity) in &oldest {
-                match activity.upgrade() {
-                    Some(activity) if activity.evict(any) => return true,
-                    Some(_) => {}
-                    None => self.remove(*key),
-                }
-            }
-        }
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shard of a registry of its own.
+    fn shard() -> Arc<IdleShard> {
+        Arc::clone(crate::idle::IdleRegistry::new(1).shard(0))
+    }
 
     const TIMEOUTS: Timeouts = Timeouts {
         first_byte: Duration::from_secs(1),
@@ -450,32 +345,8 @@ mod tests {
     };
 
     #[tokio::test(start_paused = true)]
-    async fn eviction_takes_the_oldest_idle_and_skips_busy_ones() {
-        let idle = Arc::new(IdleList::default());
-        let first = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
-        let second = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
-        let third = Activity::new(Arc::clone(&idle), TIMEOUTS, None);
-        let busy = first.begin();
-        assert_eq!(idle.len(), 2);
-        assert!(!idle.evict_oldest(), "too young to evict");
-        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
-        assert!(idle.evict_oldest());
-        assert!(second.lock().evicted, "the oldest idle one goes first");
-        assert!(!first.lock().evicted);
-        drop(busy);
-        // `first` is idle again, now the most recent: `third` goes next.
-        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
-        assert!(idle.evict_oldest());
-        assert!(third.lock().evicted);
-        drop(third);
-        assert!(idle.evict_oldest());
-        assert!(first.lock().evicted);
-        assert!(!idle.evict_oldest());
-    }
-
-    #[tokio::test(start_paused = true)]
     async fn each_phase_has_its_own_timeout() {
-        let activity = Activity::new(Arc::new(IdleList::default()), TIMEOUTS, None);
+        let activity = Activity::new(shard(), TIMEOUTS);
         let start = Instant::now();
         assert_eq!(activity.expired().await, Expired::FirstByte);
         assert_eq!(start.elapsed(), Duration::from_secs(1));
@@ -504,7 +375,7 @@ mod tests {
             keep_alive: Some(Duration::from_secs(2)),
             header: Duration::from_secs(1),
         };
-        let activity = Activity::new(Arc::new(IdleList::default()), timeouts, None);
+        let activity = Activity::new(shard(), timeouts);
         let watchdog = tokio::spawn({
             let activity = Arc::clone(&activity);
             async move { activity.expired().await }
@@ -532,5 +403,25 @@ mod tests {
         activity.bytes_arrived();
         assert_eq!(watchdog.await.unwrap(), Expired::Header);
         assert_eq!(head.elapsed(), Duration::from_secs(1));
+    }
+
+    /// A polite eviction is withdrawn by the connection's task when bytes
+    /// of a request wait in its socket; the connection is listed again,
+    /// with a head on the way, so a second pass may still take it.
+    #[tokio::test(start_paused = true)]
+    async fn eviction_spares_a_request_waiting_in_the_socket() {
+        let registry = crate::idle::IdleRegistry::new(1);
+        let activity = Activity::new(Arc::clone(registry.shard(0)), TIMEOUTS);
+        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
+        assert!(registry.evict_oldest());
+        assert_eq!(activity.expired().await, Expired::Evicted);
+        assert!(!activity.keep_if(|| false), "nothing unread: it goes");
+        assert!(activity.keep_if(|| true), "a request waits: it stays");
+        assert!(!activity.evicted());
+        assert_eq!(registry.len(), 1, "listed again");
+        // With a head on the way, only the second pass takes it, for good.
+        assert!(registry.evict_oldest());
+        assert_eq!(activity.expired().await, Expired::Evicted);
+        assert!(!activity.keep_if(|| true));
     }
 }
