@@ -14,7 +14,7 @@ use crate::conn::{Address, SPREAD_ABOVE};
 use crate::control::{Control, ControlState};
 use crate::error::RunError;
 use crate::h2conn::H2Request;
-use crate::limits::{descriptors_needed, ensure_open_files};
+use crate::limits::{check_open_files, descriptors_needed};
 use crate::plan::{Plan, PlanError};
 use crate::record::Recorder;
 use crate::request::{build_request, build_request_for};
@@ -52,7 +52,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
 ) -> Result<RunOutput<R>, RunError> {
     plan.validate()?;
     let threads = plan.resolved_threads();
-    ensure_open_files(descriptors_needed(plan.concurrency, threads))?;
+    check_open_files(descriptors_needed(plan))?;
     let addr = match (&plan.unix_socket, &plan.proxy) {
         (Some(path), _) => Address::Unix(path.clone()),
         (None, Some(proxy)) => Address::Tcp(resolve(&proxy.host, proxy.port)?),

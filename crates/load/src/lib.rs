@@ -60,6 +60,7 @@ pub mod fuzzing {
 }
 
 pub use control::Control;
+pub use limits::descriptors_needed;
 pub use engine::{run, RunOutput};
 pub use error::RunError;
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, MAX_TIME};
