@@ -60,9 +60,9 @@ pub mod fuzzing {
 }
 
 pub use control::Control;
-pub use limits::descriptors_needed;
 pub use engine::{run, RunOutput};
 pub use error::RunError;
+pub use limits::descriptors_needed;
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, MAX_TIME};
 pub use rate::{RateProfile, Stage};
 pub use record::{ErrorKind, Outcome, Record, Recorder, Sample, Scheduled};
