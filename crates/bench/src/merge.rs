@@ -77,6 +77,46 @@ impl Merged {
     }
 }
 
+/// The log reader and the histogram decoder, for the fuzz targets in
+/// `fuzz/` (feature `fuzzing`, never on in normal builds).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use std::path::Path;
+
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    use super::decode::Decoder;
+    use super::log::Reader;
+    use super::MAX_VALUES;
+
+    /// Reads `data` as one interval log, as `merge` reads a file, and checks
+    /// what must hold whatever the bytes: no panic, each interval's counts
+    /// by rising value and adding up to its total.
+    pub fn read_interval_log(data: &[u8]) {
+        let mut reader = Reader::default();
+        let _ = reader.read_from(Path::new("fuzz.hlog"), data, &mut |interval| {
+            check(interval.counts, interval.total);
+            Ok(())
+        });
+    }
+
+    /// Decodes `raw` (the bytes under an interval's base64) as one
+    /// interval's histogram, with the same checks.
+    pub fn decode_histogram(raw: &[u8]) {
+        let mut decoder = Decoder::default();
+        if let Ok(decoded) = decoder.decode(&STANDARD.encode(raw)) {
+            check(decoded.counts, decoded.total);
+        }
+    }
+
+    fn check(counts: &[(u64, u64)], total: u64) {
+        assert!(total <= MAX_VALUES);
+        assert!(counts.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), total);
+    }
+}
+
 /// Why the logs could not be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
