@@ -57,7 +57,7 @@ rows = ["p50", "p90", "p99", "p99.9", "max"]
 print(f"corrected latency, ms     {'merged ' + str(n) + ' logs':>16} {'1 generator':>14} {'mean of ' + str(n) + ' gens':>14}")
 for k in rows:
     avg = sum(g["latency_ms"]["corrected"][k] for g in gens) / n
-    print(f"  {k:<24}{merged['latency_ms'][k]:>16.3f} {single['latency_ms'][k]:>14.3f} {avg:>14.3f}")
+    print(f"  {k:<24}{merged['latency_ms']['corrected'][k]:>16.3f} {single['latency_ms']['corrected'][k]:>14.3f} {avg:>14.3f}")
 print(f"  {'requests':<24}{merged['requests']['total']:>16} {single['requests']['total']:>14}")
 print(f"  {'req/s':<24}{merged['rate']['achieved']:>16.1f} {single['rate']['achieved']:>14.1f}")
 print("(the last column averages percentiles, which is not a percentile of anything)")

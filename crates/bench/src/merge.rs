@@ -77,6 +77,46 @@ impl Merged {
     }
 }
 
+/// The log reader and the histogram decoder, for the fuzz targets in
+/// `fuzz/` (feature `fuzzing`, never on in normal builds).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use std::path::Path;
+
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    use super::decode::Decoder;
+    use super::log::Reader;
+    use super::MAX_VALUES;
+
+    /// Reads `data` as one interval log, as `merge` reads a file, and checks
+    /// what must hold whatever the bytes: no panic, each interval's counts
+    /// by rising value and adding up to its total.
+    pub fn read_interval_log(data: &[u8]) {
+        let mut reader = Reader::default();
+        let _ = reader.read_from(Path::new("fuzz.hlog"), data, &mut |interval| {
+            check(interval.counts, interval.total);
+            Ok(())
+        });
+    }
+
+    /// Decodes `raw` (the bytes under an interval's base64) as one
+    /// interval's histogram, with the same checks.
+    pub fn decode_histogram(raw: &[u8]) {
+        let mut decoder = Decoder::default();
+        if let Ok(decoded) = decoder.decode(&STANDARD.encode(raw)) {
+            check(decoded.counts, decoded.total);
+        }
+    }
+
+    fn check(counts: &[(u64, u64)], total: u64) {
+        assert!(total <= MAX_VALUES);
+        assert!(counts.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), total);
+    }
+}
+
 /// Why the logs could not be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -143,6 +183,22 @@ pub enum MergeError {
         /// Why.
         source: DecodeError,
     },
+    /// The same log named twice (its values would count twice).
+    #[error(
+        "{file} is named twice ({again} is the same file): each log is added once; name it once"
+    )]
+    Twice {
+        /// The file as first named.
+        file: String,
+        /// The same file as named again.
+        again: String,
+    },
+    /// A log without a single interval: an empty file, or not a log.
+    #[error("{file} holds no interval: an empty file is no run's log (a run writes one interval a second with `speedup bench --hdr-log FILE`); leave it out")]
+    Empty {
+        /// The file.
+        file: String,
+    },
     /// The counts add up to more than [`MAX_VALUES`].
     #[error("{file}:{line}: the counts so far add up to more than 2^53 values, more than any run records: the log is corrupt")]
     Saturated {
@@ -166,6 +222,7 @@ pub fn merge_with(
     files: &[PathBuf],
     mut each: impl FnMut(&LogInterval),
 ) -> Result<Merged, MergeError> {
+    refuse_twice(files)?;
     let mut hist = new_hist();
     // A foreign log may hold values past bench's hour.
     hist.auto(true);
@@ -174,7 +231,12 @@ pub fn merge_with(
     let mut bounds: Option<(f64, f64)> = None;
     let (mut intervals, mut other_tags) = (0, 0);
     let mut spans = common::Spans::default();
+    // Which files have held an interval so far (of any tag).
+    let mut held = vec![false; files.len()];
     let read = read_logs(files, |interval| {
+        if let Some(i) = files.iter().position(|f| f == interval.file) {
+            held[i] = true;
+        }
         let into = match interval.tag {
             None => &mut hist,
             Some(UNCORRECTED_TAG) => &mut uncorrected,
@@ -202,6 +264,11 @@ pub fn merge_with(
         }
         Ok(())
     })?;
+    if let Some(i) = held.iter().position(|held| !held) {
+        return Err(MergeError::Empty {
+            file: files[i].display().to_string(),
+        });
+    }
     let latency = read.latency()?;
     let common = common::find(files, &spans, hist.len())?;
     Ok(Merged {
@@ -220,10 +287,51 @@ pub fn merge_with(
     })
 }
 
-/// The JSON of a merge, schema `speedup-merge/1`.
+/// Refuses a file named twice, under one name or two (a link, `./x` and
+/// `x`): its values would count twice.
+fn refuse_twice(files: &[PathBuf]) -> Result<(), MergeError> {
+    let places: Vec<_> = files.iter().map(|f| crate::plan::place(f)).collect();
+    for (i, file) in files.iter().enumerate() {
+        let same = |j: usize| files[j] == *file || places[j].is_some() && places[j] == places[i];
+        if let Some(j) = (0..i).find(|&j| same(j)) {
+            return Err(MergeError::Twice {
+                file: files[j].display().to_string(),
+                again: file.display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The schema name and version of the JSON: version 2 holds bench's
+/// `latency_ms` shape (`{"corrected", "uncorrected"}`), version 1 held the
+/// merged series' figures directly.
+pub const SCHEMA: &str = "speedup-merge/2";
+
+/// Whether the untagged series goes under bench's `corrected` key: as the
+/// headers say; when they do not (older logs), an open-loop run is the one
+/// that writes a `Tag=uncorrected` series beside its corrected one.
+fn untagged_is_corrected(m: &Merged) -> bool {
+    match m.latency {
+        Latency::Corrected => true,
+        Latency::Uncorrected => false,
+        Latency::Unknown => m.uncorrected.is_some(),
+    }
+}
+
+/// The JSON of a merge, schema [`SCHEMA`]; `latency_ms` in bench's shape,
+/// so one reader handles both.
 pub fn to_json(m: &Merged) -> Value {
+    let untagged = crate::json::latency_json(&m.hist);
+    let latency = match untagged_is_corrected(m) {
+        true => json!({
+            "corrected": untagged,
+            "uncorrected": m.uncorrected.as_ref().map_or(Value::Null, crate::json::latency_json),
+        }),
+        false => json!({ "corrected": Value::Null, "uncorrected": untagged }),
+    };
     json!({
-        "schema": "speedup-merge/1",
+        "schema": SCHEMA,
         "files": m.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
         "intervals": m.intervals,
         "requests": { "total": m.hist.len() },
@@ -234,6 +342,7 @@ pub fn to_json(m: &Merged) -> Value {
             "achieved": m.rate(),
             "common": m.common.as_ref().map(Common::rate),
         },
-        "latency_ms": crate::json::latency_json(&m.hist),
+        "latency": m.latency.name(),
+        "latency_ms": latency,
     })
 }

@@ -179,7 +179,13 @@ fn merge_equals_one_histogram_of_both_runs() {
     assert_eq!(merged.hist, both);
     let v = speedup_bench::merge::to_json(&merged);
     assert_eq!(v["requests"]["total"], 800);
-    assert_eq!(v["latency_ms"]["p99"], json::latency_json(&both)["p99"]);
+    // Closed-loop runs: uncorrected latencies, under bench's own key.
+    assert_eq!(v["latency"], "uncorrected");
+    assert!(v["latency_ms"]["corrected"].is_null(), "{v}");
+    assert_eq!(
+        v["latency_ms"]["uncorrected"]["p99"],
+        json::latency_json(&both)["p99"]
+    );
 }
 
 #[test]

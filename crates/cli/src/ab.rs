@@ -30,6 +30,9 @@ pub fn run(args: AbArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let plan = flags::plan(&args)?;
+    // Room for the connections (ab's -c can be 20,000); a limit still too
+    // low is the engine's error, with both numbers.
+    crate::limits::raise_open_files(speedup_load::descriptors_needed(&plan));
     if args.windowsize.is_some() || args.bind.is_some() {
         eprintln!("speedup ab: note: -b and -B are accepted for compatibility and ignored");
     }

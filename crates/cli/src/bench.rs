@@ -46,6 +46,9 @@ pub fn run(cli: BenchCli) -> anyhow::Result<ExitCode> {
     for note in &plan.notes {
         eprintln!("speedup bench: note: {note}");
     }
+    // Room for the connections; a limit still too low is the engine's
+    // error, with both numbers.
+    crate::limits::raise_open_files(speedup_load::descriptors_needed(&plan.engine));
     if let Some(settings) = &plan.find_max {
         return search::run(&plan, settings, args.progress);
     }

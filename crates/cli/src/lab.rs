@@ -87,6 +87,9 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     // external server. The signals are blocked before the temporary folder
     // exists and before any thread starts, so none can leave it behind.
     plan.validate()?;
+    // Room for the connections; a limit still too low is the engine's
+    // error, with both numbers.
+    crate::limits::raise_open_files(plan.open_files_needed());
     let signals = Blocked::new(&[libc::SIGINT, libc::SIGTERM])?;
     let staging = Staging::new(&plan.out_dir, force)?;
     signals.watch(remove_and_exit(staging.abandoner()))?;

@@ -13,7 +13,7 @@ use crate::staged::Staged;
 /// Flags of `speedup merge`.
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
-    /// Also write the merged result as JSON (schema speedup-merge/1) to FILE, '-' for stdout
+    /// Also write the merged result as JSON (schema speedup-merge/2) to FILE, '-' for stdout
     #[arg(long = "json", value_name = "FILE")]
     json: Option<PathBuf>,
     /// Interval logs written by `speedup bench --hdr-log`

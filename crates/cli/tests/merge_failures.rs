@@ -1,6 +1,7 @@
 //! `speedup merge` against logs that lie: a histogram header claiming 4 GB,
 //! timestamps past any clock, counts that add up past 2^53, a last line cut
-//! short, an input that never ends, and `--json` naming one of the logs.
+//! short, an input that never ends, `--json` naming one of the logs, the
+//! same log twice, and logs that are empty or missing.
 //! Each runs the binary under a small address-space limit, bounded in time:
 //! every refusal is an error naming the file and line, never a crash.
 
@@ -109,7 +110,8 @@ fn a_log_cut_short_loses_only_its_last_line_with_a_warning() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["intervals"], 2);
     assert_eq!(v["requests"]["total"], 20);
-    assert_eq!(v["latency_ms"]["max"], 0.2);
+    assert_eq!(v["latency_ms"]["uncorrected"]["max"], 0.2);
+    assert!(v["latency_ms"]["corrected"].is_null(), "{v}");
 }
 
 #[test]
@@ -173,10 +175,55 @@ fn the_uncorrected_series_is_merged_apart_and_other_tags_left_out() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["intervals"], 1);
     assert_eq!(v["requests"]["total"], 4);
-    assert_eq!(v["latency_ms"]["max"], 0.9);
+    assert_eq!(v["schema"], "speedup-merge/2");
+    assert_eq!(v["latency"], "corrected");
+    assert_eq!(v["latency_ms"]["corrected"]["max"], 0.9);
+    assert_eq!(v["latency_ms"]["uncorrected"]["max"], 0.1);
     assert!(
         stderr.contains("corrected") && stderr.contains("uncorrected"),
         "both columns: {stderr}"
     );
     assert!(stderr.contains("1 interval tagged otherwise"), "{stderr}");
+}
+
+#[test]
+fn the_same_log_twice_is_refused_under_any_name() {
+    let dir = scratch("twice");
+    let line = format!("0.000,1.000,1.000,{}", histogram(&[(5, 1)], None));
+    let path = log(&dir, "a.hlog", &[line]);
+    let dotted = format!("{}/./a.hlog", dir.display());
+    for again in [path.to_str().unwrap(), dotted.as_str()] {
+        let (code, stdout, stderr) = merge(&[path.to_str().unwrap(), again]);
+        assert_eq!(code, Some(1), "{stdout}{stderr}");
+        assert!(
+            stderr.contains("a.hlog is named twice") && stderr.contains("name it once"),
+            "{stderr}"
+        );
+        assert!(stdout.is_empty(), "{stdout}");
+    }
+}
+
+#[test]
+fn an_empty_or_unreadable_log_is_refused_naming_it() {
+    let dir = scratch("empty");
+    let line = format!("0.000,1.000,1.000,{}", histogram(&[(5, 1)], None));
+    let good = log(&dir, "good.hlog", &[line]);
+    let empty = dir.join("empty.hlog");
+    std::fs::write(&empty, "").unwrap();
+    let headers_only = log(&dir, "headers.hlog", &[]);
+    for bad in [&empty, &headers_only] {
+        let (code, _, stderr) = merge(&[good.to_str().unwrap(), bad.to_str().unwrap()]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{} holds no interval", bad.display())),
+            "{stderr}"
+        );
+    }
+    let missing = dir.join("missing.hlog");
+    let (code, _, stderr) = merge(&[good.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read {}", missing.display())),
+        "{stderr}"
+    );
 }

@@ -107,6 +107,18 @@ impl Default for LabPlan {
 const DEFAULT_MAX_SLEEP: f64 = 60.0;
 
 impl LabPlan {
+    /// Open files the lab needs at its busiest, for the front end to make
+    /// room for: the most connections one run opens (`--concurrency`, or the
+    /// sweep's and the chapters' own shapes, at most the sweep's top
+    /// level), twice when the embedded server holds their other ends, plus
+    /// the engine's own descriptors.
+    pub fn open_files_needed(&self) -> u64 {
+        let top = crate::sweep::LEVELS.iter().copied().max().unwrap_or(0);
+        let most = u64::from(self.concurrency.max(top));
+        let ends = if self.target.is_none() { 2 } else { 1 };
+        ends * most + 256
+    }
+
     /// Checks the plan; the error names the option and the fix.
     pub fn validate(&self) -> Result<(), LabError> {
         let bad = |msg: String| Err(LabError::Plan(msg));

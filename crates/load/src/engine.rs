@@ -8,20 +8,22 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::conn::{Address, SPREAD_ABOVE};
 use crate::control::{Control, ControlState};
 use crate::error::RunError;
 use crate::h2conn::H2Request;
-use crate::limits::{descriptors_needed, ensure_open_files};
+use crate::limits::{check_open_files, descriptors_needed};
 use crate::plan::{Plan, PlanError};
 use crate::record::Recorder;
 use crate::request::{build_request, build_request_for};
 use crate::schedule::Schedule;
 use crate::start::{hold, Zero};
 use crate::tls::{TlsClient, TlsInfo};
-use crate::worker::{panic_message, run_worker, worker_runtime, Prepared, Reach, RunState, Share};
+use crate::worker::{
+    panic_message, run_worker, worker_runtime, Prepared, Reach, RunState, Share, WorkerOutput,
+};
 
 /// What a run hands back.
 #[derive(Debug)]
@@ -51,8 +53,37 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
     control: &Control,
 ) -> Result<RunOutput<R>, RunError> {
     plan.validate()?;
-    let threads = plan.resolved_threads();
-    ensure_open_files(descriptors_needed(plan.concurrency, threads))?;
+    check_open_files(descriptors_needed(plan))?;
+    let (addr, tls) = destination(plan)?;
+    // The runtimes are built before the run's time zero, so the first due
+    // times do not wait for them.
+    let runtimes = (0..plan.resolved_threads())
+        .map(|_| worker_runtime())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Runtime)?;
+    // A start on the wall clock: wait for it (see `start`).
+    let zero = match &plan.start {
+        Some(start) => hold(start, plan.warmup, &control.state)?,
+        None => Zero::now(),
+    };
+    let run = Arc::new(run_state(plan, addr, tls, zero.base, control)?);
+    let outputs = spawn_workers(plan, &run, runtimes, &zero, &make_recorder)?;
+    let last = outputs.iter().filter_map(|o| o.last_done).max();
+    let base = run.base;
+    let elapsed = last.map_or_else(|| base.elapsed(), |t| t.saturating_duration_since(base));
+    Ok(RunOutput {
+        recorders: outputs.into_iter().map(|o| o.recorder).collect(),
+        elapsed,
+        server_header: run.server.get().cloned(),
+        tls: run.tls_info.get().cloned(),
+        unreachable: run.reach.gave_up.load(Ordering::Relaxed),
+        alpn_refused: run.alpn_refused.get().cloned(),
+    })
+}
+
+/// Where the run connects (the Unix socket, the proxy or the target,
+/// resolved once) and, for `https://`, its TLS client.
+fn destination(plan: &Plan) -> Result<(Address, Option<TlsClient>), RunError> {
     let addr = match (&plan.unix_socket, &plan.proxy) {
         (Some(path), _) => Address::Unix(path.clone()),
         (None, Some(proxy)) => Address::Tcp(resolve(&proxy.host, proxy.port)?),
@@ -70,19 +101,18 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         ),
         false => None,
     };
-    // The runtimes are built before the run's time zero, so the first due
-    // times do not wait for them.
-    let runtimes = (0..threads)
-        .map(|_| worker_runtime())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(RunError::Runtime)?;
-    // A start on the wall clock: wait for it (see `start`).
-    let zero = match &plan.start {
-        Some(start) => hold(start, plan.warmup, &control.state)?,
-        None => Zero::now(),
-    };
-    let base = zero.base;
-    let run = Arc::new(RunState {
+    Ok((addr, tls))
+}
+
+/// What every worker shares, with time zero at `base`.
+fn run_state(
+    plan: &Plan,
+    addr: Address,
+    tls: Option<TlsClient>,
+    base: Instant,
+    control: &Control,
+) -> Result<RunState, RunError> {
+    Ok(RunState {
         spread_sources: addr.is_loopback_v4() && plan.concurrency > SPREAD_ABOVE,
         addr,
         requests: prepare_requests(plan),
@@ -110,13 +140,25 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
         server: OnceLock::new(),
         tls,
         tls_info: OnceLock::new(),
-    });
+    })
+}
+
+/// Runs one worker thread per runtime, each with its share of the
+/// connections and of the schedule, and joins them all (none outlives the
+/// run); the first failure is the run's.
+fn spawn_workers<R: Recorder, F: Fn() -> R + Sync>(
+    plan: &Plan,
+    run: &Arc<RunState>,
+    runtimes: Vec<tokio::runtime::Runtime>,
+    zero: &Zero,
+    make_recorder: &F,
+) -> Result<Vec<WorkerOutput<R>>, RunError> {
+    let threads = runtimes.len();
     let profile = plan.rate_profile().map(Arc::new);
-    let outputs = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
         for (i, runtime) in runtimes.into_iter().enumerate() {
-            let worker_run = Arc::clone(&run);
-            let make_recorder = &make_recorder;
+            let worker_run = Arc::clone(run);
             let share = Share {
                 thread: i,
                 threads,
@@ -143,8 +185,6 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                 }
             }
         }
-        // Join every thread (none outlives the run), then report the
-        // first failure.
         let joined: Vec<_> = handles
             .into_iter()
             .map(|h| match h.join() {
@@ -155,19 +195,7 @@ pub fn run<R: Recorder, F: Fn() -> R + Sync>(
                 }),
             })
             .collect();
-        joined.into_iter().collect::<Result<Vec<_>, _>>()
-    })?;
-    let last = outputs.iter().filter_map(|o| o.last_done).max();
-    let elapsed = last.map_or_else(|| base.elapsed(), |t| t.saturating_duration_since(base));
-    let tls = run.tls_info.get().cloned();
-    let server_header = run.server.get().cloned();
-    Ok(RunOutput {
-        recorders: outputs.into_iter().map(|o| o.recorder).collect(),
-        elapsed,
-        server_header,
-        tls,
-        unreachable: run.reach.gave_up.load(Ordering::Relaxed),
-        alpn_refused: run.alpn_refused.get().cloned(),
+        joined.into_iter().collect()
     })
 }
 

@@ -15,7 +15,7 @@ pub enum RunError {
     OpenFiles {
         /// File descriptors the run needs.
         wanted: u64,
-        /// The highest limit this process may set.
+        /// The process's soft limit.
         limit: u64,
     },
     /// The host name did not resolve.

@@ -26,10 +26,18 @@ mod tls;
 mod turn;
 mod worker;
 
-/// The response parser, for the fuzz targets in `fuzz/` (feature `fuzzing`).
+/// The response parser and the certificate walk, for the fuzz targets in
+/// `fuzz/` (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing {
     use crate::response::{ResponseReader, MAX_HEAD};
+
+    /// The key size the TLS report gives for a server certificate `der`:
+    /// whatever the bytes, an answer or `None`, never a panic, an
+    /// overflow or a read past the input.
+    pub fn certificate_key_bits(der: &[u8]) -> Option<u32> {
+        crate::cert::public_key_bits(der)
+    }
 
     /// Feeds `data` to a fresh response reader in pieces of `step` bytes
     /// (then the end of the stream), as the connection loop would, and
@@ -62,6 +70,7 @@ pub mod fuzzing {
 pub use control::Control;
 pub use engine::{run, RunOutput};
 pub use error::RunError;
+pub use limits::descriptors_needed;
 pub use plan::{HttpVersion, Plan, PlanError, Proxy, MAX_TIME};
 pub use rate::{RateProfile, Stage};
 pub use record::{ErrorKind, Outcome, Record, Recorder, Sample, Scheduled};

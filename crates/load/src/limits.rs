@@ -2,59 +2,25 @@
 //! how many client threads to use by default.
 
 use crate::error::RunError;
+use crate::plan::Plan;
 
-/// File descriptors beyond the connections: stdio, each worker's epoll and
-/// wake-up descriptors, and whatever the front end has open.
-pub(crate) fn descriptors_needed(concurrency: u32, threads: usize) -> u64 {
-    u64::from(concurrency) + 64 + 4 * threads as u64
+/// File descriptors a run of `plan` needs: one per connection, plus
+/// stdio, each worker's epoll and wake-up descriptors, and whatever the
+/// front end has open. The front end makes room for them before the run
+/// (raising `RLIMIT_NOFILE` is its decision, not the engine's).
+pub fn descriptors_needed(plan: &Plan) -> u64 {
+    u64::from(plan.concurrency) + 64 + 4 * plan.resolved_threads() as u64
 }
 
-/// Makes room for `wanted` open files: raises the soft limit, and the hard
-/// limit too when the process may (root); errors with both numbers if the
-/// highest limit allowed is still too low.
-pub(crate) fn ensure_open_files(wanted: u64) -> Result<(), RunError> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        // Cannot tell: let the connects report any shortage.
-        return Ok(());
+/// Checks that the open-files limit holds `wanted` descriptors: the engine
+/// reports a shortage with both numbers before it connects, and never
+/// changes the process's limits behind its caller's back.
+pub(crate) fn check_open_files(wanted: u64) -> Result<(), RunError> {
+    match rustix::process::getrlimit(rustix::process::Resource::Nofile).current {
+        Some(limit) if limit < wanted => Err(RunError::OpenFiles { wanted, limit }),
+        // Unlimited, or enough.
+        _ => Ok(()),
     }
-    let soft: u64 = lim.rlim_cur;
-    if lim.rlim_cur == libc::RLIM_INFINITY || soft >= wanted {
-        return Ok(());
-    }
-    let hard: u64 = lim.rlim_max;
-    let unlimited = lim.rlim_max == libc::RLIM_INFINITY;
-    // Soft up to the hard limit, which any process may do; the hard limit
-    // too if it is below what is wanted, which needs privilege (root). An
-    // unlimited hard limit still caps the soft one at fs.nr_open.
-    let (cur, max) = if unlimited {
-        (wanted, hard)
-    } else {
-        (hard.max(wanted), hard.max(wanted))
-    };
-    if set_open_files(cur, max) {
-        return Ok(());
-    }
-    let limit = if !unlimited && set_open_files(hard, hard) {
-        hard
-    } else {
-        soft
-    };
-    Err(RunError::OpenFiles { wanted, limit })
-}
-
-/// Sets the open-files limits; false if the kernel refused.
-fn set_open_files(cur: u64, max: u64) -> bool {
-    let lim = libc::rlimit {
-        rlim_cur: cur,
-        rlim_max: max,
-    };
-    // SAFETY: setrlimit only reads the struct we pass.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
 }
 
 /// The default number of client threads.
@@ -85,11 +51,17 @@ mod tests {
     }
 
     #[test]
-    fn open_files_within_the_limit_pass() {
-        assert!(ensure_open_files(16).is_ok());
-        match ensure_open_files(u64::MAX / 2) {
+    fn open_files_within_the_limit_pass_and_the_limit_is_never_changed() {
+        let before = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        assert!(check_open_files(16).is_ok());
+        match check_open_files(u64::MAX / 2) {
             Err(RunError::OpenFiles { wanted, limit }) => assert!(limit < wanted),
             other => panic!("expected OpenFiles, got {other:?}"),
         }
+        let after = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        assert_eq!(
+            (before.current, before.maximum),
+            (after.current, after.maximum)
+        );
     }
 }

@@ -287,6 +287,15 @@ impl Plan {
 
     /// Checks that the plan can run and cannot produce a malformed request.
     pub fn validate(&self) -> Result<(), PlanError> {
+        self.validate_transport()?;
+        self.validate_limits()?;
+        self.validate_rate()?;
+        self.validate_requests()
+    }
+
+    /// How it connects: TLS, a proxy, a Unix socket, HTTP/2 and streams
+    /// that go together.
+    fn validate_transport(&self) -> Result<(), PlanError> {
         if self.target.tls && self.proxy.is_some() {
             return Err(PlanError::HttpsThroughProxy {
                 url: self.target.absolute_url(),
@@ -310,6 +319,12 @@ impl Plan {
                 "streams: at least 1 per connection, more only with HTTP/2",
             ));
         }
+        Ok(())
+    }
+
+    /// How much and how long: connections, requests, duration, timeout and
+    /// threads within what can run and end.
+    fn validate_limits(&self) -> Result<(), PlanError> {
         if self.concurrency == 0 {
             return Err(PlanError::ZeroConcurrency);
         }
@@ -346,6 +361,11 @@ impl Plan {
         if self.threads == Some(0) {
             return Err(PlanError::ZeroThreads);
         }
+        Ok(())
+    }
+
+    /// The open loop's rate or stages: rates a schedule can keep.
+    fn validate_rate(&self) -> Result<(), PlanError> {
         for stage in &self.stages {
             if !(stage.rate.is_finite() && stage.rate >= 0.0) {
                 return Err(PlanError::InvalidRate);
@@ -365,6 +385,12 @@ impl Plan {
                 return Err(PlanError::RateBelowThreads { rate, threads });
             }
         }
+        Ok(())
+    }
+
+    /// Every request it sends (its own and the mix's): methods and header
+    /// names that are tokens, header values without a line break.
+    fn validate_requests(&self) -> Result<(), PlanError> {
         let own = (&self.method, &self.headers);
         for (method, headers) in
             std::iter::once(own).chain(self.mix.iter().map(|r| (&r.method, &r.headers)))

@@ -70,6 +70,16 @@ impl Target {
         if host.is_empty() {
             return Err(invalid("no host name"));
         }
+        // It goes into the Host header as it is: a blank or a control
+        // character (a CR LF) would end that header and start another.
+        if host
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(invalid(
+                "the host name contains spaces or control characters",
+            ));
+        }
         let port = match port {
             None if tls => 443,
             None => 80,
@@ -208,6 +218,8 @@ mod tests {
             "http://[zz]/",
             "http://u@h/",
             "http://h/a b",
+            "http://a\r\nX-Injected: 1/",
+            "http://a b:80/",
         ] {
             assert!(
                 matches!(Target::parse(bad), Err(PlanError::InvalidUrl { .. })),

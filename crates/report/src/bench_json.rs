@@ -1,6 +1,6 @@
 //! Reading a `speedup bench --json` result (schema `speedup-bench/1`) or a
-//! `speedup merge --json` one (`speedup-merge/1`) back for `speedup plot`:
-//! its latency figures (min, the percentiles, max) as spectrum lines, the
+//! `speedup merge --json` one (`speedup-merge/2`, in bench's shape, or an
+//! older `speedup-merge/1`) back for `speedup plot`: its latency figures (min, the percentiles, max) as spectrum lines, the
 //! corrected latencies solid and the uncorrected dashed. The file is read
 //! within a cap ([`crate::bounded`]) and its figures checked: a percentile
 //! missing, negative or below the one before is refused, naming the key.
@@ -38,7 +38,7 @@ pub enum BenchJsonError {
         source: serde_json::Error,
     },
     /// Another schema.
-    #[error("{}: schema {} is not speedup-bench/1 or speedup-merge/1: give the file of `speedup bench --json FILE`", escaped(.file), escaped(.schema))]
+    #[error("{}: schema {} is not speedup-bench/1 or speedup-merge/1 or /2: give the file of `speedup bench --json FILE`", escaped(.file), escaped(.schema))]
     Schema {
         /// The file.
         file: String,
@@ -83,7 +83,7 @@ pub fn spectrum_lines(
     })?;
     let latency = &value["latency_ms"];
     let series: Vec<(&str, &Value)> = match value["schema"].as_str() {
-        Some("speedup-bench/1") => vec![
+        Some("speedup-bench/1" | "speedup-merge/2") => vec![
             ("corrected", &latency["corrected"]),
             ("uncorrected", &latency["uncorrected"]),
         ],
@@ -202,7 +202,13 @@ mod tests {
             "merged.json",
             &format!(r#"{{"schema": "speedup-merge/1", "latency_ms": {FIGURES}}}"#),
         );
-        for path in [closed, merged] {
+        let merged2 = write(
+            "merged2.json",
+            &format!(
+                r#"{{"schema": "speedup-merge/2", "latency_ms": {{"corrected": null, "uncorrected": {FIGURES}}}}}"#
+            ),
+        );
+        for path in [closed, merged, merged2] {
             let lines = spectrum_lines(&path, "x", 0).unwrap();
             std::fs::remove_file(&path).ok();
             assert_eq!(lines.len(), 1);

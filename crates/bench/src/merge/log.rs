@@ -150,7 +150,7 @@ pub fn read_logs(
 /// What is kept from file to file: the decoder's buffers and the line
 /// buffer.
 #[derive(Default)]
-struct Reader {
+pub(crate) struct Reader {
     decoder: Decoder,
     line: Vec<u8>,
 }
@@ -169,11 +169,24 @@ impl Reader {
         file: &Path,
         each: &mut impl FnMut(&LogInterval) -> Result<(), MergeError>,
     ) -> Result<(Latency, bool), MergeError> {
+        let opened = File::open(file).map_err(|source| MergeError::Read {
+            file: file.display().to_string(),
+            source,
+        })?;
+        self.read_from(file, BufReader::with_capacity(64 << 10, opened), each)
+    }
+
+    /// Reads one log from `input`, named `file` in messages.
+    pub(crate) fn read_from(
+        &mut self,
+        file: &Path,
+        mut input: impl BufRead,
+        each: &mut impl FnMut(&LogInterval) -> Result<(), MergeError>,
+    ) -> Result<(Latency, bool), MergeError> {
         let read_error = |source| MergeError::Read {
             file: file.display().to_string(),
             source,
         };
-        let mut input = BufReader::with_capacity(64 << 10, File::open(file).map_err(read_error)?);
         let mut state = FileState {
             base: 0.0,
             latency: Latency::Unknown,

@@ -64,21 +64,8 @@ impl Conn {
 
     /// Closes with a reset instead of a FIN (SO_LINGER 0).
     pub fn reset(self) {
-        use std::os::fd::AsRawFd;
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: setsockopt reads `linger` for the given length only.
-        unsafe {
-            libc::setsockopt(
-                self.reader.get_ref().as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&linger as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            );
-        }
+        let socket = socket2::SockRef::from(self.reader.get_ref());
+        let _ = socket.set_linger(Some(std::time::Duration::ZERO));
     }
 
     /// Writes `head`, then `unit` over and over (in 1 MiB writes) until the
