@@ -101,7 +101,7 @@ pub fn chapter(run: &ChapterRun) -> Result<Section, LabError> {
         ideal_ms: Some(run.ideal_ms),
         ideal_label: format!("ideal ({ideal_label})"),
         rows: run.measurements.iter().map(|m| m.row.clone()).collect(),
-        grid: None,
+        grids: Vec::new(),
         why: run
             .measurements
             .iter()
@@ -212,11 +212,12 @@ pub fn sweep(sweep: &Sweep) -> Result<Section, LabError> {
         ideal_ms: None,
         ideal_label: String::new(),
         rows: Vec::new(),
-        grid: Some(Grid {
+        grids: vec![Grid {
+            id: "grid".into(),
             columns,
             rows,
             caption: "p50 and max in ms, per endpoint and concurrency.".into(),
-        }),
+        }],
         why: crate::sweep::why(sweep),
     })
 }
