@@ -197,6 +197,12 @@ fn probe(
     Ok(r.completion_rate())
 }
 
+/// The unrecorded warm-up before a step of `step`: a fifth of it, at
+/// most 1 s.
+pub fn settle(step: Duration) -> Duration {
+    (step / 5).min(Duration::from_secs(1))
+}
+
 /// One open-loop step at `rate`.
 fn step(
     plan: &BenchPlan,
@@ -206,7 +212,7 @@ fn step(
     observer: &dyn Observer,
     control: &Control,
 ) -> Result<Step, BenchError> {
-    let settle = (settings.step / 5).min(Duration::from_secs(1));
+    let settle = settle(settings.step);
     let mut step = plan.clone();
     step.engine.rate = Some(rate);
     step.engine.requests = None;
