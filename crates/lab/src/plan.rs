@@ -259,14 +259,21 @@ impl LabPlan {
     /// The embedded server's settings: the pool size asked for, and room
     /// for the sleep asked for. The first-byte timeout is the header
     /// timeout's 10 s: the stall chapter's clients queue for seconds behind
-    /// blocked workers before their first byte is read.
+    /// blocked workers before their first byte is read. An idle keep-alive
+    /// connection is kept for a capacity step and its settle at least:
+    /// a step at a low rate uses each of its connections seldom (the
+    /// engine never resends a request the server's close cut off, so a
+    /// connection closed while idle would fail its next request).
     pub fn server_config(&self) -> speedup_server::Config {
+        let defaults = speedup_server::Config::default();
+        let step = self.capacity.step + std::time::Duration::from_secs(2);
         speedup_server::Config {
             threads: self.threads,
             max_sleep: DEFAULT_MAX_SLEEP.max(self.sleep),
             grace: std::time::Duration::from_secs(1),
             first_byte_timeout: std::time::Duration::from_secs(10),
-            ..speedup_server::Config::default()
+            keep_alive: defaults.keep_alive.max(step),
+            ..defaults
         }
     }
 

@@ -181,8 +181,8 @@ impl Picture for RateChart<'_> {
             let p50_name = format!("{} p50", curve.name);
             draw_line(&mut chart, p50, style, Stroke::Dashed, Some(&p50_name))?;
         }
-        // The SLO's label at the left, under the legend: the steps there
-        // (low rates) sit near the sleep, below the line.
+        // The SLO's label at the left: the steps there (low rates) sit
+        // near the sleep, below the line.
         guide(
             &mut chart,
             [(0.0, self.spec.slo_ms), (x_end, self.spec.slo_ms)],
@@ -206,7 +206,9 @@ impl Picture for RateChart<'_> {
                 Pos::new(h, VPos::Top),
             )?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        // Between the knees: a pool's climbs at the left, the timers' far
+        // to the right.
+        legend(&mut chart, SeriesLabelPosition::UpperMiddle)
     }
 }
 

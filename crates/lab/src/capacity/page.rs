@@ -295,6 +295,16 @@ fn grid(run: &CapacityRun, endpoint: &Endpoint) -> Grid {
     let probe = endpoint.search.probe.map_or(String::new(), |p| {
         format!(" First step at a quarter of a closed-loop probe's {p:.1} req/s.")
     });
+    let erring = (endpoint.search.steps.iter())
+        .filter(|s| s.figures().errors > 0)
+        .count();
+    let errors = match erring {
+        0 => String::new(),
+        n => format!(
+            " ⚠ {n} of its steps had requests without a response (the errors column), which \
+             their p99 leaves out: check the server."
+        ),
+    };
     Grid {
         id: format!("{}-steps", endpoint.name),
         columns: [
@@ -310,7 +320,7 @@ fn grid(run: &CapacityRun, endpoint: &Endpoint) -> Grid {
         .to_vec(),
         rows,
         caption: format!(
-            "{} (`{}`): {}.{probe}",
+            "{} (`{}`): {}.{probe}{errors}",
             endpoint.name,
             endpoint.url,
             answer_text(run, endpoint)
@@ -379,9 +389,13 @@ fn async_why(run: &CapacityRun, endpoint: &Endpoint, found: &str) -> String {
     let baseline = (run.endpoints.iter())
         .find(|e| e.name == "baseline")
         .and_then(|e| e.answer.rate());
+    let at_least = match endpoint.answer {
+        Answer::AtLeast { .. } => "at least ",
+        _ => "",
+    };
     let times = match (endpoint.answer.rate(), baseline) {
         (Some(rate), Some(base)) if base > 0.0 => {
-            format!(", {:.1}× the blocking endpoint's", rate / base)
+            format!(", {at_least}{:.1}× the blocking endpoint's", rate / base)
         }
         _ => String::new(),
     };
@@ -392,8 +406,9 @@ fn async_why(run: &CapacityRun, endpoint: &Endpoint, found: &str) -> String {
             limit: Limit::Connections,
             ..
         } => format!(
-            " That is the client's ceiling, not the server's: at {sleep_s} s a request, {c} \
-             connections carry at most {:.0} req/s.",
+            " The search stopped at the client's ceiling, not the server's: at {sleep_s} s a \
+             request, {c} connections carry at most {:.0} req/s, and the steps above needed \
+             nearly all of them.",
             run.client_ceiling()
         ),
         Answer::AtLeast {
