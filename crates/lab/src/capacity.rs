@@ -38,7 +38,7 @@ pub const CLIENT_SHARE: f64 = 0.75;
 
 /// The search stops when the best passing and the lowest failing rate are
 /// this close (bench's default `--precision`, 5 %).
-const PRECISION: f64 = 0.05;
+pub const PRECISION: f64 = 0.05;
 
 /// How the chapter searches.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,7 +8,7 @@ use speedup_report::capacity::{render_rate_svg, RateCurve, RateMark, RateSpec, R
 use speedup_report::html::{trim_ms, Grid, Section};
 use speedup_stats::ms_f64;
 
-use super::{Answer, CapacityRun, Endpoint, Limit, CLIENT_SHARE};
+use super::{Answer, CapacityRun, Endpoint, Limit, CLIENT_SHARE, PRECISION};
 use crate::sections::load_sentence;
 use crate::LabError;
 
@@ -213,13 +213,14 @@ fn intro(run: &CapacityRun) -> String {
          schedule at one rate, here {} per step after a {settle_ms} ms settle that is not \
          recorded (bench's default step is 10 s; `--step-duration`). The first step runs at a \
          quarter of a short closed-loop probe's throughput; the rate doubles until a step fails, \
-         then bisects until the best passing and the lowest failing rate are within 5 %, at \
-         most {} steps per endpoint (`--max-steps`). A step also fails when it could not keep \
+         then bisects until the best passing and the lowest failing rate are within {:.0} %, \
+         at most {} steps per endpoint (`--max-steps`). A step also fails when it could not keep \
          its rate: achieved below 99 % of it, or more than 1 % of its sends waiting for a free \
          connection. Requests go as `speedup bench` sends them, HTTP/1.1 keep-alive over {} \
          connections (`--connections`), latencies corrected for coordinated omission.",
         trim_ms(run.slo_ms),
         seconds(run),
+        100.0 * PRECISION,
         s.max_steps,
         s.connections
     );
@@ -251,9 +252,9 @@ fn intro(run: &CapacityRun) -> String {
          about R × {sleep_s} s of them busy, so they carry at most {c} / {sleep_s} s = {:.0} \
          req/s, the client's own ceiling. When the step that failed above an answer needed more \
          than {:.0} % of them, the client may have stopped the search rather than the server, \
-         and the answer is given as a lower bound (\"at least\"). Each connection costs two open \
-         files here (the client's and the embedded server's): more connections raise the ceiling, \
-         but finding the machine's own limit would take thousands.",
+         and the answer is given as a lower bound (\"at least\"). More connections raise the \
+         ceiling, each an open file (two with the embedded server, whose end is in this process \
+         too), but finding the machine's own limit would take thousands.",
         run.client_ceiling(),
         100.0 * CLIENT_SHARE,
         c = s.connections,
