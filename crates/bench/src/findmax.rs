@@ -51,6 +51,48 @@ impl Step {
     pub fn ok(&self) -> bool {
         self.unkept.is_none() && self.verdicts.iter().all(|v| v.ok)
     }
+
+    /// Its figures, as the table and the JSON show them: latencies from
+    /// the corrected histogram (every step is open loop).
+    pub fn figures(&self) -> StepFigures {
+        let r = &self.result;
+        let p = |q| speedup_stats::hist_percentile(&r.tally.corrected, q);
+        StepFigures {
+            rate: self.rate,
+            achieved: r.achieved_rate(),
+            p50_us: p(50.0),
+            p99_us: p(99.0),
+            errors: r.tally.error_count(),
+            ok: self.ok(),
+        }
+    }
+
+    /// `pass`, or why not: the first condition that failed with its value
+    /// (`FAIL p99<100ms (240.12ms)`), else why the rate was not kept.
+    pub fn verdict(&self) -> String {
+        match (&self.unkept, self.verdicts.iter().find(|v| !v.ok)) {
+            (None, None) => "pass".to_string(),
+            (_, Some(v)) => format!("FAIL {} ({})", v.expr, v.shown),
+            (Some(why), None) => format!("FAIL: {why}"),
+        }
+    }
+}
+
+/// One step's figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepFigures {
+    /// The rate asked for, requests per second.
+    pub rate: f64,
+    /// The rate sent ([`BenchResult::achieved_rate`]).
+    pub achieved: f64,
+    /// Median corrected latency, µs.
+    pub p50_us: u64,
+    /// 99th percentile corrected latency, µs.
+    pub p99_us: u64,
+    /// Requests without a response.
+    pub errors: u64,
+    /// Whether the step met the SLO and kept its rate.
+    pub ok: bool,
 }
 
 /// What the search found.
@@ -155,6 +197,12 @@ fn probe(
     Ok(r.completion_rate())
 }
 
+/// The unrecorded warm-up before a step of `step`: a fifth of it, at
+/// most 1 s.
+pub fn settle(step: Duration) -> Duration {
+    (step / 5).min(Duration::from_secs(1))
+}
+
 /// One open-loop step at `rate`.
 fn step(
     plan: &BenchPlan,
@@ -164,7 +212,7 @@ fn step(
     observer: &dyn Observer,
     control: &Control,
 ) -> Result<Step, BenchError> {
-    let settle = (settings.step / 5).min(Duration::from_secs(1));
+    let settle = settle(settings.step);
     let mut step = plan.clone();
     step.engine.rate = Some(rate);
     step.engine.requests = None;

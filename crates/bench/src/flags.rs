@@ -183,6 +183,21 @@ pub fn parse_stages(text: &str) -> Result<Stages, String> {
 }
 
 impl BenchArgs {
+    /// The flags of `speedup bench FLAGS...`, read as its command line
+    /// would be (`flags` without the program's name), for programs that run
+    /// bench as a library. The error is clap's, naming the flag.
+    pub fn from_flags<I, T>(flags: I) -> Result<BenchArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString>,
+    {
+        use clap::{Args, FromArgMatches};
+        let command = BenchArgs::augment_args(clap::Command::new("bench"));
+        let line = std::iter::once("bench".into()).chain(flags.into_iter().map(Into::into));
+        let matches = command.try_get_matches_from(line.collect::<Vec<std::ffi::OsString>>())?;
+        BenchArgs::from_arg_matches(&matches)
+    }
+
     /// Validates the flags into a plan: nothing is sent, and nothing opened
     /// but the files that make up the requests (bodies, `-H @FILE`,
     /// `--targets`).
@@ -397,16 +412,9 @@ impl BenchArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: BenchArgs,
-    }
 
     fn parse(args: &[&str]) -> Result<BenchArgs, clap::Error> {
-        Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map(|c| c.args)
+        BenchArgs::from_flags(args)
     }
 
     fn error(args: &[&str]) -> String {

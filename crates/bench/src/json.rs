@@ -117,15 +117,14 @@ pub fn search_json(search: &crate::findmax::Search) -> Value {
         .steps
         .iter()
         .map(|s| {
-            let h = &s.result.tally.corrected;
-            let p = |q| ms_f64(speedup_stats::hist_percentile(h, q));
+            let f = s.figures();
             json!({
-                "rate": s.rate,
-                "achieved": s.result.achieved_rate(),
-                "p50_ms": p(50.0),
-                "p99_ms": p(99.0),
-                "errors": s.result.tally.error_count(),
-                "ok": s.ok(),
+                "rate": f.rate,
+                "achieved": f.achieved,
+                "p50_ms": ms_f64(f.p50_us),
+                "p99_ms": ms_f64(f.p99_us),
+                "errors": f.errors,
+                "ok": f.ok,
             })
         })
         .collect();

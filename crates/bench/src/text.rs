@@ -317,20 +317,14 @@ pub fn write_search(
 
 /// One step's row.
 pub fn step_row(number: usize, step: &crate::findmax::Step) -> String {
-    let r = &step.result;
-    let h = &r.tally.corrected;
-    let p = |q| human_us(speedup_stats::hist_percentile(h, q) as f64);
-    let verdict = match (&step.unkept, step.verdicts.iter().find(|v| !v.ok)) {
-        (None, None) => "pass".to_string(),
-        (_, Some(v)) => format!("FAIL {} ({})", v.expr, v.shown),
-        (Some(why), None) => format!("FAIL: {why}"),
-    };
+    let f = step.figures();
     format!(
-        "{number:>4} {:>10.1} {:>10.1} {:>10} {:>10} {:>7}  {verdict}",
-        step.rate,
-        r.achieved_rate(),
-        p(50.0),
-        p(99.0),
-        r.tally.error_count()
+        "{number:>4} {:>10.1} {:>10.1} {:>10} {:>10} {:>7}  {}",
+        f.rate,
+        f.achieved,
+        human_us(f.p50_us as f64),
+        human_us(f.p99_us as f64),
+        f.errors,
+        step.verdict()
     )
 }

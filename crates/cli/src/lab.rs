@@ -7,11 +7,14 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use speedup_lab::staging::{Abandon, Staging};
-use speedup_lab::{Chapter, LabPlan, LabResults, Measurement, Observer, Scenario};
+use speedup_lab::{
+    CapacityRun, CapacitySettings, Chapter, LabPlan, LabResults, Measurement, Observer, Scenario,
+};
 use speedup_report::escape::escaped;
 
 use crate::interrupt::{exit_status, Blocked};
@@ -51,12 +54,23 @@ pub struct LabArgs {
     #[arg(long)]
     no_warmup: bool,
     /// Which part of the series: io (the article), cpu (part 2), mixed
-    /// (part 3), stall (blocking in async), or all
+    /// (part 3), stall (blocking in async), capacity (the highest rate
+    /// within an SLO), or all
     #[arg(long, default_value = "io", value_name = "CHAPTER", value_parser = parse_chapter)]
     chapter: Vec<Chapters>,
     /// Also sweep the article's two endpoints over concurrency 1 to 200
     #[arg(long)]
     sweep: bool,
+    /// Capacity chapter: how long each step sends, e.g. 2s, 500ms
+    #[arg(long = "step-duration", value_name = "TIME", default_value = "2s",
+          value_parser = speedup_bench::duration::parse_duration)]
+    step_duration: Duration,
+    /// Capacity chapter: at most this many steps per endpoint
+    #[arg(long = "max-steps", value_name = "N", default_value_t = 10)]
+    max_steps: u32,
+    /// Capacity chapter: connections the client keeps open
+    #[arg(long = "connections", value_name = "N", default_value_t = 256)]
+    connections: u32,
 }
 
 /// What one `--chapter` names: one chapter, or every one (`all`).
@@ -87,9 +101,7 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     // external server. The signals are blocked before the temporary folder
     // exists and before any thread starts, so none can leave it behind.
     plan.validate()?;
-    // Room for the connections; a limit still too low is the engine's
-    // error, with both numbers.
-    crate::limits::raise_open_files(plan.open_files_needed());
+    room_for(&plan)?;
     let signals = Blocked::new(&[libc::SIGINT, libc::SIGTERM])?;
     let staging = Staging::new(&plan.out_dir, force)?;
     signals.watch(remove_and_exit(staging.abandoner()))?;
@@ -118,6 +130,22 @@ pub fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raises the open-files limit for the lab's connections (both ends of
+/// each are in this process), or says which flag to lower.
+fn room_for(plan: &LabPlan) -> anyhow::Result<()> {
+    let wanted = plan.open_files();
+    let limits = crate::limits::raise_open_files(wanted);
+    if !limits.after.fits(wanted) {
+        let now = limits.after.soft.unwrap_or(u64::MAX);
+        bail!(
+            "the open-files limit ({now}) is too low for this run, which needs about {wanted} \
+             (each connection is open twice here, in the client and the embedded server): lower \
+             --connections (or --concurrency), or raise the limit with `ulimit -n`"
+        );
+    }
+    Ok(())
 }
 
 /// What SIGINT and SIGTERM do: the first removes the temporary report
@@ -175,6 +203,11 @@ fn plan(args: LabArgs) -> anyhow::Result<LabPlan> {
         out_dir: args.out,
         chapters: chapters(&args.chapter),
         sweep: args.sweep,
+        capacity: CapacitySettings {
+            step: args.step_duration,
+            max_steps: args.max_steps,
+            connections: args.connections,
+        },
     })
 }
 
@@ -229,6 +262,9 @@ fn print_tables(out: &mut impl Write, plan: &LabPlan, results: &LabResults) -> s
             }
         }
     }
+    if let Some(capacity) = &results.capacity {
+        print_capacity(out, capacity)?;
+    }
     if let Some(sweep) = &results.sweep {
         writeln!(out, "\nconcurrency sweep, p95 ms")?;
         write!(out, "{:<10}", "clients")?;
@@ -242,6 +278,30 @@ fn print_tables(out: &mut impl Write, plan: &LabPlan, results: &LabResults) -> s
                 write!(out, "{:>8.1}", p.p95_ms)?;
             }
             writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The capacity chapter: each endpoint's steps and answer, as `speedup
+/// bench --find-max` prints them, and why an answer is a lower bound.
+fn print_capacity(out: &mut impl Write, run: &CapacityRun) -> std::io::Result<()> {
+    let step = run.settings.step;
+    writeln!(
+        out,
+        "\n{} ({}; steps of {step:?}, {} connections)",
+        Chapter::Capacity.title(),
+        run.slo,
+        run.settings.connections
+    )?;
+    for endpoint in &run.endpoints {
+        let model = endpoint.model_rps.map_or(String::new(), |cap| {
+            format!(" (model: at most {cap:.0} req/s)")
+        });
+        writeln!(out, "\n{}: {}{model}", endpoint.name, endpoint.url)?;
+        speedup_bench::text::write_search(&endpoint.search, &run.slo, out)?;
+        if let Some(why) = endpoint.answer.lower_bound(run.settings.connections) {
+            writeln!(out, "  a lower bound: {why}")?;
         }
     }
     Ok(())
@@ -311,6 +371,10 @@ impl Observer for Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(done);
         }
+    }
+
+    fn step(&mut self, name: &str, line: &str) {
+        eprintln!("{name}: {line}");
     }
 
     fn finished(&mut self, m: &Measurement) {

@@ -142,7 +142,7 @@ fn plot_sweep_says_what_is_missing() {
         .expect("speedup lab runs");
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        stderr.contains("--chapter") && stderr.contains("io, cpu, mixed, stall or all"),
+        stderr.contains("--chapter") && stderr.contains("io, cpu, mixed, stall, capacity or all"),
         "{stderr}"
     );
     std::fs::remove_dir_all(&dir).ok();

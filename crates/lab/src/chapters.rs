@@ -10,7 +10,9 @@
 //! * `mixed` (part 3): `/baseline/fibo_sleep/20` and `/async/fibo_sleep/20`
 //!   at `-n1000 -c100`;
 //! * `stall`: `/stall/sleep/0.1` (a blocking sleep in an async handler)
-//!   against `/async/sleep/0.1`, at `-n100 -c100`.
+//!   against `/async/sleep/0.1`, at `-n100 -c100`;
+//! * `capacity`: the highest rate each of the article's endpoints takes
+//!   within an SLO, run by [`crate::capacity`].
 //!
 //! Chapters other than `io` run against the main server only (embedded or
 //! `--target`); the `--gil` run needs the embedded server.
@@ -35,23 +37,32 @@ pub enum Chapter {
     Mixed,
     /// A blocking sleep inside an async handler.
     Stall,
+    /// The highest rate within an SLO: part 1 in throughput terms.
+    Capacity,
 }
 
 impl Chapter {
-    /// Every chapter, in the series' order.
-    pub const ALL: [Chapter; 4] = [Chapter::Io, Chapter::Cpu, Chapter::Mixed, Chapter::Stall];
+    /// Every chapter, in the series' order (what `all` runs).
+    pub const ALL: [Chapter; 5] = [
+        Chapter::Io,
+        Chapter::Cpu,
+        Chapter::Mixed,
+        Chapter::Stall,
+        Chapter::Capacity,
+    ];
 
-    /// Parses `io`, `cpu`, `mixed`, `stall` or `all`.
+    /// Parses `io`, `cpu`, `mixed`, `stall`, `capacity` or `all`.
     pub fn parse(text: &str) -> Result<Vec<Chapter>, String> {
         Ok(match text.trim() {
             "io" => vec![Chapter::Io],
             "cpu" => vec![Chapter::Cpu],
             "mixed" => vec![Chapter::Mixed],
             "stall" => vec![Chapter::Stall],
+            "capacity" => vec![Chapter::Capacity],
             "all" => Chapter::ALL.to_vec(),
             other => {
                 return Err(format!(
-                    "unknown chapter `{}`: expected io, cpu, mixed, stall or all",
+                    "unknown chapter `{}`: expected io, cpu, mixed, stall, capacity or all",
                     speedup_report::escape::escaped(other)
                 ))
             }
@@ -65,6 +76,7 @@ impl Chapter {
             Chapter::Cpu => "cpu",
             Chapter::Mixed => "mixed",
             Chapter::Stall => "stall",
+            Chapter::Capacity => "capacity",
         }
     }
 
@@ -75,6 +87,7 @@ impl Chapter {
             Chapter::Cpu => "Part 2: CPU-bound work",
             Chapter::Mixed => "Part 3: compute, then sleep",
             Chapter::Stall => "The mistake: blocking inside an async handler",
+            Chapter::Capacity => "How much can it take: the highest rate within the SLO",
         }
     }
 }
@@ -109,7 +122,7 @@ pub struct ChapterRun {
 }
 
 /// The one-minute load average from `/proc/loadavg`, where there is one.
-fn load_average() -> Option<f64> {
+pub(crate) fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
         .split_whitespace()
@@ -190,7 +203,8 @@ impl Shape {
                     scenario("async", format!("/async/fibo_sleep/{MIXED_N}")),
                 ],
             },
-            Chapter::Stall | Chapter::Io => Shape {
+            // Io and Capacity are not run here.
+            Chapter::Stall | Chapter::Io | Chapter::Capacity => Shape {
                 requests: 100,
                 concurrency: 100,
                 ideal_ms: 100.0,
@@ -204,7 +218,8 @@ impl Shape {
     }
 }
 
-/// Runs `chapter` (not [`Chapter::Io`]) against `main`.
+/// Runs `chapter` (not [`Chapter::Io`] nor [`Chapter::Capacity`]) against
+/// `main`.
 pub fn run(
     plan: &LabPlan,
     chapter: Chapter,
@@ -339,9 +354,13 @@ mod tests {
     #[test]
     fn parses_chapters() {
         assert_eq!(Chapter::parse("cpu"), Ok(vec![Chapter::Cpu]));
-        assert_eq!(Chapter::parse("all").map(|c| c.len()), Ok(4));
+        assert_eq!(Chapter::parse("all").map(|c| c.len()), Ok(5));
+        assert_eq!(Chapter::parse("capacity"), Ok(vec![Chapter::Capacity]));
         let err = Chapter::parse("gpu").unwrap_err();
-        assert!(err.contains("io, cpu, mixed, stall or all"), "{err}");
+        assert!(
+            err.contains("io, cpu, mixed, stall, capacity or all"),
+            "{err}"
+        );
     }
 
     /// Naive fibo's cost grows by the golden ratio per step; here

@@ -25,7 +25,7 @@ use speedup_report::sweep::Sweep;
 use crate::prose::{self, RunSettings};
 use crate::rows::ScenarioJson;
 use crate::staging::{Staging, MARKER, SCHEMA};
-use crate::{sections, LabError, LabPlan, LabResults, Measurement};
+use crate::{capacity, sections, LabError, LabPlan, LabResults, Measurement};
 
 /// `summary.json`: the plan's numbers and one entry per scenario.
 #[derive(Debug, Serialize)]
@@ -51,6 +51,9 @@ pub struct Summary<'a> {
     /// The concurrency sweep (`--sweep`; `speedup plot --sweep` draws it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<&'a Sweep>,
+    /// The capacity chapter: each endpoint's highest rate within the SLO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<capacity::page::CapacitySummary<'a>>,
 }
 
 /// Writes the whole report into `staging`, then moves it into place;
@@ -75,7 +78,8 @@ fn write_files(plan: &LabPlan, all: &LabResults, dir: &Path) -> Result<Vec<Strin
     }
     let svg = article_chart(plan, &all.io, &mut files)?;
     let sections = section_charts(all, &mut files)?;
-    let page = page(plan, &all.io, svg, sections);
+    let ab_chapters = !all.chapters.is_empty() || all.sweep.is_some();
+    let page = page(plan, &all.io, svg, sections, ab_chapters);
     files.write("index.html", |w| html::render_lab_page(&page, w))?;
     write_summary(plan, all, &mut files)?;
     Ok(files.names)
@@ -107,7 +111,7 @@ fn article_chart(
 }
 
 /// Each chapter's section and chart (`CHAPTER.svg`), then the sweep's
-/// (`sweep.svg`).
+/// (`sweep.svg`), then the capacity chapter's (`capacity.svg`).
 fn section_charts(all: &LabResults, files: &mut Files) -> Result<Vec<Section>, LabError> {
     let mut sections = Vec::new();
     for run in &all.chapters {
@@ -122,11 +126,25 @@ fn section_charts(all: &LabResults, files: &mut Files) -> Result<Vec<Section>, L
         files.write("sweep.svg", |w| w.write_all(section.chart_svg.as_bytes()))?;
         sections.push(section);
     }
+    if let Some(run) = &all.capacity {
+        let section = capacity::page::section(run)?;
+        files.write("capacity.svg", |w| {
+            w.write_all(section.chart_svg.as_bytes())
+        })?;
+        sections.push(section);
+    }
     Ok(sections)
 }
 
-/// The page: the article's part (`io`, its chart `svg`), then `sections`.
-fn page(plan: &LabPlan, io: &[Measurement], svg: String, sections: Vec<Section>) -> LabPage {
+/// The page: the article's part (`io`, its chart `svg`), then `sections`
+/// (`ab_chapters`: some of them ran as ab runs).
+fn page(
+    plan: &LabPlan,
+    io: &[Measurement],
+    svg: String,
+    sections: Vec<Section>,
+    ab_chapters: bool,
+) -> LabPage {
     let ideal_ms = plan.scenarios_ideal_ms();
     let intro = if io.is_empty() {
         "The article's series, chapter by chapter: each section below runs the same embedded \
@@ -156,7 +174,7 @@ fn page(plan: &LabPlan, io: &[Measurement], svg: String, sections: Vec<Section>)
         chart_svg: svg,
         ideal_ms,
         rows: io.iter().map(|m| m.row.clone()).collect(),
-        notes: notes(plan, !io.is_empty(), !sections.is_empty()),
+        notes: notes(plan, !io.is_empty(), !sections.is_empty(), ab_chapters),
         sections,
     }
 }
@@ -175,6 +193,7 @@ fn write_summary(plan: &LabPlan, all: &LabResults, files: &mut Files) -> Result<
         scenarios: all.io.iter().map(|m| (&m.row).into()).collect(),
         chapters: all.chapters.iter().map(sections::summary).collect(),
         sweep: all.sweep.as_ref(),
+        capacity: all.capacity.as_ref().map(capacity::page::summary),
     };
     files.write(MARKER, |w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
@@ -193,7 +212,7 @@ pub(crate) fn cdf(name: &str, sorted: &[speedup_load::Sample]) -> Cdf {
     }
 }
 
-fn notes(plan: &LabPlan, io_ran: bool, chapters: bool) -> Vec<String> {
+fn notes(plan: &LabPlan, io_ran: bool, chapters: bool, ab_chapters: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if io_ran {
         let whose = if chapters {
@@ -207,11 +226,19 @@ fn notes(plan: &LabPlan, io_ran: bool, chapters: bool) -> Vec<String> {
             plan.requests, plan.concurrency, plan.requests, plan.concurrency
         ));
     }
-    if chapters {
+    if ab_chapters {
         notes.push(
             "Every chapter's scenarios are sent as ab sends them (HTTP/1.0, a connection per request), with the \
              requests and concurrency its section names; files CHAPTER-SCENARIO.csv and .txt, CHAPTER.svg and \
              sweep.svg beside this page, every figure in summary.json."
+                .to_string(),
+        );
+    }
+    if plan.chapters.contains(&crate::Chapter::Capacity) {
+        notes.push(
+            "The capacity chapter's steps are sent as `speedup bench --find-max` sends them (HTTP/1.1 \
+             keep-alive, open loop, latencies from each request's due time); its chart is capacity.svg, \
+             every step in summary.json (`capacity`)."
                 .to_string(),
         );
     }

@@ -9,15 +9,17 @@
 //! allows.
 //!
 //! Beyond the article (the `io` chapter), [`chapters`] runs the series'
-//! later parts (`cpu`, `mixed`, `stall`) and [`sweep`] the concurrency
-//! sweep, each into its own section of the same page (`reasons`: one
-//! sentence per curve).
+//! later parts (`cpu`, `mixed`, `stall`), [`capacity`] the highest rate each
+//! endpoint takes within an SLO (`speedup bench --find-max`'s search) and
+//! [`sweep`] the concurrency sweep, each into its own section of the same
+//! page (`reasons`: one sentence per curve).
 //!
 //! The lab prints nothing: progress and the terminal table are the front
 //! end's, through the [`Observer`] it passes in.
 
 #![forbid(unsafe_code)]
 
+pub mod capacity;
 pub mod chapters;
 pub mod embedded;
 pub mod folder;
@@ -31,6 +33,7 @@ pub mod sections;
 pub mod staging;
 pub mod sweep;
 
+pub use capacity::{CapacityRun, CapacitySettings};
 pub use chapters::{Chapter, ChapterRun};
 pub use embedded::EmbeddedServer;
 pub use measure::{Measurement, Observer};
@@ -57,6 +60,15 @@ pub enum LabError {
         /// The engine's reason.
         #[source]
         source: speedup_load::RunError,
+    },
+    /// A capacity search could not run.
+    #[error("`{}` could not run", escaped(scenario))]
+    Search {
+        /// The search's name, e.g. `capacity baseline`.
+        scenario: String,
+        /// Bench's reason.
+        #[source]
+        source: speedup_bench::BenchError,
     },
     /// A URL in the plan is not one the engine can use.
     #[error("scenario `{}`: bad URL {}", escaped(scenario), escaped(url))]
@@ -100,8 +112,10 @@ pub enum LabError {
 pub struct LabResults {
     /// The io chapter (the article): every scenario on every server.
     pub io: Vec<Measurement>,
-    /// The other chapters asked for, in order.
+    /// The other chapters asked for, in order (but capacity).
     pub chapters: Vec<ChapterRun>,
+    /// The capacity chapter, if asked for.
+    pub capacity: Option<CapacityRun>,
     /// The concurrency sweep, if asked for.
     pub sweep: Option<speedup_report::sweep::Sweep>,
 }
@@ -137,18 +151,18 @@ pub fn run(plan: &LabPlan, observer: &mut dyn Observer) -> Result<LabResults, La
     };
     let mut results = LabResults::default();
     for &chapter in &plan.chapters {
-        if chapter == Chapter::Io {
-            for server in &servers {
-                for scenario in &plan.scenarios {
-                    let mut m = measure::scenario(plan, server, scenario, observer)?;
-                    (m.row.article, m.row.why) = measure::explain(plan, &scenario.path);
-                    results.io.push(m);
+        match chapter {
+            Chapter::Io => {
+                for server in &servers {
+                    for scenario in &plan.scenarios {
+                        let mut m = measure::scenario(plan, server, scenario, observer)?;
+                        (m.row.article, m.row.why) = measure::explain(plan, &scenario.path);
+                        results.io.push(m);
+                    }
                 }
             }
-        } else {
-            results
-                .chapters
-                .push(chapters::run(plan, chapter, &main, observer)?);
+            Chapter::Capacity => results.capacity = Some(capacity::run(plan, &main, observer)?),
+            _ => (results.chapters).push(chapters::run(plan, chapter, &main, observer)?),
         }
     }
     if plan.sweep {

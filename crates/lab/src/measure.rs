@@ -27,6 +27,9 @@ pub trait Observer {
     fn progress(&mut self, done: u64);
     /// The scenario finished.
     fn finished(&mut self, measurement: &Measurement);
+    /// A step of search `name` (the capacity chapter's) ended; `line` is
+    /// its row as `speedup bench --find-max` prints it.
+    fn step(&mut self, _name: &str, _line: &str) {}
 }
 
 /// The outcome of one scenario on one server.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use speedup_report::escape::escaped;
 
+use crate::capacity::CapacitySettings;
 use crate::chapters::Chapter;
 use crate::LabError;
 
@@ -83,6 +84,8 @@ pub struct LabPlan {
     pub chapters: Vec<Chapter>,
     /// Also sweep the io chapter's two endpoints over concurrency levels.
     pub sweep: bool,
+    /// How the capacity chapter searches.
+    pub capacity: CapacitySettings,
 }
 
 impl Default for LabPlan {
@@ -99,6 +102,7 @@ impl Default for LabPlan {
             out_dir: PathBuf::from("lab-report"),
             chapters: vec![Chapter::Io],
             sweep: false,
+            capacity: CapacitySettings::default(),
         }
     }
 }
@@ -106,19 +110,19 @@ impl Default for LabPlan {
 /// The embedded server refuses longer sleeps unless told otherwise.
 const DEFAULT_MAX_SLEEP: f64 = 60.0;
 
-impl LabPlan {
-    /// Open files the lab needs at its busiest, for the front end to make
-    /// room for: the most connections one run opens (`--concurrency`, or the
-    /// sweep's and the chapters' own shapes, at most the sweep's top
-    /// level), twice when the embedded server holds their other ends, plus
-    /// the engine's own descriptors.
-    pub fn open_files_needed(&self) -> u64 {
-        let top = crate::sweep::LEVELS.iter().copied().max().unwrap_or(0);
-        let most = u64::from(self.concurrency.max(top));
-        let ends = if self.target.is_none() { 2 } else { 1 };
-        ends * most + 256
-    }
+/// The capacity chapter's shortest step: shorter ones hold too few
+/// requests at the low rates where a search starts (bench itself asks for
+/// 500 ms; the lab's tests go lower).
+const MIN_STEP: std::time::Duration = std::time::Duration::from_millis(250);
+/// Its longest step.
+const MAX_STEP: std::time::Duration = std::time::Duration::from_secs(600);
+/// Its most connections.
+const MAX_CONNECTIONS: u32 = 4000;
+/// Open files besides the connections: stdio, runtimes, timers, the
+/// report's files, headroom.
+const RESERVED_FILES: u64 = 256;
 
+impl LabPlan {
     /// Checks the plan; the error names the option and the fix.
     pub fn validate(&self) -> Result<(), LabError> {
         let bad = |msg: String| Err(LabError::Plan(msg));
@@ -144,8 +148,11 @@ impl LabPlan {
             return bad("--threads must be at least 1 (FastAPI's pool has 40)".into());
         }
         if self.chapters.is_empty() {
-            return bad("no chapters: give --chapter io, cpu, mixed, stall or all".into());
+            return bad(
+                "no chapters: give --chapter io, cpu, mixed, stall, capacity or all".into(),
+            );
         }
+        self.capacity_valid()?;
         if self.scenarios.is_empty() {
             return bad("no scenarios: give at least one --scenario NAME=PATH".into());
         }
@@ -202,6 +209,48 @@ impl LabPlan {
         Ok(())
     }
 
+    /// The capacity chapter's settings, checked (whether it runs or not).
+    fn capacity_valid(&self) -> Result<(), LabError> {
+        let c = &self.capacity;
+        let bad = |msg: String| Err(LabError::Plan(msg));
+        if !(MIN_STEP..=MAX_STEP).contains(&c.step) {
+            return bad(format!(
+                "--step-duration {:?} is out of range: give {MIN_STEP:?} to {MAX_STEP:?}, e.g. \
+                 --step-duration 2s",
+                c.step
+            ));
+        }
+        if !(2..=100).contains(&c.max_steps) {
+            return bad(format!(
+                "--max-steps {} is out of range: give 2 (one step that passes, one that fails) \
+                 to 100",
+                c.max_steps
+            ));
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&c.connections) {
+            return bad(format!(
+                "--connections {} is out of range: give 1 to {MAX_CONNECTIONS} (each is two \
+                 open files in this process, the client's and the embedded server's)",
+                c.connections
+            ));
+        }
+        Ok(())
+    }
+
+    /// Open files the lab may need at once: the most connections of any
+    /// run, twice (the client's and the embedded server's ends are both in
+    /// this process), plus the process's own.
+    pub fn open_files(&self) -> u64 {
+        let mut connections = self.concurrency;
+        if self.sweep {
+            connections = connections.max(crate::sweep::LEVELS.into_iter().max().unwrap_or(0));
+        }
+        if self.chapters.contains(&Chapter::Capacity) {
+            connections = connections.max(self.capacity.connections);
+        }
+        2 * u64::from(connections) + RESERVED_FILES
+    }
+
     /// Whether the embedded server is needed (no `--target`).
     pub fn needs_embedded(&self) -> bool {
         self.target.is_none()
@@ -210,14 +259,21 @@ impl LabPlan {
     /// The embedded server's settings: the pool size asked for, and room
     /// for the sleep asked for. The first-byte timeout is the header
     /// timeout's 10 s: the stall chapter's clients queue for seconds behind
-    /// blocked workers before their first byte is read.
+    /// blocked workers before their first byte is read. An idle keep-alive
+    /// connection is kept for a capacity step and its settle at least:
+    /// a step at a low rate uses each of its connections seldom (the
+    /// engine never resends a request the server's close cut off, so a
+    /// connection closed while idle would fail its next request).
     pub fn server_config(&self) -> speedup_server::Config {
+        let defaults = speedup_server::Config::default();
+        let step = self.capacity.step + std::time::Duration::from_secs(2);
         speedup_server::Config {
             threads: self.threads,
             max_sleep: DEFAULT_MAX_SLEEP.max(self.sleep),
             grace: std::time::Duration::from_secs(1),
             first_byte_timeout: std::time::Duration::from_secs(10),
-            ..speedup_server::Config::default()
+            keep_alive: defaults.keep_alive.max(step),
+            ..defaults
         }
     }
 
@@ -304,6 +360,54 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--sleep 0"));
+    }
+
+    #[test]
+    fn capacity_settings_are_checked_naming_the_flag() {
+        let with = |capacity: CapacitySettings| LabPlan {
+            capacity,
+            ..LabPlan::default()
+        };
+        let defaults = CapacitySettings::default();
+        let cases = [
+            (
+                CapacitySettings {
+                    step: std::time::Duration::from_millis(100),
+                    ..defaults.clone()
+                },
+                "--step-duration 100ms",
+            ),
+            (
+                CapacitySettings {
+                    max_steps: 1,
+                    ..defaults.clone()
+                },
+                "--max-steps 1",
+            ),
+            (
+                CapacitySettings {
+                    connections: 0,
+                    ..defaults.clone()
+                },
+                "--connections 0",
+            ),
+        ];
+        for (settings, flag) in cases {
+            let err = with(settings).validate().unwrap_err().to_string();
+            assert!(err.contains(flag), "{err}");
+        }
+        assert!(with(defaults).validate().is_ok());
+    }
+
+    #[test]
+    fn open_files_count_both_ends_of_the_most_connections() {
+        let mut plan = LabPlan::default();
+        assert_eq!(plan.open_files(), 2 * 100 + RESERVED_FILES);
+        plan.chapters = vec![Chapter::Capacity];
+        assert_eq!(plan.open_files(), 2 * 256 + RESERVED_FILES);
+        plan.sweep = true;
+        plan.capacity.connections = 16;
+        assert_eq!(plan.open_files(), 2 * 200 + RESERVED_FILES);
     }
 
     #[test]

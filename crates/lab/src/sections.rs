@@ -1,6 +1,7 @@
 //! The page sections and `summary.json` entries of the chapters beyond the
 //! article and of the sweep: a CDF chart per chapter, the sweep's p50/p95
-//! chart, their tables and reasons.
+//! chart, their tables and reasons (the capacity chapter's are
+//! [`crate::capacity::page`]'s).
 
 use serde::Serialize;
 use speedup_report::html::{Grid, Section};
@@ -101,7 +102,7 @@ pub fn chapter(run: &ChapterRun) -> Result<Section, LabError> {
         ideal_ms: Some(run.ideal_ms),
         ideal_label: format!("ideal ({ideal_label})"),
         rows: run.measurements.iter().map(|m| m.row.clone()).collect(),
-        grid: None,
+        grids: Vec::new(),
         why: run
             .measurements
             .iter()
@@ -131,7 +132,7 @@ fn intro(run: &ChapterRun) -> (String, String) {
                      `/async/sleep/0.1` is sent mid-burst: its time (in the reasons below) says \
                      whether the event loop was free.{}",
                     run.ideal_ms,
-                    load(run)
+                    load_sentence(run.load_average)
                 ),
                 format!("one computation, {:.0} ms", run.ideal_ms),
             )
@@ -145,7 +146,7 @@ fn intro(run: &ChapterRun) -> (String, String) {
             ),
             format!("the {:.3} ms sleep", run.ideal_ms),
         ),
-        Chapter::Stall | Chapter::Io => (
+        Chapter::Stall | Chapter::Io | Chapter::Capacity => (
             format!(
                 "`/stall/sleep/0.1` calls `std::thread::sleep` inside an async handler, the twin of \
                  `time.sleep` inside `async def`: it blocks its serving thread for the whole sleep. \
@@ -157,9 +158,10 @@ fn intro(run: &ChapterRun) -> (String, String) {
     }
 }
 
-/// A sentence on the machine's load, which CPU figures depend on.
-fn load(run: &ChapterRun) -> String {
-    match run.load_average {
+/// A paragraph on the machine's one-minute load average `load`, if known:
+/// CPU figures depend on it.
+pub(crate) fn load_sentence(load: Option<f64>) -> String {
+    match load {
         Some(load) => format!(
             "\n\nThe machine's load average was {load:.1} on {} cores when this chapter \
              started: throughput here is what the run got of the cores, shared with everything \
@@ -212,11 +214,12 @@ pub fn sweep(sweep: &Sweep) -> Result<Section, LabError> {
         ideal_ms: None,
         ideal_label: String::new(),
         rows: Vec::new(),
-        grid: Some(Grid {
+        grids: vec![Grid {
+            id: "grid".into(),
             columns,
             rows,
             caption: "p50 and max in ms, per endpoint and concurrency.".into(),
-        }),
+        }],
         why: crate::sweep::why(sweep),
     })
 }

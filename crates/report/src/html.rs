@@ -54,8 +54,9 @@ pub struct Section {
     pub ideal_label: String,
     /// One row per scenario (none: no figures table).
     pub rows: Vec<ScenarioRow>,
-    /// Another table, for figures that are not scenarios (the sweep's).
-    pub grid: Option<Grid>,
+    /// More tables, for figures that are not scenarios (the sweep's, a
+    /// capacity search's steps).
+    pub grids: Vec<Grid>,
     /// One reason per curve: (name, sentence).
     pub why: Vec<(String, String)>,
 }
@@ -63,6 +64,9 @@ pub struct Section {
 /// A plain table of text cells; the first column is left-aligned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
+    /// Its HTML id after the section's: `grid` in section `sweep` is
+    /// `sweep-grid`.
+    pub id: String,
     /// Column headings.
     pub columns: Vec<String>,
     /// Rows of cells, as many as the columns.
@@ -213,8 +217,8 @@ fn render_section(section: &Section, out: &mut String) -> std::fmt::Result {
             out,
         )?;
     }
-    if let Some(grid) = &section.grid {
-        grid_table(&format!("{id}-grid"), grid, out)?;
+    for grid in &section.grids {
+        grid_table(&format!("{id}-{}", escape(&grid.id)), grid, out)?;
     }
     let reasons: Vec<(&str, &str)> = section
         .why

@@ -1,6 +1,7 @@
 //! Charts and pages: reading ab `-e` CSVs ([`cdf_csv`]), CDF charts
 //! ([`plot`]), the concurrency sweep chart ([`sweep`]) and reading it back
-//! ([`sweep_file`]), the lab's HTML page ([`html`]), and quoting input in
+//! ([`sweep_file`]), latency against rate for a capacity search
+//! ([`capacity`]), the lab's HTML page ([`html`]), and quoting input in
 //! messages ([`escape`]). Named files are read within bounds by
 //! `speedup_stats::bounded` (re-exported as [`bounded`]).
 //!
@@ -15,6 +16,7 @@
 
 pub mod bench_json;
 pub mod bench_page;
+pub mod capacity;
 pub mod cdf_csv;
 pub mod escape;
 pub mod html;

@@ -194,6 +194,31 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .draw()
 }
 
+/// A thin dashed grey guide along `line` (an ideal, a pool size, an SLO)
+/// with `label` at `at`, moved by `offset` pixels and anchored at `pos`.
+pub(crate) fn guide<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    line: [(f64, f64); 2],
+    label: String,
+    at: (f64, f64),
+    offset: (i32, i32),
+    pos: Pos,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart.draw_series(DashedLineSeries::new(
+        line,
+        8,
+        6,
+        IDEAL_COLOUR.stroke_width(1),
+    ))?;
+    let style = TextStyle::from((FAMILY, 13).into_font())
+        .color(&IDEAL_COLOUR)
+        .pos(pos);
+    chart.draw_series(std::iter::once(
+        EmptyElement::at(at) + Text::new(label, offset, style),
+    ))?;
+    Ok(())
+}
+
 /// A validated [`ChartSpec`] and its time axis range.
 struct CdfChart<'a> {
     spec: &'a ChartSpec,
@@ -357,7 +382,7 @@ pub(crate) fn check_size(width: u32, height: u32) -> Result<(), PlotError> {
 /// Tick positions on a log axis over `range`: 1, 2 and 5 times each power
 /// of ten inside it, or only the powers of ten when that would be more
 /// than 10 ticks.
-fn log_ticks(range: &Range<f64>) -> Vec<f64> {
+pub(crate) fn log_ticks(range: &Range<f64>) -> Vec<f64> {
     let (lo, hi) = (range.start, range.end);
     let first = lo.log10().floor() as i32;
     let last = hi.log10().ceil() as i32;

@@ -21,8 +21,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 
 use crate::plot::{
-    clean, legend, register_font, render_svg_of, tick_label, write_png_of, Picture, PlotError,
-    FAMILY, IDEAL_COLOUR, PALETTE,
+    clean, guide, legend, register_font, render_svg_of, tick_label, write_png_of, Picture,
+    PlotError, FAMILY, PALETTE,
 };
 
 /// One step of the sweep: one endpoint at one concurrency.
@@ -185,39 +185,27 @@ fn draw_chart<DB: DrawingBackend>(
             });
     }
 
-    let guide = IDEAL_COLOUR.stroke_width(1);
-    let label_style = TextStyle::from((FAMILY, 13).into_font())
-        .color(&IDEAL_COLOUR)
-        .pos(Pos::new(HPos::Left, VPos::Bottom));
     // The ideal's label at the right end of its line: the first points
     // (few clients, every request at the ideal) sit at its left end.
-    let ideal_style = label_style.clone().pos(Pos::new(HPos::Right, VPos::Bottom));
-    chart.draw_series(DashedLineSeries::new(
-        [(0.0, sweep.ideal_ms), (max_c * 1.05, sweep.ideal_ms)],
-        8,
-        6,
-        guide,
-    ))?;
-    chart.draw_series(std::iter::once(
-        EmptyElement::at((max_c * 1.05, sweep.ideal_ms))
-            + Text::new(
-                format!("ideal ({} ms)", tick_label(sweep.ideal_ms)),
-                (-6, -4),
-                ideal_style,
-            ),
-    ))?;
+    let right = max_c * 1.05;
+    guide(
+        &mut chart,
+        [(0.0, sweep.ideal_ms), (right, sweep.ideal_ms)],
+        format!("ideal ({} ms)", tick_label(sweep.ideal_ms)),
+        (right, sweep.ideal_ms),
+        (-6, -4),
+        Pos::new(HPos::Right, VPos::Bottom),
+    )?;
     if let Some(pool) = sweep.pool_threads {
         let x = f64::from(pool);
-        chart.draw_series(DashedLineSeries::new(
+        guide(
+            &mut chart,
             [(x, 0.0), (x, max_ms * 1.1)],
-            8,
-            6,
-            guide,
-        ))?;
-        chart.draw_series(std::iter::once(
-            EmptyElement::at((x, max_ms * 1.05))
-                + Text::new(format!("pool size {pool}"), (6, 0), label_style),
-        ))?;
+            format!("pool size {pool}"),
+            (x, max_ms * 1.05),
+            (6, 0),
+            Pos::new(HPos::Left, VPos::Bottom),
+        )?;
     }
 
     legend(&mut chart, SeriesLabelPosition::UpperLeft)

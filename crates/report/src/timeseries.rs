@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
@@ -155,35 +155,44 @@ impl Picture for TimeChart<'_> {
         for line in &self.spec.lines {
             let style = PALETTE[line.colour % PALETTE.len()].stroke_width(2);
             for (i, segment) in segments(&line.points).into_iter().enumerate() {
-                let drawn = match line.stroke.dashes() {
-                    None => chart.draw_series(LineSeries::new(segment, style))?,
-                    Some((dash, gap)) => {
-                        chart.draw_series(DashedLineSeries::new(segment, dash, gap, style))?
-                    }
-                };
-                // One legend entry per line, drawn like the line.
-                if i == 0 {
-                    let sample = [(0, 0), (24, 0)];
-                    match line.stroke.dashes() {
-                        None => drawn.label(clean(&line.name)).legend(move |(x, y)| {
-                            PathElement::new(sample.map(|(dx, _)| (x + dx, y)), style)
-                        }),
-                        Some((dash, gap)) => {
-                            drawn.label(clean(&line.name)).legend(move |(x, y)| {
-                                DashedPathElement::new(
-                                    sample.map(|(dx, _)| (x + dx, y)),
-                                    dash,
-                                    gap,
-                                    style,
-                                )
-                            })
-                        }
-                    };
-                }
+                // One legend entry per line.
+                let name = (i == 0).then_some(line.name.as_str());
+                draw_line(&mut chart, segment, style, line.stroke, name)?;
             }
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
+}
+
+/// Draws `points` as one line of `style` and `stroke`; with a `name`, a
+/// legend entry drawn like the line.
+pub(crate) fn draw_line<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    points: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    stroke: Stroke,
+    name: Option<&str>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let sample = |x: i32, y: i32| vec![(x, y), (x + 24, y)];
+    match stroke.dashes() {
+        None => {
+            let drawn = chart.draw_series(LineSeries::new(points, style))?;
+            if let Some(name) = name {
+                drawn
+                    .label(clean(name))
+                    .legend(move |(x, y)| PathElement::new(sample(x, y), style));
+            }
+        }
+        Some((dash, gap)) => {
+            let drawn = chart.draw_series(DashedLineSeries::new(points, dash, gap, style))?;
+            if let Some(name) = name {
+                drawn
+                    .label(clean(name))
+                    .legend(move |(x, y)| DashedPathElement::new(sample(x, y), dash, gap, style));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The runs of consecutive points with values; a lone point becomes a

@@ -21,7 +21,7 @@ fn page_with_sections() -> LabPage {
             ideal_ms: Some(50.0),
             ideal_label: "ideal (one computation)".into(),
             rows: rows.clone(),
-            grid: None,
+            grids: Vec::new(),
             why: rows
                 .iter()
                 .map(|r| (r.name.clone(), r.why.clone()))
@@ -36,11 +36,12 @@ fn page_with_sections() -> LabPage {
             ideal_ms: None,
             ideal_label: String::new(),
             rows: Vec::new(),
-            grid: Some(Grid {
+            grids: vec![Grid {
+                id: "grid".into(),
                 columns: vec!["ms at concurrency".into(), "1".into(), "200".into()],
                 rows: vec![vec!["baseline p95".into(), "101.0".into(), "<500>".into()]],
                 caption: "p95 in ms".into(),
-            }),
+            }],
             why: vec![("baseline".into(), "the knee is the pool size".into())],
         },
     ];

@@ -10,7 +10,6 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use speedup_bench::{BenchArgs, BenchResult, SeriesWriters};
 
 /// Timing-sensitive runs take turns: two at once on a 2-core machine would
@@ -72,17 +71,9 @@ fn serve(
     }
 }
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: BenchArgs,
-}
-
 /// The flags `speedup bench ARGS` would get.
 pub fn args(args: &[&str]) -> BenchArgs {
-    Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))
-        .expect("valid flags")
-        .args
+    BenchArgs::from_flags(args).expect("valid flags")
 }
 
 /// Runs bench with these flags, writing the series to the given writers.
