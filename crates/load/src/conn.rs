@@ -8,7 +8,11 @@
 //! Nothing is retried: a request the server never answered (a keep-alive
 //! connection closed while the request was on its way) is recorded as
 //! [`ErrorKind::NoResponse`] with its time, since it was sent and may have
-//! had effects (a POST must not go twice). Reads go through the worker's
+//! had effects (a POST must not go twice). A kept connection the server
+//! closed while it sat idle (its keep-alive timeout, shorter than the gap
+//! between two requests of an open loop at a low rate) is seen before the
+//! next request is sent, and that request goes on a new connection, as
+//! every HTTP client does: it was never sent on the old one. Reads go through the worker's
 //! one scratch buffer, so a connection owns only its small head buffer.
 //!
 //! A server that never stops sending cannot hold a request past its
@@ -152,7 +156,12 @@ async fn exchange<R: Recorder>(
     times: &mut Times,
     turn: &Turn,
 ) -> Result<Exchange, ErrorKind> {
-    let mut stream = match stream {
+    let kept = match stream.map(|s| after_idle(s, &mut worker.scratch())) {
+        Some(Idle::Open(s)) => Some(s),
+        Some(Idle::Junk) => return Err(ErrorKind::Malformed),
+        Some(Idle::Closed) | None => None,
+    };
+    let mut stream = match kept {
         Some(s) => s,
         None => {
             let s = open(run, source).await?;
@@ -208,6 +217,33 @@ async fn exchange<R: Recorder>(
         stream,
         write_failed,
     })
+}
+
+/// A kept connection as its next request finds it.
+enum Idle {
+    /// Nothing came while it waited: use it.
+    Open(Stream),
+    /// The server closed it while it sat idle (its keep-alive timeout: the
+    /// end of the stream or a reset is waiting), as HTTP allows: connect
+    /// again, as every client does. Nothing was sent on it, so this is no
+    /// retry.
+    Closed,
+    /// Bytes came while it waited: the connection is out of step (the
+    /// module's notes), the request fails unsent.
+    Junk,
+}
+
+/// Looks at a kept connection before its next request: a non-blocking read
+/// that costs no system call while the socket has not been reported
+/// readable (tokio keeps the readiness, cleared after the last response).
+fn after_idle(mut stream: Stream, scratch: &mut [u8]) -> Idle {
+    match stream.try_read(scratch) {
+        Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::Interrupted) => {
+            Idle::Open(stream)
+        }
+        Ok(0) | Err(_) => Idle::Closed,
+        Ok(_) => Idle::Junk,
+    }
 }
 
 /// How writing a request ended without an error.

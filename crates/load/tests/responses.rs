@@ -245,3 +245,68 @@ fn large_body_is_counted_whole() {
     assert_eq!(records.len(), 3);
     assert_eq!(server.stats.accepted(), 1);
 }
+
+/// Answers on a keep-alive connection until it has been idle for `idle`,
+/// then closes it, as servers do at their keep-alive timeout.
+fn close_when_idle(idle: Duration, junk: bool) -> impl Fn(Conn) + Send + Sync + 'static {
+    move |mut conn: Conn| {
+        conn.reader.get_ref().set_read_timeout(Some(idle)).unwrap();
+        while conn.read_request() {
+            conn.write(HELLO);
+        }
+        if junk {
+            conn.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+            // Stays open: only the bytes tell the client.
+            std::thread::sleep(Duration::from_secs(5));
+        }
+    }
+}
+
+#[test]
+fn a_kept_connection_closed_while_idle_is_replaced_before_sending() {
+    // Open loop at 10 requests a second on one connection: it sits idle
+    // ~100 ms between requests, and the server closes it after 30 ms.
+    let server = serve(close_when_idle(Duration::from_millis(30), false));
+    let mut p = plan(&server.url("/"), 6, 1);
+    p.keep_alive = true;
+    p.rate = Some(10.0);
+    let (records, _, _) = run_plan(&p).unwrap();
+    assert_eq!(records.len(), 6);
+    assert!(
+        records
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Response { status: 200, .. })),
+        "{records:?}"
+    );
+    // Every request on a connection of its own, each sent once.
+    assert_eq!(server.stats.requests(), 6);
+    assert_eq!(server.stats.accepted(), 6);
+}
+
+#[test]
+fn bytes_on_a_kept_connection_while_idle_fail_the_next_request_unsent() {
+    let server = serve(close_when_idle(Duration::from_millis(30), true));
+    let mut p = plan(&server.url("/"), 4, 1);
+    p.keep_alive = true;
+    p.rate = Some(10.0);
+    let (records, _, _) = run_plan(&p).unwrap();
+    // Answered, then the 408 the idle connection got fails the next one
+    // unsent; that one's connection is gone, so the next goes on a new one.
+    let kinds: Vec<_> = records
+        .iter()
+        .map(|r| match r.outcome {
+            Outcome::Response { status, .. } => Ok(status),
+            Outcome::Error(kind) => Err(kind),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            Ok(200),
+            Err(ErrorKind::Malformed),
+            Ok(200),
+            Err(ErrorKind::Malformed)
+        ]
+    );
+    assert_eq!(server.stats.requests(), 2);
+}
