@@ -185,7 +185,8 @@ pub enum MergeError {
     },
     /// The same log named twice (its values would count twice).
     #[error(
-        "{file} is named twice ({again} is the same file): each log is added once; name it once"
+        "{file} is named twice{}: each log is added once; name it once",
+        if .again == .file { String::new() } else { format!(" ({} is the same file)", .again) }
     )]
     Twice {
         /// The file as first named.

@@ -104,12 +104,15 @@ fn json_on_stdout_csv_for_plot_and_merge() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
 
+    // Two generators' logs (a copy: the same file twice is refused).
+    let copy = dir.join("copy.hlog");
+    std::fs::copy(&hlog, &copy).unwrap();
     let out = speedup(&[
         "merge",
         "--json",
         "-",
         hlog.to_str().unwrap(),
-        hlog.to_str().unwrap(),
+        copy.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("merge JSON");
