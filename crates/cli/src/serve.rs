@@ -55,9 +55,13 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     header_timeout: f64,
     /// Largest request head (request line and headers) in bytes; larger
-    /// ones get a 431.
+    /// ones get a 431. Also HTTP/2's header-list size.
     #[arg(long, default_value_t = 16 * 1024, value_parser = header_bytes)]
     max_header_bytes: usize,
+    /// Most HTTP/2 streams (requests) in flight on one connection, as
+    /// advertised (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused.
+    #[arg(long, default_value_t = 100, value_parser = max_streams)]
+    max_streams: u32,
     /// Most connections open at once; more wait in the listen backlog, and
     /// at the cap the connection idle the longest makes room [default:
     /// 25000, or what the open-files limit fits].
@@ -155,6 +159,19 @@ fn header_bytes(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A stream count within [`speedup_server::MAX_STREAMS`].
+fn max_streams(text: &str) -> Result<u32, String> {
+    let range = speedup_server::MAX_STREAMS;
+    match text.parse::<u32>() {
+        Ok(streams) if range.contains(&streams) => Ok(streams),
+        _ => Err(format!(
+            "expected a stream count from {} to {}, such as 100",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
 /// Like [`seconds`], but zero is not allowed.
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match seconds(text)? {
@@ -172,6 +189,7 @@ impl ServeArgs {
             first_byte_timeout: Duration::from_secs_f64(self.first_byte_timeout),
             header_timeout: Duration::from_secs_f64(self.header_timeout),
             max_header_bytes: self.max_header_bytes,
+            max_streams: self.max_streams,
             max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             grace: Duration::from_secs_f64(self.grace),
             access_log: self.access_log,

@@ -337,13 +337,14 @@ fn announce(local: SocketAddr, workers: usize, config: &Config) {
     tracing::debug!(
         "serving http://{local} on {workers} thread(s) (threads {}, max sleep {}s, \
          keep-alive {:?}, first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
-         max connections {}, grace {:?})",
+         max HTTP/2 streams {}, max connections {}, grace {:?})",
         config.threads,
         config.max_sleep,
         config.keep_alive,
         config.first_byte_timeout,
         config.header_timeout,
         config.max_header_bytes,
+        config.max_streams,
         config.max_connections,
         config.grace,
     );

@@ -79,9 +79,11 @@ where
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         let busy = self.activity.begin();
         let host_ok = has_one_host(&request);
-        // Only a redirect without `Host` needs our address: no getsockname
-        // per connection.
-        if !request.headers().contains_key(header::HOST) {
+        // Only a redirect without `Host` (or HTTP/2's `:authority`) needs
+        // our address: no getsockname per connection.
+        let h2_authority =
+            request.version() == Version::HTTP_2 && request.uri().authority().is_some();
+        if !request.headers().contains_key(header::HOST) && !h2_authority {
             if let Ok(local) = self.stream.local_addr() {
                 request.extensions_mut().insert(LocalAddr(local));
             }
