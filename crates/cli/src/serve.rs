@@ -1,8 +1,10 @@
 //! `speedup serve`: run the article's server from the command line.
 //!
 //! Turns flags into a [`speedup_server::Config`], sets up logging, makes room
-//! for `--max-connections` in the open-files limit, binds, prints the bound
-//! address on stdout (so scripts can use `--port 0`), and serves on
+//! for `--max-connections` in the open-files limit, binds (TCP, or a Unix
+//! socket with `--unix-socket`), prints where it listens on stdout
+//! (`listening on http://ADDR`, so scripts can use `--port 0`, or
+//! `listening on unix:PATH`), and serves on
 //! `--workers` threads, each a current-thread runtime accepting on the one
 //! listening socket ([`speedup_server::Server`]), until SIGINT,
 //! SIGTERM or SIGHUP (a second one stops at once; see `signals`). The main
@@ -13,6 +15,7 @@ mod signals;
 
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,6 +32,12 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one (printed on start).
     #[arg(long, default_value_t = 8000)]
     port: u16,
+    /// Listen on a Unix domain socket at PATH instead of TCP (not with
+    /// --host or --port). A stale socket there (nothing listens on it) is
+    /// replaced; any other file is refused and left as it is. The socket
+    /// is removed at shutdown.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "port"])]
+    unix_socket: Option<PathBuf>,
     /// Threads for the blocking /baseline/sleep handler (FastAPI's pool: 40).
     #[arg(long, default_value_t = 40, value_parser = permits)]
     threads: usize,
@@ -221,7 +230,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.config();
     config.validate()?;
     config.max_connections = room_for(config.max_connections, args.max_connections.is_some())?;
-    let addr = args.address()?;
+    let addr = match &args.unix_socket {
+        Some(path) => Where::Unix(path),
+        None => Where::Tcp(args.address()?),
+    };
     let workers = args.workers.unwrap_or_else(speedup_server::default_workers);
     // The main thread only relays signals; serving runs on `workers` threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -232,11 +244,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
         let (shutdown, cut) = signals::shutdown_signals()?;
-        let server = speedup_server::Server::builder(config)
-            .workers(workers)
-            .bind(addr)
-            .map_err(bind_failed)?;
-        println!("listening on http://{}", server.local_addr());
+        let builder = speedup_server::Server::builder(config).workers(workers);
+        let server = match addr {
+            Where::Tcp(addr) => builder.bind(addr),
+            Where::Unix(path) => bind_unix(builder, path)?,
+        };
+        let server = server.map_err(bind_failed)?;
+        // `http://HOST:PORT`, or `unix:PATH`.
+        println!("listening on {}", server.listening());
         anyhow::Ok(server.serve(shutdown, cut).await?)
     });
     let stopped = result?;
@@ -302,16 +317,49 @@ fn room_for(max_connections: usize, explicit: bool) -> anyhow::Result<usize> {
     Ok(fit)
 }
 
+/// Where to listen: `--host`/`--port`, or `--unix-socket`.
+enum Where<'a> {
+    Tcp(SocketAddr),
+    Unix(&'a Path),
+}
+
+/// Binds `--unix-socket`'s path (Unix systems only).
+fn bind_unix<F, A>(
+    builder: speedup_server::ServerBuilder<F>,
+    path: &Path,
+) -> anyhow::Result<Result<speedup_server::Server<A>, speedup_server::ServerError>>
+where
+    F: FnOnce(&speedup_server::Config) -> A,
+    A: speedup_server::App,
+{
+    #[cfg(unix)]
+    {
+        Ok(builder.bind_unix(path))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (builder, path);
+        bail!("--unix-socket needs a Unix system; use --host and --port")
+    }
+}
+
 /// Why the address could not be bound, and what to do about it.
 fn bind_failed(error: speedup_server::ServerError) -> anyhow::Error {
+    use speedup_server::ServerError::{Bind, BindUnix};
+    use std::io::ErrorKind;
     match &error {
-        speedup_server::ServerError::Bind { source, .. }
-            if source.kind() == std::io::ErrorKind::AddrInUse =>
-        {
-            anyhow!(
-                "{error}: another server listens there; stop it, or pick another --port \
-                 (--port 0 picks any free port)"
-            )
+        Bind { source, .. } if source.kind() == ErrorKind::AddrInUse => anyhow!(
+            "{error}: another server listens there; stop it, or pick another --port \
+             (--port 0 picks any free port)"
+        ),
+        BindUnix { source, .. } if source.kind() == ErrorKind::AddrInUse => {
+            anyhow!("{error}; stop that server, or pick another --unix-socket path")
+        }
+        BindUnix { source, .. } if source.kind() == ErrorKind::AlreadyExists => {
+            anyhow!("{error}; pick another --unix-socket path")
+        }
+        BindUnix { .. } => {
+            anyhow!("{error}; check --unix-socket (its folder must exist and be writable)")
         }
         _ => anyhow!("{error}; check --host and --port (--port 0 picks any free port)"),
     }

@@ -34,21 +34,19 @@
 //! ([`refuse`]).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::context::Stopping;
 use crate::errors::ApiError;
 use crate::http::{Ended, Http, Protocols};
 use crate::service::{own_response, ConnService};
+use crate::socket::{Peer, Stream};
 use crate::watchdog::{Activity, Expired, Timeouts};
 use crate::watched::Watched;
 use crate::{App, Config};
@@ -138,8 +136,8 @@ impl ConnSettings {
 /// Serves one accepted connection until the client leaves, a timeout or
 /// error ends it, it is evicted at the cap, or shutdown closes it.
 pub(crate) async fn serve_connection<A: App>(
-    mut stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    peer: Peer,
     activity: Arc<Activity>,
     app: A,
     settings: Arc<ConnSettings>,
@@ -172,7 +170,7 @@ pub(crate) async fn serve_connection<A: App>(
         if error.is_parse() {
             // Boxed: its 4 KiB buffer would otherwise sit in every
             // connection's future, copied on every spawn.
-            Box::pin(linger(&mut stream)).await;
+            Box::pin(linger(&stream)).await;
         }
     }
 }
@@ -191,10 +189,10 @@ pub(crate) async fn serve_connection<A: App>(
 /// [`GOAWAY_WAIT`]: crate::watchdog::GOAWAY_WAIT
 async fn drive<A: App>(
     mut connection: Pin<&mut Http<'_, ConnService<'_, A>>>,
-    stream: &TcpStream,
+    stream: &Stream,
     activity: &Arc<Activity>,
     mut stopping: Stopping,
-    peer: SocketAddr,
+    peer: Peer,
 ) -> Result<(), Ended> {
     let (mut stopped, mut watching) = (false, true);
     loop {
@@ -235,7 +233,7 @@ async fn drive<A: App>(
 
 /// Whether `stream` holds bytes not read yet: a request on its way that an
 /// eviction must not cut (see `watchdog`).
-fn unread_bytes(stream: &TcpStream) -> bool {
+fn unread_bytes(stream: &Stream) -> bool {
     #[cfg(unix)]
     {
         rustix::io::ioctl_fionread(stream).is_ok_and(|unread| unread > 0)
@@ -256,7 +254,7 @@ const REFUSE_WAIT: Duration = Duration::from_secs(1);
 /// `connection: close` ends an HTTP/1 connection; an HTTP/2 one is told to
 /// go away (GOAWAY) at once, and what its client sent before it heard is
 /// answered 503 too. Then a lingering close.
-pub(crate) async fn refuse(mut stream: TcpStream, settings: Arc<ConnSettings>) {
+pub(crate) async fn refuse(stream: Stream, settings: Arc<ConnSettings>) {
     let service = service_fn(|_request: hyper::Request<Incoming>| async {
         Ok::<_, Infallible>(own_response(ApiError::ShuttingDown))
     });
@@ -264,20 +262,20 @@ pub(crate) async fn refuse(mut stream: TcpStream, settings: Arc<ConnSettings>) {
         .protocols
         .refuse(Watched::new(&stream, None), service);
     if let Ok(Ok(())) = tokio::time::timeout(REFUSE_WAIT, connection).await {
-        linger(&mut stream).await;
+        linger(&stream).await;
     }
 }
 
 /// Reads and discards what the client still sends after our error answer
 /// (bounded in time and bytes), so its kernel does not see a reset that
 /// would destroy the answer before it is read.
-async fn linger(stream: &mut TcpStream) {
-    let _ = stream.shutdown().await;
+async fn linger(stream: &Stream) {
+    let _ = stream.shutdown_write();
     let drain = async {
         let mut discarded = 0;
         let mut chunk = [0u8; 4096];
         while discarded < LINGER_BYTES {
-            match tokio::io::AsyncReadExt::read(stream, &mut chunk).await {
+            match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
                 Ok(read) => discarded += read,
             }

@@ -39,6 +39,8 @@
 //! (one connection), `listener` (the listening socket and
 //! its backlog), `accept` (one thread's accept loop and its drain),
 //! `throttle` (its warnings), `threads` (one runtime per serving thread),
+//! `socket` (TCP or Unix domain sockets behind one type each), `unix`
+//! (binding a Unix socket path without destroying what is there),
 //! `server` (the builder, serving and shutdown across the threads),
 //! `summary` (the line a stopped server logs).
 
@@ -61,9 +63,12 @@ mod routes;
 mod server;
 mod service;
 mod sleep;
+mod socket;
 mod summary;
 mod threads;
 mod throttle;
+#[cfg(unix)]
+mod unix;
 mod url;
 mod watchdog;
 mod watched;
@@ -76,7 +81,9 @@ use tokio::sync::Semaphore;
 
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
 pub use routes::app;
-pub use server::{default_workers, App, Server, ServerBuilder, Stats, Stopped, CLOSE_MARGIN};
+pub use server::{
+    default_workers, App, Listening, Server, ServerBuilder, Stats, Stopped, CLOSE_MARGIN,
+};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -245,6 +252,16 @@ pub enum ServerError {
         /// The address asked for.
         addr: SocketAddr,
         /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The Unix socket could not be set up at its path: the path exists
+    /// and is not a socket (`AlreadyExists`, left as it is), a server
+    /// listens on it (`AddrInUse`), or the system's reason.
+    #[error("cannot listen on unix:{}: {source}", path.display())]
+    BindUnix {
+        /// The path asked for.
+        path: std::path::PathBuf,
+        /// Why.
         source: io::Error,
     },
     /// The listener's own address could not be read.

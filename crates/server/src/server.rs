@@ -7,7 +7,7 @@
 //! let server = Server::builder(Config::default())
 //!     .workers(2) // serving threads; default: the cores
 //!     .bind(([127, 0, 0, 1], 0).into())?;
-//! println!("listening on http://{}", server.local_addr());
+//! println!("listening on {}", server.listening()); // http://127.0.0.1:PORT
 //! let stopped = server
 //!     .serve(async { /* shutdown: e.g. SIGTERM */ }, std::future::pending())
 //!     .await?;
@@ -16,7 +16,8 @@
 //! # }
 //! ```
 //!
-//! [`ServerBuilder::bind`] binds one listening socket (see `listener`);
+//! [`ServerBuilder::bind`] binds one listening socket (see `listener`), or
+//! [`ServerBuilder::bind_unix`] a Unix domain socket (see `unix`);
 //! [`Server::serve`] runs a current-thread runtime and accept loop on each
 //! of the `workers` threads (see `threads`), sharing the application, the
 //! connection cap and shutdown, until `shutdown` resolves; then every loop
@@ -25,9 +26,11 @@
 //! and says so ([`Stopped`]), for the caller to end the process.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +46,7 @@ use tokio::time::Instant;
 use crate::accept::{Drained, Shared};
 use crate::idle::IdleRegistry;
 use crate::listener::{bind, refuse_waiting};
+use crate::socket::StdListener;
 use crate::summary::Summary;
 use crate::threads::{spawn, Phase, Served};
 use crate::{app, Config, ServerError};
@@ -100,11 +104,38 @@ pub struct ServerBuilder<F> {
 #[derive(Debug)]
 #[must_use = "a bound server serves nothing until `serve` runs"]
 pub struct Server<A> {
-    listener: std::net::TcpListener,
-    local: SocketAddr,
+    listener: StdListener,
+    listening: Listening,
     workers: usize,
     config: Config,
     shared: Arc<Shared<A>>,
+    /// A Unix socket's path, removed when the server is done.
+    _path: Option<OwnPath>,
+}
+
+/// The socket file of a server on a Unix socket (none elsewhere).
+#[cfg(unix)]
+type OwnPath = crate::unix::OwnPath;
+#[cfg(not(unix))]
+type OwnPath = std::convert::Infallible;
+
+/// Where a server listens; shown as a URL for TCP (`http://127.0.0.1:8000`)
+/// and as `unix:PATH` for a Unix domain socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listening {
+    /// A TCP address, with the port picked for port 0.
+    Tcp(SocketAddr),
+    /// A Unix domain socket's path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Listening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listening::Tcp(addr) => write!(f, "http://{addr}"),
+            Listening::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
 }
 
 impl Server<Router> {
@@ -150,6 +181,38 @@ impl<F> ServerBuilder<F> {
         F: FnOnce(&Config) -> A,
         A: App,
     {
+        self.check()?;
+        let listener =
+            bind(addr, self.workers).map_err(|source| ServerError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        Ok(self.build(StdListener::Tcp(listener), Listening::Tcp(local), None))
+    }
+
+    /// Like [`ServerBuilder::bind`], on a Unix domain socket at `path`: a
+    /// path that exists and is not a socket is refused and left as it is
+    /// (`AlreadyExists`), as is a socket a server listens on (`AddrInUse`);
+    /// a stale socket (nothing listens on it) is replaced. The socket is
+    /// removed once [`Server::serve`] returns (or the server is dropped),
+    /// if the path still holds it.
+    #[cfg(unix)]
+    pub fn bind_unix<A>(self, path: impl AsRef<Path>) -> Result<Server<A>, ServerError>
+    where
+        F: FnOnce(&Config) -> A,
+        A: App,
+    {
+        self.check()?;
+        let path = path.as_ref();
+        let (listener, own) =
+            crate::unix::bind_unix(path, self.workers).map_err(|source| ServerError::BindUnix {
+                path: path.to_owned(),
+                source,
+            })?;
+        let listening = Listening::Unix(path.to_owned());
+        Ok(self.build(StdListener::Unix(listener), listening, Some(own)))
+    }
+
+    /// Checks the config and the number of serving threads.
+    fn check(&self) -> Result<(), ServerError> {
         self.config.validate()?;
         if self.workers == 0 {
             return Err(ServerError::InvalidConfig {
@@ -157,17 +220,29 @@ impl<F> ServerBuilder<F> {
                 reason: "must be at least 1".to_owned(),
             });
         }
-        let listener =
-            bind(addr, self.workers).map_err(|source| ServerError::Bind { addr, source })?;
-        let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        Ok(())
+    }
+
+    /// The server on its bound `listener`, with the application built.
+    fn build<A>(
+        self,
+        listener: StdListener,
+        listening: Listening,
+        path: Option<OwnPath>,
+    ) -> Server<A>
+    where
+        F: FnOnce(&Config) -> A,
+        A: App,
+    {
         let app = (self.make_app)(&self.config);
-        Ok(Server {
+        Server {
             listener,
-            local,
+            listening,
             workers: self.workers,
             shared: Arc::new(Shared::new(app, &self.config, self.workers)),
             config: self.config,
-        })
+            _path: path,
+        }
     }
 }
 
@@ -223,9 +298,18 @@ pub struct Stopped {
 }
 
 impl<A: App> Server<A> {
-    /// The address the server listens on (with the port picked for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    /// The TCP address the server listens on (with the port picked for
+    /// port 0); none for a Unix socket's.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self.listening {
+            Listening::Tcp(addr) => Some(addr),
+            Listening::Unix(_) => None,
+        }
+    }
+
+    /// Where the server listens.
+    pub fn listening(&self) -> &Listening {
+        &self.listening
     }
 
     /// How many serving threads [`Server::serve`] runs.
@@ -258,7 +342,7 @@ impl<A: App> Server<A> {
         shutdown: impl Future<Output = ()>,
         cut: impl Future<Output = ()>,
     ) -> Result<Stopped, ServerError> {
-        announce(self.local, self.workers, &self.config);
+        announce(&self.listening, self.workers, &self.config);
         // A duplicate kept to answer the backlog should every thread be
         // stuck at the end; closed as soon as every thread has closed its
         // own, so that new connections are refused from then on.
@@ -330,12 +414,12 @@ impl<A: App> Server<A> {
 
 /// Logs the settings at debug level (the caller says where it listens),
 /// and the timer's precision if in doubt.
-fn announce(local: SocketAddr, workers: usize, config: &Config) {
+fn announce(listening: &Listening, workers: usize, config: &Config) {
     if let Some(warning) = speedup_timer::precision_warning() {
         tracing::warn!("{warning}");
     }
     tracing::debug!(
-        "serving http://{local} on {workers} thread(s) (threads {}, max sleep {}s, \
+        "serving {listening} on {workers} thread(s) (threads {}, max sleep {}s, \
          keep-alive {:?}, first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
          max HTTP/2 streams {}, max connections {}, grace {:?})",
         config.threads,
@@ -357,7 +441,7 @@ struct Relay<'a, A> {
     phase: watch::Sender<Phase>,
     grace: Duration,
     shared: &'a Shared<A>,
-    spare: Option<std::net::TcpListener>,
+    spare: Option<StdListener>,
     failure: Option<ServerError>,
     /// What the threads that stopped reported, summed.
     drained: Drained,

@@ -4,7 +4,7 @@
 //! holds back an end of stream while a request is served, so a half-closed
 //! client still gets its answer.
 //!
-//! It reads and writes through a shared `&TcpStream` (tokio's readiness
+//! It reads and writes through a shared `&Stream` (TCP or Unix; tokio's readiness
 //! and `try_*` calls, what its own `AsyncRead` does inside), so the
 //! connection's service can read the socket's local address and its task
 //! look at the socket while hyper holds it: no raw descriptor kept aside.
@@ -20,9 +20,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
-use tokio::net::TcpStream;
 
 use crate::frames::Frames;
+use crate::socket::Stream;
 use crate::watchdog::Activity;
 
 /// A connection's socket as hyper sees it. It tells the [`Activity`] when
@@ -38,7 +38,7 @@ use crate::watchdog::Activity;
 /// Without an activity (a connection answered 503 at shutdown), it only
 /// tells the protocols apart.
 pub(crate) struct Watched<'a> {
-    io: &'a TcpStream,
+    io: &'a Stream,
     activity: Option<&'a Activity>,
     frames: Frames,
     /// The first bytes, read to tell the protocols apart, for hyper to read
@@ -65,7 +65,7 @@ enum Eof {
 
 impl<'a> Watched<'a> {
     /// The socket `io` of a connection doing `activity`, if watched.
-    pub(crate) fn new(io: &'a TcpStream, activity: Option<&'a Activity>) -> Self {
+    pub(crate) fn new(io: &'a Stream, activity: Option<&'a Activity>) -> Self {
         Self {
             io,
             activity,
@@ -157,7 +157,7 @@ impl<'a> Watched<'a> {
 /// for the reactor instead of making a system call that would block (one
 /// `read` per keep-alive request saved).
 fn when_ready(
-    stream: &TcpStream,
+    stream: &Stream,
     interest: Interest,
     cx: &mut Context<'_>,
     room: usize,

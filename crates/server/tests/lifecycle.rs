@@ -323,7 +323,7 @@ async fn a_second_stop_cuts_open_connections_at_once() {
         .app(|config| observed(config, arrived))
         .bind(([127, 0, 0, 1], 0).into())
         .expect("bind");
-    let addr = server.local_addr();
+    let addr = server.local_addr().expect("a TCP server");
     let (first, first_rx) = tokio::sync::oneshot::channel::<()>();
     let (second, second_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server.serve(

@@ -50,7 +50,8 @@ impl TestServer {
         let server = builder
             .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .expect("bind 127.0.0.1:0");
-        let (addr, stats, workers) = (server.local_addr(), server.stats(), server.workers());
+        let addr = server.local_addr().expect("a TCP server");
+        let (stats, workers) = (server.stats(), server.workers());
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async move {
             let _ = stopped.await;
