@@ -2,10 +2,10 @@
 //! (h2c, RFC 9113 §3.3), on the same port, told apart by the first bytes
 //! (HTTP/2's 24-byte preface), and hyper's connection for it ([`Http`]).
 //!
-//! hyper-util's "auto" connection does the same, but peeks at the first
-//! bytes with a read of their own (one system call more per connection)
-//! and its HTTP/1 settings lack the head-size limit `max_header_bytes`
-//! needs; here `watched`'s `Watched` reads them into a buffer hyper reads
+//! hyper-util's "auto" connection does the same, but reads the first 24
+//! bytes apart (one system call more per connection), and its HTTP/1
+//! settings lack the head-size limit `max_header_bytes` needs; here
+//! `watched`'s `Watched` reads the first bytes into a buffer hyper reads
 //! back, and hyper's two builders are set directly ([`Protocols`]).
 //!
 //! HTTP/2's streams run as tasks of their own (hyper spawns one per

@@ -275,6 +275,10 @@ impl Activity {
     /// block closing (its request begins, or h2 refuses it), or one open at
     /// the end (opened now if another closed, or none was open).
     pub(crate) fn frames_arrived(&self, fed: Fed) {
+        if fed == Fed::default() {
+            // Frames outside any block (DATA, PING, WINDOW_UPDATE, ...).
+            return;
+        }
         let mut state = self.lock();
         if fed.preface {
             state.http2 = true;

@@ -4,10 +4,11 @@
 //! holds back an end of stream while a request is served, so a half-closed
 //! client still gets its answer.
 //!
-//! It reads and writes through a shared `&Stream` (TCP or Unix; tokio's readiness
-//! and `try_*` calls, what its own `AsyncRead` does inside), so the
-//! connection's service can read the socket's local address and its task
-//! look at the socket while hyper holds it: no raw descriptor kept aside.
+//! It reads and writes through a shared `&Stream` (TCP or Unix: tokio's
+//! readiness and `try_*` calls, what its own `AsyncRead` does inside), so
+//! the connection's service can read the socket's local address and its
+//! task look at the socket while hyper holds it: no raw descriptor kept
+//! aside.
 //!
 //! It also tells the protocols apart ([`Watched::poll_sniff`]): the first
 //! bytes are read into a buffer of its own until they are HTTP/2's preface
