@@ -160,10 +160,10 @@ async fn header_lists_beyond_max_header_bytes_are_refused() {
         h2::get(&mut client, addr, "/async/sleep/0").await.status,
         200
     );
-    let fits = big_header(&mut client, addr, 3000).await;
+    let fits = h2::padded(&mut client, addr, "GET", "/async/sleep/0", 3000).await;
     assert_eq!(fits.map(|answer| answer.status).ok(), Some(200));
     // Beyond the bound: h2's own 431, the connection still serving.
-    let beyond = big_header(&mut client, addr, 5000).await;
+    let beyond = h2::padded(&mut client, addr, "GET", "/async/sleep/0", 5000).await;
     assert_eq!(beyond.map(|answer| answer.status).ok(), Some(431));
     assert_eq!(
         h2::get(&mut client, addr, "/async/sleep/0").await.status,
@@ -171,7 +171,7 @@ async fn header_lists_beyond_max_header_bytes_are_refused() {
     );
     // Far beyond it (more than h2 buffers to decode it): the connection
     // ends (GOAWAY, ENHANCE_YOUR_CALM).
-    let far = big_header(&mut client, addr, 40_000).await;
+    let far = h2::padded(&mut client, addr, "GET", "/async/sleep/0", 40_000).await;
     assert!(
         far.as_ref().is_err_and(|error| error.is_go_away()),
         "{far:?}"
@@ -183,30 +183,4 @@ async fn header_lists_beyond_max_header_bytes_are_refused() {
         200
     );
     server.stop().await.expect("clean stop");
-}
-
-/// `GET /async/sleep/0` with an `x-pad` header of `bytes`.
-async fn big_header(
-    client: &mut ::h2::client::SendRequest<bytes::Bytes>,
-    addr: std::net::SocketAddr,
-    bytes: usize,
-) -> Result<h2::Answer, ::h2::Error> {
-    let request = http::Request::builder()
-        .uri(format!("http://{addr}/async/sleep/0"))
-        .header("x-pad", "a".repeat(bytes))
-        .body(())
-        .expect("request");
-    let exchange = async {
-        let mut ready = client.clone().ready().await?;
-        let (response, _) = ready.send_request(request, true)?;
-        let response = response.await?;
-        Ok(h2::Answer {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: Vec::new(),
-        })
-    };
-    tokio::time::timeout(IO_TIMEOUT, exchange)
-        .await
-        .expect("timed out")
 }

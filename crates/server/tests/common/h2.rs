@@ -72,12 +72,25 @@ pub async fn request(
     method: &str,
     path: &str,
 ) -> Result<Answer, h2::Error> {
+    padded(client, addr, method, path, 0).await
+}
+
+/// [`request`] with an `x-pad` header of `pad` bytes, if any.
+pub async fn padded(
+    client: &mut SendRequest<Bytes>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    pad: usize,
+) -> Result<Answer, h2::Error> {
     let exchange = async {
-        let request = http::Request::builder()
+        let mut request = http::Request::builder()
             .method(method)
-            .uri(format!("http://{addr}{path}"))
-            .body(())
-            .expect("request");
+            .uri(format!("http://{addr}{path}"));
+        if pad > 0 {
+            request = request.header("x-pad", "a".repeat(pad));
+        }
+        let request = request.body(()).expect("request");
         let mut ready = client.clone().ready().await?;
         let (response, _) = ready.send_request(request, true)?;
         let response = response.await?;
