@@ -42,6 +42,7 @@
 //! `socket` (TCP or Unix domain sockets behind one type each), `unix`
 //! (binding a Unix socket path without destroying what is there),
 //! `server` (the builder, serving and shutdown across the threads),
+//! `relay` (shutdown relayed to the threads while they serve),
 //! `summary` (the line a stopped server logs).
 
 #![forbid(unsafe_code)]
@@ -59,6 +60,7 @@ mod listener;
 mod metrics;
 pub mod pyfloat;
 pub mod pyint;
+mod relay;
 mod routes;
 mod server;
 mod service;
