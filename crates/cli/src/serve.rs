@@ -1,8 +1,10 @@
 //! `speedup serve`: run the article's server from the command line.
 //!
 //! Turns flags into a [`speedup_server::Config`], sets up logging, makes room
-//! for `--max-connections` in the open-files limit, binds, prints the bound
-//! address on stdout (so scripts can use `--port 0`), and serves on
+//! for `--max-connections` in the open-files limit, binds (TCP, or a Unix
+//! socket with `--unix-socket`), prints where it listens on stdout
+//! (`listening on http://ADDR`, so scripts can use `--port 0`, or
+//! `listening on unix:PATH`), and serves on
 //! `--workers` threads, each a current-thread runtime accepting on the one
 //! listening socket ([`speedup_server::Server`]), until SIGINT,
 //! SIGTERM or SIGHUP (a second one stops at once; see `signals`). The main
@@ -13,6 +15,7 @@ mod signals;
 
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,6 +32,12 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one (printed on start).
     #[arg(long, default_value_t = 8000)]
     port: u16,
+    /// Listen on a Unix domain socket at PATH instead of TCP (not with
+    /// --host or --port). A stale socket there (nothing listens on it) is
+    /// replaced; any other file is refused and left as it is. The socket
+    /// is removed at shutdown.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "port"])]
+    unix_socket: Option<PathBuf>,
     /// Threads for the blocking /baseline/sleep handler (FastAPI's pool: 40).
     #[arg(long, default_value_t = 40, value_parser = permits)]
     threads: usize,
@@ -55,9 +64,13 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     header_timeout: f64,
     /// Largest request head (request line and headers) in bytes; larger
-    /// ones get a 431.
+    /// ones get a 431. Also HTTP/2's header-list size.
     #[arg(long, default_value_t = 16 * 1024, value_parser = header_bytes)]
     max_header_bytes: usize,
+    /// Most HTTP/2 streams (requests) in flight on one connection, as
+    /// advertised (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused.
+    #[arg(long, default_value_t = 100, value_parser = max_streams)]
+    max_streams: u32,
     /// Most connections open at once; more wait in the listen backlog, and
     /// at the cap the connection idle the longest makes room [default:
     /// 25000, or what the open-files limit fits].
@@ -155,6 +168,19 @@ fn header_bytes(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A stream count within [`speedup_server::MAX_STREAMS`].
+fn max_streams(text: &str) -> Result<u32, String> {
+    let range = speedup_server::MAX_STREAMS;
+    match text.parse::<u32>() {
+        Ok(streams) if range.contains(&streams) => Ok(streams),
+        _ => Err(format!(
+            "expected a stream count from {} to {}, such as 100",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
 /// Like [`seconds`], but zero is not allowed.
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match seconds(text)? {
@@ -172,6 +198,7 @@ impl ServeArgs {
             first_byte_timeout: Duration::from_secs_f64(self.first_byte_timeout),
             header_timeout: Duration::from_secs_f64(self.header_timeout),
             max_header_bytes: self.max_header_bytes,
+            max_streams: self.max_streams,
             max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             grace: Duration::from_secs_f64(self.grace),
             access_log: self.access_log,
@@ -203,7 +230,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.config();
     config.validate()?;
     config.max_connections = room_for(config.max_connections, args.max_connections.is_some())?;
-    let addr = args.address()?;
+    let addr = match &args.unix_socket {
+        Some(path) => Where::Unix(path),
+        None => Where::Tcp(args.address()?),
+    };
     let workers = args.workers.unwrap_or_else(speedup_server::default_workers);
     // The main thread only relays signals; serving runs on `workers` threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -214,11 +244,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Handlers are installed before the address is printed, so a script
         // that signals right after reading it gets a graceful shutdown.
         let (shutdown, cut) = signals::shutdown_signals()?;
-        let server = speedup_server::Server::builder(config)
-            .workers(workers)
-            .bind(addr)
-            .map_err(bind_failed)?;
-        println!("listening on http://{}", server.local_addr());
+        let builder = speedup_server::Server::builder(config).workers(workers);
+        let server = match addr {
+            Where::Tcp(addr) => builder.bind(addr),
+            Where::Unix(path) => bind_unix(builder, path)?,
+        };
+        let server = server.map_err(bind_failed)?;
+        // `http://HOST:PORT`, or `unix:PATH`.
+        println!("listening on {}", server.listening());
         anyhow::Ok(server.serve(shutdown, cut).await?)
     });
     let stopped = result?;
@@ -284,16 +317,49 @@ fn room_for(max_connections: usize, explicit: bool) -> anyhow::Result<usize> {
     Ok(fit)
 }
 
+/// Where to listen: `--host`/`--port`, or `--unix-socket`.
+enum Where<'a> {
+    Tcp(SocketAddr),
+    Unix(&'a Path),
+}
+
+/// Binds `--unix-socket`'s path (Unix systems only).
+fn bind_unix<F, A>(
+    builder: speedup_server::ServerBuilder<F>,
+    path: &Path,
+) -> anyhow::Result<Result<speedup_server::Server<A>, speedup_server::ServerError>>
+where
+    F: FnOnce(&speedup_server::Config) -> A,
+    A: speedup_server::App,
+{
+    #[cfg(unix)]
+    {
+        Ok(builder.bind_unix(path))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (builder, path);
+        bail!("--unix-socket needs a Unix system; use --host and --port")
+    }
+}
+
 /// Why the address could not be bound, and what to do about it.
 fn bind_failed(error: speedup_server::ServerError) -> anyhow::Error {
+    use speedup_server::ServerError::{Bind, BindUnix};
+    use std::io::ErrorKind;
     match &error {
-        speedup_server::ServerError::Bind { source, .. }
-            if source.kind() == std::io::ErrorKind::AddrInUse =>
-        {
-            anyhow!(
-                "{error}: another server listens there; stop it, or pick another --port \
-                 (--port 0 picks any free port)"
-            )
+        Bind { source, .. } if source.kind() == ErrorKind::AddrInUse => anyhow!(
+            "{error}: another server listens there; stop it, or pick another --port \
+             (--port 0 picks any free port)"
+        ),
+        BindUnix { source, .. } if source.kind() == ErrorKind::AddrInUse => {
+            anyhow!("{error}; stop that server, or pick another --unix-socket path")
+        }
+        BindUnix { source, .. } if source.kind() == ErrorKind::AlreadyExists => {
+            anyhow!("{error}; pick another --unix-socket path")
+        }
+        BindUnix { .. } => {
+            anyhow!("{error}; check --unix-socket (its folder must exist and be writable)")
         }
         _ => anyhow!("{error}; check --host and --port (--port 0 picks any free port)"),
     }

@@ -105,6 +105,8 @@ fn invalid_flags_are_named() {
         ("--max-sleep", "1e19"),
         ("--first-byte-timeout", "0"),
         ("--max-header-bytes", "100"),
+        ("--max-streams", "0"),
+        ("--max-streams", "65536"),
     ] {
         let stderr = refused(&["--host", "127.0.0.1", "--port", "0", flag, value]);
         assert!(stderr.contains(flag), "{flag} {value}: {stderr}");

@@ -52,7 +52,7 @@ impl EmbeddedServer {
             .app(|config| app.insert(speedup_server::app(config)).clone())
             .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
         let app = app.expect("bind builds the app");
-        let (base_url, stats) = (format!("http://{}", server.local_addr()), server.stats());
+        let (base_url, stats) = (server.listening().to_string(), server.stats());
         let (tx, rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("speedup-lab-server".into())

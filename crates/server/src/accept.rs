@@ -15,12 +15,10 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
@@ -28,6 +26,7 @@ use tokio::time::Instant;
 use crate::conn::{refuse, serve_connection, ConnSettings};
 use crate::idle::{IdleRegistry, IdleShard};
 use crate::listener::{peer_left, refuse_backlog};
+use crate::socket::{Listener, Peer, Stream};
 use crate::throttle::Throttle;
 use crate::watchdog::Activity;
 use crate::{App, Config};
@@ -146,7 +145,7 @@ impl std::ops::AddAssign for Drained {
 /// shuts them down gracefully (or at once when `cut` resolves); returns when
 /// none of them is left.
 pub(crate) async fn accept_loop<A: App>(
-    listener: TcpListener,
+    listener: Listener,
     shared: &Shared<A>,
     shard: &Arc<IdleShard>,
     shutdown: impl Future<Output = ()>,
@@ -199,7 +198,7 @@ pub(crate) async fn accept_loop<A: App>(
 /// The loop proper: accepts and spawns each connection into `connections`
 /// (reaping finished ones as it goes), forever; dropped at shutdown.
 async fn accept_until<A: App>(
-    listener: &TcpListener,
+    listener: &Listener,
     shared: &Shared<A>,
     shard: &Arc<IdleShard>,
     parked: &Parked,
@@ -249,7 +248,7 @@ async fn accept_until<A: App>(
 /// the cap and those still waiting in the backlog, then closes the
 /// listener; returns how many were answered.
 fn refuse_waiting(
-    listener: TcpListener,
+    listener: Listener,
     parked: &Parked,
     settings: &Arc<ConnSettings>,
     refusals: &mut JoinSet<()>,
@@ -293,9 +292,9 @@ async fn drain(
 }
 
 /// A connection accepted beyond the cap while room is being made for it.
-type Parked = Mutex<Option<TcpStream>>;
+type Parked = Mutex<Option<Stream>>;
 
-fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
+fn lock(parked: &Parked) -> MutexGuard<'_, Option<Stream>> {
     parked.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -321,11 +320,11 @@ fn lock(parked: &Parked) -> MutexGuard<'_, Option<TcpStream>> {
 /// room until one below the cap finds the backlog empty (the flag is
 /// shared, as the backlog is).
 async fn accept<A>(
-    listener: &TcpListener,
+    listener: &Listener,
     shared: &Shared<A>,
     shard: &Arc<IdleShard>,
     parked: &Parked,
-) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit, Arc<Activity>)> {
+) -> io::Result<(Stream, Peer, OwnedSemaphorePermit, Arc<Activity>)> {
     let at_cap = room(shared).await?;
     let (stream, peer) = next_connection(listener, &shared.backlogged, at_cap).await?;
     let (stream, permit) = match Arc::clone(&shared.limit).try_acquire_owned() {
@@ -378,10 +377,10 @@ async fn room<A>(shared: &Shared<A>) -> io::Result<bool> {
 /// Accepts the next connection. Below the cap, an accept that finds nothing
 /// waiting clears `backlogged`: whoever comes next arrives now.
 async fn next_connection(
-    listener: &TcpListener,
+    listener: &Listener,
     backlogged: &AtomicBool,
     at_cap: bool,
-) -> io::Result<(TcpStream, SocketAddr)> {
+) -> io::Result<(Stream, Peer)> {
     let mut first_poll = true;
     std::future::poll_fn(|cx| {
         let accepted = listener.poll_accept(cx);
@@ -454,6 +453,8 @@ fn record_future_size(size: usize) {
 mod tests {
     use super::*;
     use crate::Server;
+    use std::net::SocketAddr;
+    use tokio::net::TcpStream;
 
     /// A connection's future is moved into its task on every accept: keep
     /// big buffers out of it (boxed where rarely needed).
@@ -463,7 +464,7 @@ mod tests {
             .workers(1)
             .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .expect("bind");
-        let addr = server.local_addr();
+        let addr = server.local_addr().expect("a TCP server");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let stopped = async move {
             let _ = stopped.await;

@@ -33,11 +33,16 @@
 //! the shutdown signal and the local address; below both app and
 //! transport); `watchdog` (a connection's timeouts), `idle` (the idle
 //! registry, a shard per serving thread), `watched` (the socket as hyper
-//! sees it), `service` (what hyper calls for each of a connection's
-//! requests), `conn` (one connection), `listener` (the listening socket and
+//! sees it), `frames` (HTTP/2's header blocks as the bytes go by, for the
+//! watchdog), `http` (HTTP/1.x or HTTP/2, told apart by the first bytes),
+//! `service` (what hyper calls for each of a connection's requests), `conn`
+//! (one connection), `listener` (the listening socket and
 //! its backlog), `accept` (one thread's accept loop and its drain),
 //! `throttle` (its warnings), `threads` (one runtime per serving thread),
+//! `socket` (TCP or Unix domain sockets behind one type each), `unix`
+//! (binding a Unix socket path without destroying what is there),
 //! `server` (the builder, serving and shutdown across the threads),
+//! `relay` (shutdown relayed to the threads while they serve),
 //! `summary` (the line a stopped server logs).
 
 #![forbid(unsafe_code)]
@@ -47,19 +52,25 @@ mod conn;
 mod context;
 mod cpu;
 mod errors;
+mod frames;
 mod handlers;
+mod http;
 mod idle;
 mod listener;
 mod metrics;
 pub mod pyfloat;
 pub mod pyint;
+mod relay;
 mod routes;
 mod server;
 mod service;
 mod sleep;
+mod socket;
 mod summary;
 mod threads;
 mod throttle;
+#[cfg(unix)]
+mod unix;
 mod url;
 mod watchdog;
 mod watched;
@@ -72,7 +83,9 @@ use tokio::sync::Semaphore;
 
 pub use cpu::{fibo, MAX_FIBO_LIMIT};
 pub use routes::app;
-pub use server::{default_workers, App, Server, ServerBuilder, Stats, Stopped, CLOSE_MARGIN};
+pub use server::{
+    default_workers, App, Listening, Server, ServerBuilder, Stats, Stopped, CLOSE_MARGIN,
+};
 
 /// Async sleeps (`/async/sleep`) waiting on the timer right now, across all
 /// servers in this process: a diagnostic, and how tests check that a client
@@ -95,6 +108,9 @@ pub const MAX_PERMITS: usize = Semaphore::MAX_PERMITS;
 /// The allowed range of [`Config::max_header_bytes`].
 pub const HEADER_BYTES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
 
+/// The allowed range of [`Config::max_streams`].
+pub const MAX_STREAMS: std::ops::RangeInclusive<u32> = 1..=65_535;
+
 /// How the server behaves; [`Config::default`] matches `speedup serve`'s
 /// defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +130,13 @@ pub struct Config {
     /// `keep_alive`, which counts the idle time before it).
     pub header_timeout: Duration,
     /// Largest request head (request line and headers) in bytes; larger
-    /// ones get a 431. It also bounds the connection's read buffer.
+    /// ones get a 431. It also bounds the connection's read buffer, and
+    /// HTTP/2's header list (SETTINGS_MAX_HEADER_LIST_SIZE).
     pub max_header_bytes: usize,
+    /// Most HTTP/2 streams (requests) in flight on one connection
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused (REFUSED_STREAM),
+    /// so one connection cannot queue unbounded work.
+    pub max_streams: u32,
     /// Most connections open at once; more wait in the listen backlog. At the
     /// cap, the connection idle the longest is closed to make room.
     pub max_connections: usize,
@@ -151,6 +172,7 @@ impl Default for Config {
             first_byte_timeout: Duration::from_secs(2),
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
+            max_streams: 100,
             max_connections: 25_000,
             grace: Duration::from_secs(10),
             access_log: false,
@@ -208,6 +230,9 @@ impl Config {
         if !HEADER_BYTES.contains(&self.max_header_bytes) {
             return invalid("max_header_bytes", "must be 1024 to 1048576 bytes");
         }
+        if !MAX_STREAMS.contains(&self.max_streams) {
+            return invalid("max_streams", "must be 1 to 65535");
+        }
         Ok(())
     }
 }
@@ -229,6 +254,16 @@ pub enum ServerError {
         /// The address asked for.
         addr: SocketAddr,
         /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The Unix socket could not be set up at its path: the path exists
+    /// and is not a socket (`AlreadyExists`, left as it is), a server
+    /// listens on it (`AddrInUse`), or the system's reason.
+    #[error("cannot listen on unix:{}: {source}", path.display())]
+    BindUnix {
+        /// The path asked for.
+        path: std::path::PathBuf,
+        /// Why.
         source: io::Error,
     },
     /// The listener's own address could not be read.

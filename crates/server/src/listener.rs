@@ -2,7 +2,8 @@
 //!
 //! * One socket per server, bound without `SO_REUSEPORT`, so the port is
 //!   ours alone (see `threads` for how several threads share it), with a
-//!   deep backlog: clients beyond `max_connections` wait there.
+//!   deep backlog: clients beyond `max_connections` wait there. (A Unix
+//!   socket is bound by `unix`, with the same backlog.)
 //! * At shutdown, what still waits in the backlog is accepted and answered
 //!   503 rather than reset when the socket closes.
 //! * A client that gave up while it waited in the backlog is recognised when
@@ -14,10 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use crate::conn::{refuse, ConnSettings};
+use crate::socket::{StdListener, Stream};
 
 /// Pending connections the kernel queues for us (uvicorn's default) per
 /// serving thread, which is where clients beyond `max_connections` wait.
@@ -39,13 +40,19 @@ pub(crate) fn bind(addr: SocketAddr, workers: usize) -> io::Result<std::net::Tcp
     // sockets inherit it, so no setsockopt per connection.
     socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
+    socket.listen(backlog(workers))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// The backlog of a server with `workers` serving threads: [`BACKLOG`]
+/// each.
+pub(crate) fn backlog(workers: usize) -> i32 {
     let backlog = u32::try_from(workers)
         .unwrap_or(u32::MAX)
         .saturating_mul(BACKLOG)
         .min(i32::MAX as u32);
-    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
+    i32::try_from(backlog).unwrap_or(i32::MAX)
 }
 
 /// At shutdown, the connections still waiting in the kernel's backlog (at
@@ -53,22 +60,17 @@ pub(crate) fn bind(addr: SocketAddr, workers: usize) -> io::Result<std::net::Tcp
 /// reset when the listener closes. Returns how many; stops at the first
 /// accept that would wait or fails (out of descriptors: the rest are reset).
 pub(crate) fn refuse_backlog(
-    listener: &std::net::TcpListener,
+    listener: &StdListener,
     settings: &Arc<ConnSettings>,
     connections: &mut JoinSet<()>,
 ) -> usize {
     let mut refused = 0;
     while refused < BACKLOG as usize {
-        let Ok((stream, _)) = listener.accept() else {
+        let Ok(stream) = listener.accept_now() else {
             break;
         };
-        let stream = stream
-            .set_nonblocking(true)
-            .and_then(|()| TcpStream::from_std(stream));
-        if let Ok(stream) = stream {
-            connections.spawn(refuse(stream, Arc::clone(settings)));
-            refused += 1;
-        }
+        connections.spawn(refuse(stream, Arc::clone(settings)));
+        refused += 1;
     }
     refused
 }
@@ -81,12 +83,9 @@ const REFUSE_AT_EXIT: Duration = Duration::from_secs(1);
 /// backlog of `listener` (a duplicate of theirs) 503 from the caller's
 /// runtime, closes it, and gives the answers at most [`REFUSE_AT_EXIT`] in
 /// all; returns how many.
-pub(crate) async fn refuse_waiting(
-    listener: std::net::TcpListener,
-    settings: &Arc<ConnSettings>,
-) -> usize {
+pub(crate) async fn refuse_waiting(listener: StdListener, settings: &Arc<ConnSettings>) -> usize {
     // Never wait in `accept`: shared with the threads, but made sure.
-    if listener.set_nonblocking(true).is_err() {
+    if listener.set_nonblocking().is_err() {
         return 0;
     }
     let mut connections = JoinSet::new();
@@ -102,7 +101,7 @@ pub(crate) async fn refuse_waiting(
 /// backlog. Its request, if it sent one, is still there to read, so only the
 /// end of stream behind it tells (`POLLRDHUP`: one `poll` syscall, no read).
 /// A client that half-closes right after its request looks the same.
-pub(crate) fn peer_left(stream: &TcpStream) -> bool {
+pub(crate) fn peer_left(stream: &Stream) -> bool {
     #[cfg(target_os = "linux")]
     {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -132,6 +131,7 @@ pub(crate) fn peer_left(stream: &TcpStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     /// Accepted sockets inherit TCP_NODELAY from the listener, so the
     /// server sets it once, not per connection.

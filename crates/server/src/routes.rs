@@ -115,18 +115,22 @@ fn match_route(path: &str, mistakes: bool) -> Option<(Endpoint, &'static str, &s
 }
 
 /// Starlette's `redirect_slashes`: 307 to an absolute URL built from the
-/// `host` header (or the local address), the decoded path and the raw query,
-/// then quoted; empty body.
+/// `host` header (HTTP/2: its `:authority`, which stands for it; else the
+/// local address), the decoded path and the raw query, then quoted; empty
+/// body.
 fn redirect(parts: &Parts, path: &str) -> Result<Response, ApiError> {
-    let authority = match parts.headers.get(header::HOST) {
-        Some(host) => Some(latin1(host.as_bytes())),
-        None => parts
-            .extensions
-            .get::<LocalAddr>()
-            .map(|LocalAddr(addr)| match addr.port() {
-                80 => addr.ip().to_string(),
-                port => format!("{}:{port}", addr.ip()),
-            }),
+    let authority = match (parts.headers.get(header::HOST), h2_authority(parts)) {
+        (Some(host), _) => Some(latin1(host.as_bytes())),
+        (None, Some(authority)) => Some(authority.to_owned()),
+        (None, None) => {
+            parts
+                .extensions
+                .get::<LocalAddr>()
+                .map(|LocalAddr(addr)| match addr.port() {
+                    80 => addr.ip().to_string(),
+                    port => format!("{}:{port}", addr.ip()),
+                })
+        }
     };
     let mut url = match authority {
         Some(authority) => format!("http://{authority}{path}"),
@@ -143,6 +147,15 @@ fn redirect(parts: &Parts, path: &str) -> Result<Response, ApiError> {
     headers.insert(header::LOCATION, location);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     Ok(response)
+}
+
+/// An HTTP/2 request's `:authority` (RFC 9113 §8.3.1: what `host` is to
+/// HTTP/1.1).
+fn h2_authority(parts: &Parts) -> Option<&str> {
+    (parts.version == axum::http::Version::HTTP_2)
+        .then(|| parts.uri.authority())
+        .flatten()
+        .map(|authority| authority.as_str())
 }
 
 #[cfg(test)]

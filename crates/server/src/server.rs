@@ -7,7 +7,7 @@
 //! let server = Server::builder(Config::default())
 //!     .workers(2) // serving threads; default: the cores
 //!     .bind(([127, 0, 0, 1], 0).into())?;
-//! println!("listening on http://{}", server.local_addr());
+//! println!("listening on {}", server.listening()); // http://127.0.0.1:PORT
 //! let stopped = server
 //!     .serve(async { /* shutdown: e.g. SIGTERM */ }, std::future::pending())
 //!     .await?;
@@ -16,7 +16,8 @@
 //! # }
 //! ```
 //!
-//! [`ServerBuilder::bind`] binds one listening socket (see `listener`);
+//! [`ServerBuilder::bind`] binds one listening socket (see `listener`), or
+//! [`ServerBuilder::bind_unix`] a Unix domain socket (see `unix`);
 //! [`Server::serve`] runs a current-thread runtime and accept loop on each
 //! of the `workers` threads (see `threads`), sharing the application, the
 //! connection cap and shutdown, until `shutdown` resolves; then every loop
@@ -25,9 +26,11 @@
 //! and says so ([`Stopped`]), for the caller to end the process.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,12 +40,13 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::Request;
 use tokio::sync::watch;
-use tokio::task::{JoinError, JoinSet};
-use tokio::time::Instant;
+use tokio::task::JoinSet;
 
 use crate::accept::{Drained, Shared};
 use crate::idle::IdleRegistry;
 use crate::listener::{bind, refuse_waiting};
+use crate::relay::Relay;
+use crate::socket::StdListener;
 use crate::summary::Summary;
 use crate::threads::{spawn, Phase, Served};
 use crate::{app, Config, ServerError};
@@ -100,11 +104,38 @@ pub struct ServerBuilder<F> {
 #[derive(Debug)]
 #[must_use = "a bound server serves nothing until `serve` runs"]
 pub struct Server<A> {
-    listener: std::net::TcpListener,
-    local: SocketAddr,
+    listener: StdListener,
+    listening: Listening,
     workers: usize,
     config: Config,
     shared: Arc<Shared<A>>,
+    /// A Unix socket's path, removed when the server is done.
+    _path: Option<OwnPath>,
+}
+
+/// The socket file of a server on a Unix socket (none elsewhere).
+#[cfg(unix)]
+type OwnPath = crate::unix::OwnPath;
+#[cfg(not(unix))]
+type OwnPath = std::convert::Infallible;
+
+/// Where a server listens; shown as a URL for TCP (`http://127.0.0.1:8000`)
+/// and as `unix:PATH` for a Unix domain socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listening {
+    /// A TCP address, with the port picked for port 0.
+    Tcp(SocketAddr),
+    /// A Unix domain socket's path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Listening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listening::Tcp(addr) => write!(f, "http://{addr}"),
+            Listening::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
 }
 
 impl Server<Router> {
@@ -150,6 +181,38 @@ impl<F> ServerBuilder<F> {
         F: FnOnce(&Config) -> A,
         A: App,
     {
+        self.check()?;
+        let listener =
+            bind(addr, self.workers).map_err(|source| ServerError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        Ok(self.build(StdListener::Tcp(listener), Listening::Tcp(local), None))
+    }
+
+    /// Like [`ServerBuilder::bind`], on a Unix domain socket at `path`: a
+    /// path that exists and is not a socket is refused and left as it is
+    /// (`AlreadyExists`), as is a socket a server listens on (`AddrInUse`);
+    /// a stale socket (nothing listens on it) is replaced. The socket is
+    /// removed once [`Server::serve`] returns (or the server is dropped),
+    /// if the path still holds it.
+    #[cfg(unix)]
+    pub fn bind_unix<A>(self, path: impl AsRef<Path>) -> Result<Server<A>, ServerError>
+    where
+        F: FnOnce(&Config) -> A,
+        A: App,
+    {
+        self.check()?;
+        let path = path.as_ref();
+        let (listener, own) =
+            crate::unix::bind_unix(path, self.workers).map_err(|source| ServerError::BindUnix {
+                path: path.to_owned(),
+                source,
+            })?;
+        let listening = Listening::Unix(path.to_owned());
+        Ok(self.build(StdListener::Unix(listener), listening, Some(own)))
+    }
+
+    /// Checks the config and the number of serving threads.
+    fn check(&self) -> Result<(), ServerError> {
         self.config.validate()?;
         if self.workers == 0 {
             return Err(ServerError::InvalidConfig {
@@ -157,17 +220,29 @@ impl<F> ServerBuilder<F> {
                 reason: "must be at least 1".to_owned(),
             });
         }
-        let listener =
-            bind(addr, self.workers).map_err(|source| ServerError::Bind { addr, source })?;
-        let local = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        Ok(())
+    }
+
+    /// The server on its bound `listener`, with the application built.
+    fn build<A>(
+        self,
+        listener: StdListener,
+        listening: Listening,
+        path: Option<OwnPath>,
+    ) -> Server<A>
+    where
+        F: FnOnce(&Config) -> A,
+        A: App,
+    {
         let app = (self.make_app)(&self.config);
-        Ok(Server {
+        Server {
             listener,
-            local,
+            listening,
             workers: self.workers,
             shared: Arc::new(Shared::new(app, &self.config, self.workers)),
             config: self.config,
-        })
+            _path: path,
+        }
     }
 }
 
@@ -223,9 +298,18 @@ pub struct Stopped {
 }
 
 impl<A: App> Server<A> {
-    /// The address the server listens on (with the port picked for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    /// The TCP address the server listens on (with the port picked for
+    /// port 0); none for a Unix socket's.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self.listening {
+            Listening::Tcp(addr) => Some(addr),
+            Listening::Unix(_) => None,
+        }
+    }
+
+    /// Where the server listens.
+    pub fn listening(&self) -> &Listening {
+        &self.listening
     }
 
     /// How many serving threads [`Server::serve`] runs.
@@ -258,7 +342,7 @@ impl<A: App> Server<A> {
         shutdown: impl Future<Output = ()>,
         cut: impl Future<Output = ()>,
     ) -> Result<Stopped, ServerError> {
-        announce(self.local, self.workers, &self.config);
+        announce(&self.listening, self.workers, &self.config);
         // A duplicate kept to answer the backlog should every thread be
         // stuck at the end; closed as soon as every thread has closed its
         // own, so that new connections are refused from then on.
@@ -330,135 +414,22 @@ impl<A: App> Server<A> {
 
 /// Logs the settings at debug level (the caller says where it listens),
 /// and the timer's precision if in doubt.
-fn announce(local: SocketAddr, workers: usize, config: &Config) {
+fn announce(listening: &Listening, workers: usize, config: &Config) {
     if let Some(warning) = speedup_timer::precision_warning() {
         tracing::warn!("{warning}");
     }
     tracing::debug!(
-        "serving http://{local} on {workers} thread(s) (threads {}, max sleep {}s, \
+        "serving {listening} on {workers} thread(s) (threads {}, max sleep {}s, \
          keep-alive {:?}, first-byte timeout {:?}, header timeout {:?}, max header bytes {}, \
-         max connections {}, grace {:?})",
+         max HTTP/2 streams {}, max connections {}, grace {:?})",
         config.threads,
         config.max_sleep,
         config.keep_alive,
         config.first_byte_timeout,
         config.header_timeout,
         config.max_header_bytes,
+        config.max_streams,
         config.max_connections,
         config.grace,
     );
-}
-
-/// What [`Server::serve`] does while the threads serve: relays shutdown
-/// to them (`phase`), and closes its `spare` socket once they have closed
-/// theirs.
-struct Relay<'a, A> {
-    phase: watch::Sender<Phase>,
-    grace: Duration,
-    shared: &'a Shared<A>,
-    spare: Option<std::net::TcpListener>,
-    failure: Option<ServerError>,
-    /// What the threads that stopped reported, summed.
-    drained: Drained,
-    /// Whether `cut` came before the grace period was over.
-    cut_by_signal: bool,
-}
-
-/// Where shutdown stands, as [`Relay`] sees it.
-#[derive(Debug, Default)]
-struct Stage {
-    /// `shutdown` resolved (graceful shutdown began).
-    signalled: bool,
-    /// `cut` resolved after it.
-    cut_signalled: bool,
-    /// When the loops are (to be) told to cut.
-    cut_at: Option<Instant>,
-    /// Whether they have been.
-    cutting: bool,
-}
-
-impl Stage {
-    /// When to wake next: the cut, then [`CLOSE_MARGIN`] after it.
-    fn wake(&self) -> Option<Instant> {
-        self.cut_at
-            .map(|at| if self.cutting { at + CLOSE_MARGIN } else { at })
-    }
-}
-
-impl<A> Relay<'_, A> {
-    /// Relays `shutdown` (then the grace period, or `cut`) to the serving
-    /// threads and waits for their loops to end; returns how many had not
-    /// when the server stopped waiting: [`CLOSE_MARGIN`] after they were
-    /// told to cut (at the end of the grace period, at `cut`, or at once if
-    /// one of them failed, into `failure`).
-    async fn wait_for_threads(
-        &mut self,
-        threads: &mut JoinSet<Served>,
-        shutdown: impl Future<Output = ()>,
-        cut: impl Future<Output = ()>,
-    ) -> usize {
-        let (mut shutdown, mut cut) = (std::pin::pin!(shutdown), std::pin::pin!(cut));
-        let mut stage = Stage {
-            cut_at: self.failure.as_ref().map(|_| Instant::now()),
-            ..Stage::default()
-        };
-        loop {
-            tokio::select! {
-                biased;
-                joined = threads.join_next() => match joined {
-                    None => return 0,
-                    Some(joined) => self.joined(joined, &mut stage),
-                },
-                () = self.shared.listeners_closed.notified(), if self.spare.is_some() => {
-                    // Whatever arrived since the last thread looked.
-                    if let Some(spare) = self.spare.take() {
-                        self.drained.refused += refuse_waiting(spare, &self.shared.settings).await;
-                    }
-                }
-                () = &mut shutdown, if !stage.signalled => {
-                    stage.signalled = true;
-                    self.phase.send_if_modified(|now| {
-                        let was = std::mem::replace(now, (*now).max(Phase::Graceful));
-                        was < Phase::Graceful
-                    });
-                    stage.cut_at.get_or_insert(Instant::now() + self.grace);
-                }
-                () = &mut cut, if stage.signalled && !stage.cut_signalled => {
-                    stage.cut_signalled = true;
-                    self.cut_by_signal |= !stage.cutting;
-                    let now = Instant::now();
-                    stage.cut_at = Some(stage.cut_at.map_or(now, |at| at.min(now)));
-                }
-                () = sleep_until_some(stage.wake()) => {
-                    if stage.cutting {
-                        return threads.len();
-                    }
-                    self.phase.send_replace(Phase::Cut);
-                    stage.cutting = true;
-                }
-            }
-        }
-    }
-
-    /// A serving thread ended: its drain is counted; its failure stops the
-    /// others at once.
-    fn joined(&mut self, joined: Result<Served, JoinError>, stage: &mut Stage) {
-        let served =
-            joined.unwrap_or_else(|error| Err(ServerError::Thread(io::Error::other(error))));
-        match served {
-            Ok(drained) => self.drained += drained,
-            Err(error) => {
-                self.failure.get_or_insert(error);
-                stage.cut_at = Some(Instant::now());
-            }
-        }
-    }
-}
-
-/// Sleeps until `deadline`, forever without one.
-async fn sleep_until_some(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }

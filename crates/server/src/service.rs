@@ -16,7 +16,6 @@
 use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,13 +25,13 @@ use axum::http::{header, HeaderValue, Version};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper::Request;
-use tokio::net::TcpStream;
 use tokio::task::futures::TaskLocalFuture;
 use tokio::time::Instant;
 use tower::util::{Oneshot, ServiceExt};
 
 use crate::context::{LocalAddr, Stopping};
 use crate::errors::ApiError;
+use crate::socket::{Peer, Stream};
 use crate::watchdog::{Activity, BusyGuard};
 
 /// hyper's service for one connection: each request goes to a clone of
@@ -40,9 +39,9 @@ use crate::watchdog::{Activity, BusyGuard};
 pub(crate) struct ConnService<'a, A> {
     app: A,
     /// The connection's socket, for its local address when one is needed.
-    stream: &'a TcpStream,
+    stream: &'a Stream,
     activity: &'a Arc<Activity>,
-    peer: SocketAddr,
+    peer: Peer,
     access_log: bool,
     stopping: Stopping,
 }
@@ -51,9 +50,9 @@ impl<'a, A> ConnService<'a, A> {
     /// The service of the connection on `stream` from `peer`.
     pub(crate) fn new(
         app: A,
-        stream: &'a TcpStream,
+        stream: &'a Stream,
         activity: &'a Arc<Activity>,
-        peer: SocketAddr,
+        peer: Peer,
         access_log: bool,
         stopping: Stopping,
     ) -> Self {
@@ -79,10 +78,12 @@ where
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         let busy = self.activity.begin();
         let host_ok = has_one_host(&request);
-        // Only a redirect without `Host` needs our address: no getsockname
-        // per connection.
-        if !request.headers().contains_key(header::HOST) {
-            if let Ok(local) = self.stream.local_addr() {
+        // Only a redirect without `Host` (or HTTP/2's `:authority`) needs
+        // our address: no getsockname per connection.
+        let h2_authority =
+            request.version() == Version::HTTP_2 && request.uri().authority().is_some();
+        if !request.headers().contains_key(header::HOST) && !h2_authority {
+            if let Some(local) = self.stream.local_addr() {
                 request.extensions_mut().insert(LocalAddr(local));
             }
         }
@@ -129,7 +130,7 @@ pin_project_lite::pin_project! {
         // client goes away first: the connection is idle again.
         busy: Option<BusyGuard>,
         logged: Option<(String, Instant)>,
-        peer: SocketAddr,
+        peer: Peer,
     }
 }
 

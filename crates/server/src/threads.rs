@@ -30,10 +30,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
 use crate::accept::{accept_loop, Drained, Shared};
+use crate::socket::StdListener;
 use crate::{App, ServerError};
 
 /// Blocking threads each runtime may use besides the sleep pool's share
@@ -62,7 +62,7 @@ pub(crate) type Served = Result<Drained, ServerError>;
 /// server's socket); its end is reported on the returned channel.
 pub(crate) fn spawn<A: App>(
     index: usize,
-    listener: std::net::TcpListener,
+    listener: StdListener,
     shared: Arc<Shared<A>>,
     phase: watch::Receiver<Phase>,
     pool_threads: usize,
@@ -79,7 +79,7 @@ pub(crate) fn spawn<A: App>(
 /// reports on `done`; then a short wait for blocking sleeps still running.
 fn serve_on_this_thread<A: App>(
     index: usize,
-    listener: std::net::TcpListener,
+    listener: StdListener,
     shared: Arc<Shared<A>>,
     phase: watch::Receiver<Phase>,
     blocking_threads: usize,
@@ -105,7 +105,7 @@ fn serve_on_this_thread<A: App>(
     // always writes the runtime's eventfd, even from its own thread, one
     // syscall per connection; a task woken on its own thread is queued.
     let served = runtime.block_on(async move {
-        let listener = TcpListener::from_std(listener).map_err(ServerError::Thread)?;
+        let listener = listener.into_tokio().map_err(ServerError::Thread)?;
         // This thread's async sleeps on its own timer: woken here, with no
         // timer thread in between.
         let _timer = speedup_timer::install_local().map_err(ServerError::Timer)?;

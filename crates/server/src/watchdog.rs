@@ -14,6 +14,28 @@
 //! * while a request is being served, no timeout runs (the handlers bound
 //!   their own work).
 //!
+//! HTTP/2 serves many requests (streams) at once on one connection, and a
+//! client may send frames that are not requests (SETTINGS, PING,
+//! WINDOW_UPDATE), so the same timeouts are counted differently there
+//! (`watched` follows the frames, see `frames`):
+//!
+//! * the connection is busy while any stream is being served (a count, not
+//!   a flag): one stream ending while another runs does not make it idle,
+//!   so no idle timeout cuts a stream in flight;
+//! * the preface is not a request: the first byte of the first HEADERS
+//!   frame is what `first_byte` waits for, and frames that start no
+//!   request neither start the header timeout nor hold off the idle one;
+//! * the header timeout runs from a HEADERS frame to the end of its header
+//!   block, even while other streams are in flight: nothing else may come
+//!   between a block's frames, so a block that never ends (a slowloris)
+//!   stalls every request of the connection, and the connection is cut;
+//! * an idle connection's keep-alive ends with a GOAWAY (hyper's graceful
+//!   shutdown) rather than a silent close, so a client that sent a request
+//!   meanwhile knows whether it was taken; the connection is closed when
+//!   hyper is done (the client answered its PING, no stream is left), or
+//!   [`GOAWAY_WAIT`] after it is idle again. With keep-alive off, that
+//!   happens as soon as no stream is in flight; at shutdown, the same.
+//!
 //! Every connection that is not serving a request is also listed, oldest
 //! idle first, in its serving thread's shard of the idle registry (see
 //! `idle`), which asks it to close ([`Activity::evict`]) when the server
@@ -25,6 +47,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::frames::Fed;
 use crate::idle::{IdleKey, IdleShard};
 
 /// A connection idle for less than this is never evicted: under an idle
@@ -32,6 +55,11 @@ use crate::idle::{IdleKey, IdleShard};
 /// moment between its connect and its first byte. It bounds the churn
 /// to `max_connections` per this period.
 pub(crate) const MIN_IDLE_TO_EVICT: Duration = Duration::from_millis(50);
+
+/// How long an idle HTTP/2 connection told to go away (GOAWAY) has to
+/// finish: the client's answer to hyper's PING (one round trip) lets hyper
+/// send the last GOAWAY and close; a client that never answers is cut then.
+pub(crate) const GOAWAY_WAIT: Duration = Duration::from_secs(1);
 
 /// The three idle-phase timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +84,9 @@ pub(crate) enum Expired {
     Header,
     /// Closed to make room at the connection cap.
     Evicted,
+    /// An HTTP/2 connection told to go away that did not finish within
+    /// [`GOAWAY_WAIT`] of being idle.
+    GoAway,
 }
 
 /// One connection's state, shared by its task, its hyper service and its IO.
@@ -91,15 +122,21 @@ enum Eviction {
 
 #[derive(Debug)]
 struct State {
-    /// A request is being served.
-    busy: bool,
+    /// Requests being served: at most one over HTTP/1, one per stream in
+    /// flight over HTTP/2.
+    in_flight: usize,
     /// At least one request has been served or started.
     used: bool,
+    /// The connection speaks HTTP/2 (its preface arrived).
+    http2: bool,
+    /// An HTTP/2 connection told to go away (GOAWAY) at its keep-alive.
+    going_away: bool,
     /// The server asked this connection to close while idle.
     evicted: Eviction,
     /// When the connection opened or its last request finished.
     idle_since: Instant,
-    /// When the first byte of the next head arrived, if it has.
+    /// When the first byte of the next head arrived, if it has (HTTP/2:
+    /// when the header block now open began).
     head_since: Option<Instant>,
     /// Its place in the idle list while it is idle.
     idle_key: Option<IdleKey>,
@@ -111,25 +148,36 @@ struct State {
 impl State {
     /// The watchdog's next deadline and what it means, if one runs now.
     fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, Expired)> {
-        if self.busy {
-            None
-        } else if let Some(head_since) = self.head_since {
+        let busy = self.in_flight > 0;
+        // Over HTTP/1 a head is only ever open while idle; an HTTP/2 block
+        // is timed whatever else is in flight (see the module).
+        if let Some(head_since) = self.head_since.filter(|_| self.http2 || !busy) {
             Some((head_since + timeouts.header, Expired::Header))
+        } else if busy {
+            None
+        } else if self.going_away {
+            Some((self.idle_since + GOAWAY_WAIT, Expired::GoAway))
         } else if !self.used {
             Some((self.idle_since + timeouts.first_byte, Expired::FirstByte))
         } else {
-            timeouts
-                .keep_alive
-                .map(|idle| (self.idle_since + idle, Expired::KeepAlive))
+            // HTTP/2 without keep-alive: away as soon as idle.
+            let idle = timeouts.keep_alive.or(self.http2.then_some(Duration::ZERO));
+            idle.map(|idle| (self.idle_since + idle, Expired::KeepAlive))
         }
     }
 
     /// Whether the watchdog must look again now that a deadline may be
     /// `now + after` (as soon as): only if it waits for something later.
     fn sooner(&self, now: Instant, after: Option<Duration>) -> bool {
-        match (self.armed, after) {
+        self.sooner_than(after.map(|after| now + after))
+    }
+
+    /// Whether the watchdog must look again for a deadline at `deadline`:
+    /// only if it waits for something later, or for nothing.
+    fn sooner_than(&self, deadline: Option<Instant>) -> bool {
+        match (self.armed, deadline) {
             (Some(None), Some(_)) => true,
-            (Some(Some(armed)), Some(after)) => now + after < armed,
+            (Some(Some(armed)), Some(deadline)) => deadline < armed,
             _ => false,
         }
     }
@@ -143,8 +191,10 @@ impl Activity {
             let idle_key = Some(idle.open(me.clone(), now));
             Self {
                 state: Mutex::new(State {
-                    busy: false,
+                    in_flight: 0,
                     used: false,
+                    http2: false,
+                    going_away: false,
                     evicted: Eviction::No,
                     idle_since: now,
                     head_since: None,
@@ -174,16 +224,24 @@ impl Activity {
         self.lock().used
     }
 
+    /// Whether the connection speaks HTTP/2.
+    pub(crate) fn http2(&self) -> bool {
+        self.lock().http2
+    }
+
     /// Marks a request as started; the guard marks it finished when dropped
     /// (also when the client disconnects and hyper drops the handler).
     ///
-    /// No deadline runs while busy, so the watchdog is not woken: if its
-    /// deadline comes first, it finds the connection busy and waits.
+    /// No idle deadline runs while busy, so the watchdog is not woken: if
+    /// its deadline comes first, it finds the connection busy and waits.
     pub(crate) fn begin(self: &Arc<Self>) -> BusyGuard {
         let mut state = self.lock();
-        state.busy = true;
+        state.in_flight += 1;
         state.used = true;
-        state.head_since = None;
+        // HTTP/2's blocks are followed frame by frame (`frames_arrived`).
+        if !state.http2 {
+            state.head_since = None;
+        }
         if let Some(key) = state.idle_key.take() {
             self.idle.remove(key);
         }
@@ -193,18 +251,66 @@ impl Activity {
 
     /// Whether a request is being served.
     pub(crate) fn busy(&self) -> bool {
-        self.lock().busy
+        self.lock().in_flight > 0
     }
 
-    /// Bytes arrived: if the connection was idle, a head has begun.
+    /// Bytes arrived (HTTP/1, or the preface so far): if the connection was
+    /// idle, a head has begun.
     pub(crate) fn bytes_arrived(&self) {
         let mut state = self.lock();
-        if state.busy || state.head_since.is_some() {
+        if state.in_flight > 0 || state.head_since.is_some() {
             return;
         }
         let now = Instant::now();
         state.head_since = Some(now);
         let sooner = state.sooner(now, Some(self.timeouts.header));
+        drop(state);
+        if sooner {
+            self.changed.notify_one();
+        }
+    }
+
+    /// HTTP/2 frames arrived (see `frames`): the preface (the connection is
+    /// HTTP/2, and what it sent so far started no request), or a header
+    /// block closing (its request begins, or h2 refuses it), or one open at
+    /// the end (opened now if another closed, or none was open).
+    pub(crate) fn frames_arrived(&self, fed: Fed) {
+        if fed == Fed::default() {
+            // Frames outside any block (DATA, PING, WINDOW_UPDATE, ...).
+            return;
+        }
+        let mut state = self.lock();
+        if fed.preface {
+            state.http2 = true;
+            state.head_since = None;
+        }
+        if fed.closed {
+            state.head_since = None;
+        }
+        if fed.open && state.head_since.is_none() {
+            state.head_since = Some(Instant::now());
+        }
+        // The preface may bring the first-byte deadline back; a block, the
+        // header one. Later deadlines need no wake-up.
+        let deadline = state.deadline(&self.timeouts).map(|(at, _)| at);
+        let sooner = state.sooner_than(deadline);
+        drop(state);
+        if sooner {
+            self.changed.notify_one();
+        }
+    }
+
+    /// An HTTP/2 connection was told to go away (GOAWAY: at its keep-alive,
+    /// or at shutdown): it gets [`GOAWAY_WAIT`] once idle
+    /// ([`Expired::GoAway`]), instead of another keep-alive.
+    pub(crate) fn going_away(&self) {
+        let mut state = self.lock();
+        state.going_away = true;
+        if state.in_flight == 0 {
+            state.idle_since = Instant::now();
+        }
+        let deadline = state.deadline(&self.timeouts).map(|(at, _)| at);
+        let sooner = state.sooner_than(deadline);
         drop(state);
         if sooner {
             self.changed.notify_one();
@@ -219,7 +325,7 @@ impl Activity {
     /// not lose it.
     pub(crate) fn evict(&self, any: bool) -> bool {
         let mut state = self.lock();
-        if state.busy
+        if state.in_flight > 0
             || state.idle_since.elapsed() < MIN_IDLE_TO_EVICT
             || (!any && state.head_since.is_some())
         {
@@ -246,7 +352,7 @@ impl Activity {
     /// stays.
     pub(crate) fn keep_if(self: &Arc<Self>, unread: impl FnOnce() -> bool) -> bool {
         let mut state = self.lock();
-        if state.busy || state.evicted != Eviction::Polite || !unread() {
+        if state.in_flight > 0 || state.evicted != Eviction::Polite || !unread() {
             return false;
         }
         state.evicted = Eviction::No;
@@ -270,7 +376,7 @@ impl Activity {
             changed.as_mut().enable();
             let next = {
                 let mut state = self.lock();
-                if state.evicted != Eviction::No && !state.busy {
+                if state.evicted != Eviction::No && state.in_flight == 0 {
                     return Expired::Evicted;
                 }
                 let next = state.deadline(&self.timeouts);
@@ -303,17 +409,23 @@ impl Drop for Activity {
     }
 }
 
-/// A request in progress; dropping it makes the connection idle again.
+/// A request in progress; dropping it makes the connection idle again,
+/// once no other request (HTTP/2 stream) is in flight.
 pub(crate) struct BusyGuard(Arc<Activity>);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
         let activity = &self.0;
         let mut state = activity.lock();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        if state.in_flight > 0 {
+            return;
+        }
         let now = Instant::now();
-        state.busy = false;
         state.idle_since = now;
-        state.head_since = None;
+        if !state.http2 {
+            state.head_since = None;
+        }
         if state.idle_key.is_none() {
             // Nested lock order is always state, then idle list.
             state.idle_key = Some(activity.idle.insert(Arc::downgrade(activity), now));
@@ -321,7 +433,8 @@ impl Drop for BusyGuard {
         // A watchdog waiting for the end of the request, or for a later
         // deadline than the keep-alive one now running, must look again.
         let evicted = state.evicted != Eviction::No;
-        let sooner = evicted || state.sooner(now, activity.timeouts.keep_alive);
+        let deadline = state.deadline(&activity.timeouts).map(|(at, _)| at);
+        let sooner = evicted || state.sooner_than(deadline);
         drop(state);
         if sooner {
             activity.changed.notify_one();
@@ -330,98 +443,4 @@ impl Drop for BusyGuard {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A shard of a registry of its own.
-    fn shard() -> Arc<IdleShard> {
-        Arc::clone(crate::idle::IdleRegistry::new(1).shard(0))
-    }
-
-    const TIMEOUTS: Timeouts = Timeouts {
-        first_byte: Duration::from_secs(1),
-        keep_alive: Some(Duration::from_secs(20)),
-        header: Duration::from_secs(10),
-    };
-
-    #[tokio::test(start_paused = true)]
-    async fn each_phase_has_its_own_timeout() {
-        let activity = Activity::new(shard(), TIMEOUTS);
-        let start = Instant::now();
-        assert_eq!(activity.expired().await, Expired::FirstByte);
-        assert_eq!(start.elapsed(), Duration::from_secs(1));
-
-        drop(activity.begin());
-        let idle = Instant::now();
-        assert_eq!(activity.expired().await, Expired::KeepAlive);
-        assert_eq!(
-            idle.elapsed(),
-            Duration::from_secs(20),
-            "not capped by header"
-        );
-
-        activity.bytes_arrived();
-        let head = Instant::now();
-        assert_eq!(activity.expired().await, Expired::Header);
-        assert_eq!(head.elapsed(), Duration::from_secs(10));
-    }
-
-    /// The lazy watchdog sleeps until the deadline it last saw; a change
-    /// that brings a deadline earlier while it sleeps must still wake it.
-    #[tokio::test(start_paused = true)]
-    async fn a_sleeping_watchdog_sees_deadlines_come_earlier() {
-        let timeouts = Timeouts {
-            first_byte: Duration::from_secs(30),
-            keep_alive: Some(Duration::from_secs(2)),
-            header: Duration::from_secs(1),
-        };
-        let activity = Activity::new(shard(), timeouts);
-        let watchdog = tokio::spawn({
-            let activity = Arc::clone(&activity);
-            async move { activity.expired().await }
-        });
-        // Asleep until the first-byte deadline, 30 s away.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let start = Instant::now();
-        // A request, then 2 s of keep-alive: not the 29 s left.
-        let busy = activity.begin();
-        tokio::time::sleep(Duration::from_secs(40)).await;
-        assert!(!watchdog.is_finished(), "no timeout while busy");
-        drop(busy);
-        assert_eq!(watchdog.await.unwrap(), Expired::KeepAlive);
-        assert_eq!(start.elapsed(), Duration::from_secs(42));
-
-        // Asleep until the keep-alive deadline, 2 s away; a head's first
-        // byte brings it to 1 s.
-        let watchdog = tokio::spawn({
-            let activity = Arc::clone(&activity);
-            async move { activity.expired().await }
-        });
-        drop(activity.begin());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let head = Instant::now();
-        activity.bytes_arrived();
-        assert_eq!(watchdog.await.unwrap(), Expired::Header);
-        assert_eq!(head.elapsed(), Duration::from_secs(1));
-    }
-
-    /// A polite eviction is withdrawn by the connection's task when bytes
-    /// of a request wait in its socket; the connection is listed again,
-    /// with a head on the way, so a second pass may still take it.
-    #[tokio::test(start_paused = true)]
-    async fn eviction_spares_a_request_waiting_in_the_socket() {
-        let registry = crate::idle::IdleRegistry::new(1);
-        let activity = Activity::new(Arc::clone(registry.shard(0)), TIMEOUTS);
-        tokio::time::advance(MIN_IDLE_TO_EVICT).await;
-        assert!(registry.evict_oldest());
-        assert_eq!(activity.expired().await, Expired::Evicted);
-        assert!(!activity.keep_if(|| false), "nothing unread: it goes");
-        assert!(activity.keep_if(|| true), "a request waits: it stays");
-        assert!(!activity.evicted());
-        assert_eq!(registry.len(), 1, "listed again");
-        // With a head on the way, only the second pass takes it, for good.
-        assert!(registry.evict_oldest());
-        assert_eq!(activity.expired().await, Expired::Evicted);
-        assert!(!activity.keep_if(|| true));
-    }
-}
+mod tests;

@@ -8,40 +8,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
-use axum::middleware::{self, Next};
 use common::{
-    connect, keep_alive_request, read_response, request_bytes, send, wait_for_close, wait_until,
-    TestServer, IO_TIMEOUT,
+    connect, keep_alive_request, observed, read_response, request_bytes, send, start_observed,
+    wait_arrivals, wait_for_close, wait_until, TestServer, IO_TIMEOUT,
 };
 use speedup_server::{Config, Server, Stopped};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-
-/// Starts the app with a hook that sends each request's path on arrival.
-async fn start_observed(config: Config) -> (TestServer, mpsc::UnboundedReceiver<String>) {
-    let (arrived, arrivals) = mpsc::unbounded_channel();
-    let server = TestServer::start_app(config, |config| observed(config, arrived)).await;
-    (server, arrivals)
-}
-
-/// The app, sending each request's path on `arrived` as it reaches it.
-fn observed(config: &Config, arrived: mpsc::UnboundedSender<String>) -> axum::Router {
-    speedup_server::app(config).layer(middleware::from_fn(move |request: Request, next: Next| {
-        let _ = arrived.send(request.uri().path().to_owned());
-        next.run(request)
-    }))
-}
-
-/// Waits (bounded) until `count` requests have reached the app.
-async fn wait_arrivals(arrivals: &mut mpsc::UnboundedReceiver<String>, count: usize) {
-    for _ in 0..count {
-        tokio::time::timeout(IO_TIMEOUT, arrivals.recv())
-            .await
-            .expect("request never reached the app")
-            .expect("server gone");
-    }
-}
 
 /// Sends a `connection: close` GET on a new connection.
 async fn start_request(server: &TestServer, target: &str) -> TcpStream {
@@ -350,7 +323,7 @@ async fn a_second_stop_cuts_open_connections_at_once() {
         .app(|config| observed(config, arrived))
         .bind(([127, 0, 0, 1], 0).into())
         .expect("bind");
-    let addr = server.local_addr();
+    let addr = server.local_addr().expect("a TCP server");
     let (first, first_rx) = tokio::sync::oneshot::channel::<()>();
     let (second, second_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server.serve(

@@ -19,7 +19,7 @@ async fn threads_share_one_port_and_shut_down_gracefully() {
         .workers(3)
         .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .expect("bind");
-    let addr = server.local_addr();
+    let addr = server.local_addr().expect("a TCP server");
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server.serve(
         async move {
@@ -96,7 +96,7 @@ async fn a_thread_stuck_in_a_handler_is_left_behind_after_the_grace_period() {
         })
         .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .expect("bind");
-    let addr = server.local_addr();
+    let addr = server.local_addr().expect("a TCP server");
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server.serve(
         async move {

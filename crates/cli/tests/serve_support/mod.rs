@@ -59,7 +59,7 @@ pub fn from_a_terminal(command: &mut Command) {
 /// A running `speedup serve`, killed on drop if a test fails midway.
 pub struct Served {
     pub child: Child,
-    /// `HOST:PORT` as printed on its `listening on` line.
+    /// `HOST:PORT` (or `unix:PATH`) as printed on its `listening on` line.
     pub addr: String,
     pub stderr: Receiver<String>,
 }
@@ -141,10 +141,12 @@ fn spawn_served(mut command: Command) -> Served {
         addr: String::new(),
         stderr,
     };
-    let line = wait_for_line(&stdout, &["listening on http://"]);
+    // `listening on http://HOST:PORT`, or `listening on unix:PATH`.
+    let line = wait_for_line(&stdout, &["listening on "]);
     served.addr = line
         .trim()
-        .trim_start_matches("listening on http://")
+        .trim_start_matches("listening on ")
+        .trim_start_matches("http://")
         .to_owned();
     served
 }

@@ -6,13 +6,15 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod h2;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use speedup_server::{App, Config, Server, ServerBuilder, ServerError, Stats, Stopped};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Upper bound on any single wait in the tests.
@@ -48,7 +50,8 @@ impl TestServer {
         let server = builder
             .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .expect("bind 127.0.0.1:0");
-        let (addr, stats, workers) = (server.local_addr(), server.stats(), server.workers());
+        let addr = server.local_addr().expect("a TCP server");
+        let (stats, workers) = (server.stats(), server.workers());
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async move {
             let _ = stopped.await;
@@ -95,6 +98,34 @@ impl TestServer {
             "a serving thread was left behind"
         );
         Ok(())
+    }
+}
+
+/// Starts the app with a hook that sends each request's path on arrival
+/// (so a test knows a request is in flight, not just written).
+pub async fn start_observed(config: Config) -> (TestServer, mpsc::UnboundedReceiver<String>) {
+    let (arrived, arrivals) = mpsc::unbounded_channel();
+    let server = TestServer::start_app(config, |config| observed(config, arrived)).await;
+    (server, arrivals)
+}
+
+/// The app, sending each request's path on `arrived` as it reaches it.
+pub fn observed(config: &Config, arrived: mpsc::UnboundedSender<String>) -> axum::Router {
+    speedup_server::app(config).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let _ = arrived.send(request.uri().path().to_owned());
+            next.run(request)
+        },
+    ))
+}
+
+/// Waits (bounded) until `count` requests have reached the app.
+pub async fn wait_arrivals(arrivals: &mut mpsc::UnboundedReceiver<String>, count: usize) {
+    for _ in 0..count {
+        tokio::time::timeout(IO_TIMEOUT, arrivals.recv())
+            .await
+            .expect("request never reached the app")
+            .expect("server gone");
     }
 }
 
