@@ -3,7 +3,7 @@
 //! due sleepers when it expires (see `timer` for the deadline set).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -55,13 +55,6 @@ impl TimerFd {
         // build says so if that ever changes.
         let set = timerfd_settime(&self.0, TimerfdTimerFlags::empty(), &spec);
         debug_assert!(set.is_ok(), "timerfd_settime: {set:?}");
-    }
-
-    /// Consumes an expiry; `WouldBlock` if there was none.
-    fn read(&self) -> io::Result<()> {
-        let mut expirations = [0u8; 8];
-        rustix::io::read(self.0.as_fd(), &mut expirations)?;
-        Ok(())
     }
 }
 
@@ -120,22 +113,18 @@ impl Driver {
                 due.drain(..).for_each(Waker::wake);
                 continue;
             }
-            loop {
-                let Ok(mut ready) = self.watched.readable().await else {
-                    // Only if the runtime is going away.
-                    return;
-                };
-                // No expiry to read (`WouldBlock`) clears the readiness and
-                // waits again; anything else counts as an expiry (the loop
-                // above looks at the deadlines again either way).
-                if ready.try_io(|_| fd.read()).is_ok() {
-                    // Read: clear the readiness too, or the next wait would
-                    // start with a read that finds nothing. (An expiry after
-                    // the read is a new edge, which the reactor reports.)
-                    ready.clear_ready();
-                    break;
-                }
-            }
+            // The expiry is not read: `arm` (timerfd_settime) above sets
+            // the expiry count back to zero whenever the loop comes back,
+            // which is a system call saved per wake. A wake with nothing
+            // due (an expiry arm has since replaced) just looks again.
+            let Ok(mut ready) = self.watched.readable().await else {
+                // Only if the runtime is going away.
+                return;
+            };
+            // Clear the readiness: the next expiry is a new edge, which the
+            // reactor reports (the count goes from zero to one again after
+            // the re-arm).
+            ready.clear_ready();
             Timer::set_waiting(&mut self.timer.lock(), None);
         }
     }
