@@ -11,6 +11,9 @@ pub enum FlagError {
         "--rate {0}: the rate must be a positive number of requests per second (e.g. --rate 1000)"
     )]
     Rate(f64),
+    /// `--batch-sends` without an open loop, or out of range.
+    #[error("--batch-sends: give a period above 0 and at most 100ms, with --rate or --stages (batching is an open-loop schedule's), e.g. --batch-sends 1ms")]
+    BatchSends,
     /// `--rate` below the thread count.
     #[error("--rate {rate}: below the number of client threads ({threads}), each thread needs at least 1 request per second (raise --rate or lower --threads)")]
     RateBelowThreads {

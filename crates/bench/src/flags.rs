@@ -45,6 +45,12 @@ pub struct BenchArgs {
     #[arg(long = "stages", value_name = "DUR:RATE,...", value_parser = parse_stages,
           conflicts_with_all = ["duration", "warmup"])]
     pub stages: Option<Stages>,
+    /// Open loop: wake for sends at most once per TIME, e.g. 1ms (as wrk2
+    /// does): fewer wake-ups, less CPU per request, but sends wait up to
+    /// TIME (shown as send lateness, never charged to the server); keep -c
+    /// above rate × TIME, or a batch's sends wait for each other
+    #[arg(long = "batch-sends", value_name = "TIME", value_parser = parse_duration)]
+    pub batch_sends: Option<Duration>,
     /// Client worker threads (default: 1 on up to 2 cores or below 16
     /// connections, else half the cores, leaving the rest to the server)
     #[arg(long = "threads", value_name = "N")]
@@ -312,6 +318,7 @@ impl BenchArgs {
     fn schedule(&self, plan: &mut Plan) {
         plan.rate = self.rate;
         plan.stages = self.stages.clone().map(|s| s.0).unwrap_or_default();
+        plan.send_batch = self.batch_sends;
         plan.threads = self.threads;
         // Resolved once, here: the run sizes its per-thread state by it. A
         // low rate needs no more threads than requests a second.
@@ -377,6 +384,7 @@ impl BenchArgs {
             PlanError::ZeroThreads => FlagError::ZeroThreads,
             PlanError::ZeroTimeout => FlagError::ZeroTimeout,
             PlanError::InvalidRate => FlagError::Rate(self.rate.unwrap_or_default()),
+            PlanError::InvalidSendBatch => FlagError::BatchSends,
             PlanError::RateBelowThreads { rate, threads } => {
                 FlagError::RateBelowThreads { rate, threads }
             }

@@ -58,6 +58,9 @@ pub fn to_json(r: &BenchResult) -> Value {
     if !resets.is_empty() {
         object.insert("resets".into(), Value::Object(resets));
     }
+    if let Some(batch) = r.send_batch {
+        object.insert("send_batch_us".into(), json!(batch.as_micros() as u64));
+    }
     if !r.stages.is_empty() {
         let stages: Vec<Value> = r
             .stages

@@ -61,6 +61,8 @@ pub struct BenchResult {
     pub protocol: &'static str,
     /// With `--streams`: requests in flight per connection.
     pub streams: u32,
+    /// With `--batch-sends`: the period sends were batched into.
+    pub send_batch: Option<Duration>,
     /// `--http2` over TLS: the server chose this by ALPN, not `h2` (the
     /// run stopped at once).
     pub alpn_refused: Option<String>,
@@ -252,6 +254,7 @@ pub fn run(
             (false, _) => "http/1.1",
         },
         streams: plan.engine.streams,
+        send_batch: plan.engine.send_batch,
         alpn_refused,
         duration: Duration::from_micros(tally.last_done_us),
         timeout: plan.engine.timeout,

@@ -1,7 +1,7 @@
 //! The first things a wrk or oha user types into `speedup bench`, from the
 //! outside: a URL without a path, `-n` below `-c`, a fractional rate,
-//! compound durations, `-` for any output, a negative rate; and a target
-//! where nothing listens, which stops the run at once.
+//! compound durations, `-` for any output, a negative rate, batched sends;
+//! and a target where nothing listens, which stops the run at once.
 
 mod bench_support;
 
@@ -115,4 +115,78 @@ fn nothing_listening_stops_the_run_within_seconds() {
         begun.elapsed()
     );
     assert!(stderr.contains("nothing is listening at"), "{stderr}");
+}
+
+#[test]
+fn batched_sends_wait_for_their_period_and_the_wait_is_the_clients() {
+    let (base, heads) = counting_server(Some(Duration::ZERO));
+    let url = format!("{base}/");
+    // 100/s batched by 50 ms: sends wait 0 to 50 ms (25 ms at the median),
+    // all of it the client's; nothing is charged to the server. (Ten
+    // connections: a batch of five never waits for a busy one.)
+    let out = run_within(
+        &[
+            "bench",
+            "--rate",
+            "100",
+            "-n",
+            "40",
+            "-c",
+            "10",
+            "--batch-sends",
+            "50ms",
+            "--json",
+            "-",
+            &url,
+        ],
+        LIMIT,
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["send_batch_us"], 50_000);
+    let lateness = v["send_lateness_us"]["p50"].as_f64().unwrap();
+    assert!((10_000.0..=50_000.0 + 10_000.0).contains(&lateness), "{v}");
+    assert_eq!(v["late_sends"]["count"], 0, "{v}");
+    let (c, u) = (
+        &v["latency_ms"]["corrected"],
+        &v["latency_ms"]["uncorrected"],
+    );
+    assert_eq!(c["p50"], u["p50"], "{v}");
+    assert_eq!(heads.load(std::sync::atomic::Ordering::SeqCst), 40);
+    // Refused, naming the flag: without a rate, or zero.
+    for args in [
+        &[
+            "bench",
+            "-n",
+            "5",
+            "--batch-sends",
+            "1ms",
+            "http://127.0.0.1:1/",
+        ][..],
+        &[
+            "bench",
+            "--rate",
+            "10",
+            "--batch-sends",
+            "0s",
+            "http://127.0.0.1:1/",
+        ][..],
+        &[
+            "bench",
+            "--rate",
+            "10",
+            "--batch-sends",
+            "1s",
+            "http://127.0.0.1:1/",
+        ][..],
+    ] {
+        let out = run_within(args, LIMIT);
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("--batch-sends: give a period above 0 and at most 100ms"),
+            "{stderr}"
+        );
+    }
 }

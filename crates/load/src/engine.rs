@@ -127,6 +127,7 @@ fn run_state(
         trace_responses: plan.trace_responses,
         keep_alive: plan.keep_alive,
         timeout: plan.timeout,
+        send_batch: plan.send_batch,
         limit: plan.requests,
         claimed: AtomicU64::new(0),
         warmup_end: base + plan.warmup,

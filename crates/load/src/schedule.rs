@@ -89,7 +89,7 @@ impl Schedule {
         if free < due {
             tokio::select! {
                 // Fails only if no timer can be had at all: then send now.
-                _ = speedup_timer::sleep_until(due) => {}
+                _ = speedup_timer::sleep_until(wake_at(run.base, due, run.send_batch)) => {}
                 // Woken by the worker when the run is stopped.
                 () = stopping.notified() => {}
             }
@@ -118,6 +118,21 @@ fn slot(base: Instant, due: Instant, free: Instant, send: Instant) -> Scheduled 
     }
 }
 
+/// When to wake for a send due at `due`: then, or with
+/// [`Plan::send_batch`](crate::Plan::send_batch) at the end of the period
+/// (counted from the run's time zero) it falls in, so the sends due in one
+/// period share one wake-up.
+fn wake_at(base: Instant, due: Instant, batch: Option<Duration>) -> Instant {
+    let Some(batch) = batch else {
+        return due;
+    };
+    let period = batch.as_nanos().max(1);
+    let offset = due.saturating_duration_since(base).as_nanos();
+    let end = offset.div_ceil(period) * period;
+    // Within a run's length (a day at most): fits a u64 of nanoseconds.
+    base + Duration::from_nanos(end as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +154,21 @@ mod tests {
         assert_eq!((stalled.late_us, stalled.send_lateness_us), (5_000, 20));
         assert_eq!(stalled.corrected_us(250), 5_250);
         assert_eq!(stalled.due_us, 1_000);
+    }
+
+    /// Batched sends wake at the end of the period their due time falls
+    /// in, never before it is due.
+    #[test]
+    fn batched_sends_wake_at_the_end_of_their_period() {
+        let base = Instant::now();
+        let at = |us: u64| base + Duration::from_micros(us);
+        let ms = Some(Duration::from_millis(1));
+        assert_eq!(wake_at(base, at(200), None), at(200));
+        assert_eq!(wake_at(base, at(200), ms), at(1_000));
+        assert_eq!(wake_at(base, at(999), ms), at(1_000));
+        assert_eq!(wake_at(base, at(1_000), ms), at(1_000));
+        assert_eq!(wake_at(base, at(1_001), ms), at(2_000));
+        assert_eq!(wake_at(base, at(0), ms), at(0));
     }
 
     /// A late start skips exactly the due times already passed: thread 1

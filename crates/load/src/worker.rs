@@ -48,6 +48,8 @@ pub(crate) struct RunState {
     pub keep_alive: bool,
     /// Per-request limit.
     pub timeout: Duration,
+    /// Open loop: the period sends are batched into ([`crate::Plan::send_batch`]).
+    pub send_batch: Option<Duration>,
     /// Stop after this many started requests.
     pub limit: Option<u64>,
     /// Requests started so far (may overshoot `limit` by the refused claims).
