@@ -85,6 +85,8 @@ print(d["requests"]["total"], u["p50"], u["p99"])
 PY
             ;;
         h2load)
+            # h2load appends to its --log-file: start each run from an empty one.
+            rm -f "$DIR/h2load.log"
             /usr/bin/time -f "%U %S %M" -o "$timing" h2load -c "$C" -m "$m" -t 1 -D "$SECS" \
                 --log-file="$DIR/h2load.log" "$url" >/dev/null 2>&1
             python3 - "$DIR/h2load.log" <<'PY'
