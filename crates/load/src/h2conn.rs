@@ -31,6 +31,7 @@ use http::{Method, Request, Uri};
 use tokio::sync::Notify;
 
 use crate::conn::open;
+use crate::h2clock::{Clock, Clocked};
 use crate::plan::Plan;
 use crate::record::Recorder;
 use crate::record::{ErrorKind, Outcome};
@@ -155,6 +156,8 @@ async fn stream<R: Recorder>(run: &RunState, worker: &Worker<R>, session: &Sessi
             (Ok(_), Some(t)) => t,
             _ => Instant::now(),
         };
+        let mut turn = turn;
+        from_the_write(&mut turn, &times);
         let outcome = match result {
             Ok((status, header_bytes, body_bytes)) => Outcome::Response {
                 status,
@@ -168,6 +171,23 @@ async fn stream<R: Recorder>(run: &RunState, worker: &Worker<R>, session: &Sessi
         record_turn(run, worker, &turn, &times, done, outcome);
         busy_until = Some(done);
     }
+}
+
+/// Times a request on a kept connection from the write that carried it
+/// ([`crate::h2clock`]), not from when its stream queued it: the wait for
+/// the connection's task is the client's, so it moves to the send
+/// lateness. A request that made its connection keeps its start, so its
+/// time includes the connect, as over HTTP/1.
+fn from_the_write(turn: &mut Turn, times: &Times) {
+    let Some(written) = times.written else { return };
+    if times.connected.is_some() || written <= turn.start {
+        return;
+    }
+    let waited = written.duration_since(turn.start).as_micros() as u64;
+    if let Some(scheduled) = &mut turn.scheduled {
+        scheduled.send_lateness_us += waited;
+    }
+    turn.start = written;
 }
 
 /// What the streams of one connection share.
@@ -188,6 +208,8 @@ struct Session {
 #[derive(Clone)]
 struct Conn {
     send: SendRequest<Bytes>,
+    /// When its transport moved bytes.
+    clock: Rc<Clock>,
     number: u64,
 }
 
@@ -237,7 +259,7 @@ impl Session {
         let mut tries = 0;
         loop {
             let conn = self.connection(run, times, index).await?;
-            match send(conn.send, run, turn, times).await {
+            match send(conn.send, &conn.clock, run, turn, times).await {
                 Ok(answer) => return Ok(answer),
                 Err(failure) => {
                     if failure.dead {
@@ -273,10 +295,11 @@ impl Session {
         let made = connect(run, index).await;
         self.connecting.set(false);
         self.changed.notify_waiters();
-        let send = made?;
+        let (send, clock) = made?;
         times.connected = Some(Instant::now());
         let conn = Conn {
             send,
+            clock,
             number: self.made.get() + 1,
         };
         self.made.set(conn.number);
@@ -295,7 +318,7 @@ impl Session {
 
 /// A new HTTP/2 connection: the socket (and TLS, which must choose `h2`),
 /// then the preface and settings; its driver runs as a task of its own.
-async fn connect(run: &RunState, index: u32) -> Result<SendRequest<Bytes>, ErrorKind> {
+async fn connect(run: &RunState, index: u32) -> Result<(SendRequest<Bytes>, Rc<Clock>), ErrorKind> {
     let stream = open(run, crate::conn::source_for(run, index)).await?;
     if let crate::stream::Stream::Tls(tls) = &stream {
         if tls.alpn() != Some(b"h2") {
@@ -307,6 +330,8 @@ async fn connect(run: &RunState, index: u32) -> Result<SendRequest<Bytes>, Error
             return Err(ErrorKind::Tls);
         }
     }
+    let clock = Rc::new(Clock::default());
+    let stream = Clocked::new(stream, Rc::clone(&clock));
     let (send, connection) = h2::client::Builder::new()
         .initial_max_send_streams(1)
         .max_header_list_size(MAX_HEADER_LIST)
@@ -320,12 +345,13 @@ async fn connect(run: &RunState, index: u32) -> Result<SendRequest<Bytes>, Error
     tokio::task::spawn_local(async move {
         let _ = connection.await;
     });
-    Ok(send)
+    Ok((send, clock))
 }
 
 /// One attempt on a new stream: send, read the head, count the body.
 async fn send(
     send: SendRequest<Bytes>,
+    clock: &Clock,
     run: &RunState,
     turn: &Turn,
     times: &mut Times,
@@ -336,14 +362,26 @@ async fn send(
     let (response, mut body) = send
         .send_request(request.request(), no_body)
         .map_err(|e| failure(&e))?;
+    // Queued: the connection's next write carries it.
+    let queued = Instant::now();
+    let ticket = clock.next_write();
     if let Some(data) = &request.body {
         send_body(&mut body, data.clone())
             .await
             .map_err(|e| failure(&e))?;
     }
-    times.written = Some(Instant::now());
     let response = response.await.map_err(|e| failure(&e))?;
-    times.first_byte = Some(Instant::now());
+    let written = clock.write_time(ticket).unwrap_or(queued);
+    // The reads that brought the answer came after the write that carried
+    // the request; a time before it would be another's (kept no more).
+    let read_since = || {
+        clock
+            .read_time()
+            .filter(|&t| t >= written)
+            .unwrap_or_else(Instant::now)
+    };
+    times.written = Some(written);
+    times.first_byte = Some(read_since());
     let status = response.status().as_u16();
     let header_bytes = response
         .headers()
@@ -359,7 +397,7 @@ async fn send(
         // Counted, not kept: the window goes back at once.
         let _ = stream.flow_control().release_capacity(chunk.len());
     }
-    times.last_read = Some(Instant::now());
+    times.last_read = Some(read_since());
     Ok((status, header_bytes, body_bytes))
 }
 
@@ -408,5 +446,53 @@ fn failure(e: &h2::Error) -> Failure {
         kind: ErrorKind::Protocol,
         dead: !e.is_reset(),
         again: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Scheduled;
+    use std::time::Duration;
+
+    fn turn(start: Instant) -> Turn {
+        Turn {
+            start,
+            target: 0,
+            deadline: start + Duration::from_secs(1),
+            scheduled: Some(Scheduled {
+                due_us: 0,
+                late_us: 7,
+                send_lateness_us: 5,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_wait_for_the_connections_write_is_the_clients() {
+        let start = Instant::now();
+        let times = Times {
+            written: Some(start + Duration::from_micros(300)),
+            ..Times::default()
+        };
+        let mut t = turn(start);
+        from_the_write(&mut t, &times);
+        assert_eq!(t.start, start + Duration::from_micros(300));
+        let s = t.scheduled.unwrap();
+        assert_eq!((s.late_us, s.send_lateness_us), (7, 305));
+    }
+
+    #[test]
+    fn a_request_that_made_its_connection_keeps_its_start() {
+        let start = Instant::now();
+        let times = Times {
+            connected: Some(start + Duration::from_micros(100)),
+            written: Some(start + Duration::from_micros(300)),
+            ..Times::default()
+        };
+        let mut t = turn(start);
+        from_the_write(&mut t, &times);
+        assert_eq!(t.start, start);
+        assert_eq!(t.scheduled.unwrap().send_lateness_us, 5);
     }
 }

@@ -11,6 +11,7 @@ mod conn;
 pub mod control;
 pub mod engine;
 pub mod error;
+mod h2clock;
 mod h2conn;
 mod limits;
 pub mod plan;
