@@ -167,6 +167,32 @@ fn a_stop_signal_waits_no_longer_than_the_timeout() {
 }
 
 #[test]
+fn a_stop_signal_ends_a_schedule_waiting_for_its_next_request_at_once() {
+    // One request every 20 s: after the first answer, the thread waits
+    // for the next due time with nothing in flight, and the stop must
+    // wake it (the workers are told, not left to find out).
+    let (base, heads) = counting_server(Some(Duration::ZERO));
+    let url = format!("{base}/");
+    let child = spawn(
+        &["bench", "--rate", "0.05", "-c", "1", "-d", "60s", &url],
+        ADDRESS_SPACE,
+    );
+    wait_until(Duration::from_secs(30), "the first request", || {
+        heads.load(Ordering::SeqCst) >= 1
+    });
+    let signalled = Instant::now();
+    child.kill(libc::SIGTERM);
+    let out = child.finish_within(Duration::from_secs(30));
+    let waited = signalled.elapsed();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.contains("requests:   1 in"), "{stdout}");
+    // Nothing was in flight: no wait for it, with room for a busy machine
+    // (the next request was 20 s away).
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+}
+
+#[test]
 fn a_second_signal_cuts_the_requests_in_flight_and_still_writes_the_files() {
     let (child, j) = in_flight_forever("second", "60s");
     child.kill(libc::SIGTERM);

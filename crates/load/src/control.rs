@@ -17,6 +17,9 @@ pub(crate) struct ControlState {
     completed: AtomicU64,
     stop: AtomicBool,
     abort: AtomicBool,
+    /// Wakes the workers when the run is stopped or aborted, so no worker
+    /// has to poll for it (a periodic tick would wake an idle thread).
+    changed: tokio::sync::Notify,
 }
 
 impl ControlState {
@@ -31,12 +34,21 @@ impl ControlState {
     /// Stops starting new requests (see [`Control::stop`]).
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.changed.notify_waiters();
     }
 
     /// Stops the run and abandons in-flight requests (see [`Control::abort`]).
     pub(crate) fn abort(&self) {
         self.stop.store(true, Ordering::Relaxed);
         self.abort.store(true, Ordering::Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    /// Completes after the next [`ControlState::stop`] or
+    /// [`ControlState::abort`] from the moment it is made, polled or not:
+    /// make it before looking at the flags, and no change is missed.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 
     pub(crate) fn add_completed(&self) {

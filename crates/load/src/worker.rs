@@ -20,8 +20,9 @@ use crate::tls::{TlsClient, TlsInfo};
 /// size cost no memory per connection.
 const SCRATCH: usize = 64 * 1024;
 
-/// How often a worker checks whether the run was aborted or stopped.
-const ABORT_POLL: Duration = Duration::from_millis(5);
+/// How often a worker looks whether a target that never answered should
+/// be given up (only until a connection is made).
+const UNREACHABLE_POLL: Duration = Duration::from_millis(5);
 
 /// With [`crate::Plan::give_up_unreachable`]: how long a run goes on
 /// without a single connection before it gives up.
@@ -103,6 +104,12 @@ impl Reach {
         if !flag.load(Ordering::Relaxed) {
             flag.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Whether the run may still give up: asked to, and no connection
+    /// made yet.
+    fn may_give_up(&self) -> bool {
+        self.give_up && !self.connected.load(Ordering::Relaxed)
     }
 
     /// Whether the run should give up now, `elapsed` after its start.
@@ -261,11 +268,20 @@ pub(crate) fn run_worker<R: Recorder>(
                 false => tasks.spawn_local(session(run, worker, index)),
             };
         }
-        // A slow tick to notice Control::abort: nothing on the per-request
-        // path has to watch for it.
-        let mut tick = tokio::time::interval(ABORT_POLL);
+        // A stop or an abort wakes this loop (`Control`'s notification):
+        // nothing on the per-request path watches for them, and an idle
+        // thread is not woken to look. Only while the target may yet prove
+        // unreachable does a slow tick look at the connections.
+        let mut tick = tokio::time::interval(UNREACHABLE_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
+            // Made before the flags are read, so a change between is seen.
+            let changed = run.control.changed();
+            if run.control.is_aborted() {
+                tasks.abort_all();
+            } else if run.control.is_stopped() {
+                worker.stopping.notify_waiters();
+            }
             tokio::select! {
                 biased;
                 next = tasks.join_next() => match next {
@@ -273,15 +289,11 @@ pub(crate) fn run_worker<R: Recorder>(
                     Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                     Some(_) => {}
                 },
-                _ = tick.tick() => {
+                () = changed => {}
+                _ = tick.tick(), if run.reach.may_give_up() => {
                     if run.reach.should_give_up(run.base.elapsed()) {
                         run.reach.gave_up.store(true, Ordering::Relaxed);
                         run.control.stop();
-                    }
-                    if run.control.is_aborted() {
-                        tasks.abort_all();
-                    } else if run.control.is_stopped() {
-                        worker.stopping.notify_waiters();
                     }
                 }
             }
