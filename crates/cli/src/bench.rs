@@ -65,7 +65,8 @@ pub fn run(cli: BenchCli) -> anyhow::Result<ExitCode> {
     };
     let hdr_log = match (&plan.outputs.hdr_log, &report) {
         (Some(path), _) => open(Some(path), "--hdr-log")?,
-        (None, Some((_, log))) => open(log.as_ref().map(|l| l.path()), "--report")?,
+        (None, Some((_, Some(log)))) => Some(log.writer()?),
+        (None, Some((_, None))) => None,
         (None, None) => None,
     };
     let writers = SeriesWriters {

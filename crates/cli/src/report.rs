@@ -116,11 +116,15 @@ fn stem(path: &Path) -> String {
 }
 
 /// An interval log `speedup bench --report` writes when no `--hdr-log` was
-/// asked for, beside the report, removed when dropped.
-pub struct TempLog(PathBuf);
+/// asked for, beside the report: created here (never an existing file, so
+/// nothing of the user's is written over) and removed when dropped.
+pub struct TempLog {
+    path: PathBuf,
+    file: std::fs::File,
+}
 
 impl TempLog {
-    /// A hidden file name beside `report`: `.NAME.PID.hlog`.
+    /// Creates a hidden file beside `report`: `.NAME.PID.hlog`.
     pub fn beside(report: &Path) -> anyhow::Result<TempLog> {
         let name = report
             .file_name()
@@ -130,17 +134,63 @@ impl TempLog {
             name.to_string_lossy(),
             std::process::id()
         ));
-        Ok(TempLog(path))
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "--report {}: cannot create the temporary interval log {} beside it \
+                     (check the folder is writable, and move that file away if it exists)",
+                    report.display(),
+                    path.display()
+                )
+            })?;
+        Ok(TempLog { path, file })
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.path
+    }
+
+    /// A buffered writer into it.
+    pub fn writer(&self) -> anyhow::Result<Box<dyn Write + Send>> {
+        let file = self
+            .file
+            .try_clone()
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(Box::new(std::io::BufWriter::new(file)))
     }
 }
 
 impl Drop for TempLog {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TempLog;
+
+    #[test]
+    fn the_temporary_log_is_never_a_file_that_was_there() {
+        let dir = std::env::temp_dir().join(format!("speedup-templog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let report = dir.join("page.html");
+        let theirs = dir.join(format!(".page.html.{}.hlog", std::process::id()));
+        std::fs::write(&theirs, b"theirs").unwrap();
+        let err = TempLog::beside(&report).err().expect("refused");
+        assert!(err.to_string().contains("move that file away"), "{err:#}");
+        assert_eq!(std::fs::read(&theirs).unwrap(), b"theirs");
+        std::fs::remove_file(&theirs).unwrap();
+        let made = TempLog::beside(&report).unwrap();
+        assert!(made.path().exists());
+        let path = made.path().to_path_buf();
+        drop(made);
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

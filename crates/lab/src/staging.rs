@@ -84,7 +84,6 @@ impl Staging {
                 "--out {shown}: give a folder name, e.g. --out lab-report"
             )));
         };
-        let tmp_name = format!(".{name}.tmp-{}", std::process::id());
         let existing = match fs::symlink_metadata(out) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(unwritable(e)),
@@ -108,20 +107,17 @@ impl Staging {
                 true
             }
         };
-        let tmp = if existing {
-            out.join(&tmp_name)
+        let place = if existing {
+            out.to_path_buf()
         } else {
             let parent = match out.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
             };
             fs::create_dir_all(&parent).map_err(unwritable)?;
-            parent.join(&tmp_name)
+            parent
         };
-        // Only a folder of our own name and process id: an earlier process
-        // that had this id was killed before cleaning up.
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir(&tmp).map_err(unwritable)?;
+        let tmp = new_folder(&place, &name).map_err(unwritable)?;
         Ok(Staging {
             out: out.to_path_buf(),
             tmp,
@@ -224,6 +220,26 @@ impl Drop for Staging {
     }
 }
 
+/// Creates the temporary folder `.NAME.tmp-PID` in `place` (or, if that
+/// name is taken, `.NAME.tmp-PID-N`): always a folder made here, so
+/// removing it later can only remove what this run wrote.
+fn new_folder(place: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let base = format!(".{name}.tmp-{}", std::process::id());
+    let mut last = None;
+    for n in 0..100 {
+        let tmp = match n {
+            0 => place.join(&base),
+            n => place.join(format!("{base}-{n}")),
+        };
+        match fs::create_dir(&tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
 fn lock(done: &Mutex<bool>) -> MutexGuard<'_, bool> {
     // A panic while writing leaves the flag as true as it was.
     done.lock().unwrap_or_else(|e| e.into_inner())
@@ -293,7 +309,28 @@ fn plain_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_name;
+    use super::{plain_name, Staging};
+    use std::fs;
+
+    #[test]
+    fn a_folder_of_the_temporary_name_that_was_there_is_left_alone() {
+        let place = std::env::temp_dir().join(format!("speedup-staging-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&place);
+        fs::create_dir_all(&place).unwrap();
+        let theirs = place.join(format!(".out.tmp-{}", std::process::id()));
+        fs::create_dir(&theirs).unwrap();
+        fs::write(theirs.join("keep"), b"theirs").unwrap();
+        let staging = Staging::new(&place.join("out"), false).unwrap();
+        assert_ne!(staging.tmp, theirs);
+        drop(staging);
+        assert_eq!(fs::read(theirs.join("keep")).unwrap(), b"theirs");
+        let left: Vec<_> = fs::read_dir(&place)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "only theirs is left: {left:?}");
+        fs::remove_dir_all(&place).unwrap();
+    }
 
     #[test]
     fn only_plain_names_come_from_a_marker() {
