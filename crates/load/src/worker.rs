@@ -114,10 +114,7 @@ impl Reach {
 
     /// Whether the run should give up now, `elapsed` after its start.
     fn should_give_up(&self, elapsed: Duration) -> bool {
-        self.give_up
-            && elapsed >= UNREACHABLE_AFTER
-            && self.failed.load(Ordering::Relaxed)
-            && !self.connected.load(Ordering::Relaxed)
+        self.may_give_up() && elapsed >= UNREACHABLE_AFTER && self.failed.load(Ordering::Relaxed)
     }
 }
 
